@@ -1,0 +1,192 @@
+//! A capture: one request/response pair, normalised from whatever the user had.
+//!
+//! Every part is optional: an SDK error text has no request headers, a log line has no
+//! body. What an input format cannot carry stays absent; nothing is invented.
+//! The native JSON form is described by `schemas/capture.schema.json`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One request/response pair.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+    /// An error the client raised before or instead of a response
+    /// (`Could not resolve host`, `Illegal header value`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<String>,
+    /// Free-form facts about the capture: `time`, `client`, `note`, …
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, serde_json::Value>,
+}
+
+/// What was sent.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+}
+
+/// What came back.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+}
+
+/// A body as captured: JSON when the capture holds a JSON value, otherwise raw text.
+/// Raw text that happens to be JSON is parsed when facts are derived.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    Text(String),
+    Json(serde_json::Value),
+}
+
+/// Headers in the order they were sent; names compare case-insensitively.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl Headers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first value of the header `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+}
+
+/// Headers are accepted as a map (`{"Name": "value"}` or `{"Name": ["v1", "v2"]}`)
+/// or as a list of `{"name": …, "value": …}` objects (HAR style) or `[name, value]` pairs.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeadersRepr {
+    Map(BTreeMap<String, OneOrMany>),
+    List(Vec<HeaderEntry>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeaderEntry {
+    Object { name: String, value: String },
+    Pair(String, String),
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let repr = HeadersRepr::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "headers must be a map of name to string (or list of strings), \
+                 or a list of {name, value} objects",
+            )
+        })?;
+        let mut out = Vec::new();
+        match repr {
+            HeadersRepr::Map(map) => {
+                for (name, value) in map {
+                    match value {
+                        OneOrMany::One(v) => out.push((name, v)),
+                        OneOrMany::Many(vs) => {
+                            out.extend(vs.into_iter().map(|v| (name.clone(), v)))
+                        }
+                    }
+                }
+            }
+            HeadersRepr::List(list) => {
+                for entry in list {
+                    match entry {
+                        HeaderEntry::Object { name, value } | HeaderEntry::Pair(name, value) => {
+                            out.push((name, value))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Headers(out))
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            seq.serialize_element(&[name, value])?;
+        }
+        seq.end()
+    }
+}
+
+impl Capture {
+    /// The response status, when there was a response.
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref()?.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_accept_map_list_and_pairs_and_compare_case_insensitively() {
+        for json in [
+            r#"{"Authorization": "Bearer x"}"#,
+            r#"[{"name": "authorization", "value": "Bearer x"}]"#,
+            r#"[["AUTHORIZATION", "Bearer x"]]"#,
+            r#"{"authorization": ["Bearer x", "Bearer y"]}"#,
+        ] {
+            let h: Headers = serde_json::from_str(json).unwrap();
+            assert_eq!(h.get("Authorization"), Some("Bearer x"), "{json}");
+        }
+    }
+
+    #[test]
+    fn bodies_keep_text_and_json_apart() {
+        let c: Capture = serde_json::from_str(
+            r#"{"request": {"body": "{\"model\": 1}"}, "response": {"status": 400, "body": {"error": {}}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(c.request.unwrap().body, Some(Body::Text(_))));
+        assert!(matches!(c.response.unwrap().body, Some(Body::Json(_))));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<Capture>(r#"{"respone": {"status": 404}}"#).unwrap_err();
+        assert!(err.to_string().contains("respone"), "{err}");
+    }
+}

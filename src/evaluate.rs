@@ -1,0 +1,290 @@
+//! Evaluation: every rule of the set runs on a capture's facts; the rules that hold
+//! become findings, ranked, with their evidence, and every string that leaves is
+//! redacted.
+//!
+//! Ranking, most useful first: specific findings before generic guidance (the
+//! `status.<code>` finding and fallback rules such as `ok` come last); among specific
+//! ones, higher `priority` first, then the guide's category order, then rulebook order.
+//! All of it is declared in the rulebook.
+
+use serde::Serialize;
+
+use crate::capture::Capture;
+use crate::facts::{Fact, Facts};
+use crate::mask::Redactor;
+use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey};
+
+/// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
+pub const ABSENT: &str = "(absent)";
+
+/// Options for one evaluation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvalOptions {
+    pub lang: Lang,
+}
+
+/// One fact a finding rests on, as it was in the capture (secrets masked).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    pub fact: String,
+    pub value: String,
+}
+
+/// A diagnosis: what is wrong, why we think so, and what to do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable cause code (`address.missing-v1`, `status.404`, `ok`).
+    pub id: String,
+    pub category: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    pub evidence: Vec<Evidence>,
+    /// The ordered checks of the guide (on `status.<code>` findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+    /// The rulebook (name) that produced the finding.
+    pub rulebook: String,
+}
+
+/// Everything rulecheck concluded about one capture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnosis {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// Diagnoses one capture with a rule set.
+pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis {
+    let facts = Facts::derive(capture);
+    let redactor = Redactor::new(facts.secrets());
+    let mut findings = run_rules(set, &facts, options.lang);
+    if let Some(status) = capture.status()
+        && status >= 400
+    {
+        findings.push(status_finding(set, status, options.lang));
+    }
+    for f in &mut findings {
+        redact_finding(f, &redactor);
+    }
+    let display = |fact: Fact| facts.display(&fact).map(|v| redactor.redact(&v));
+    Diagnosis {
+        method: display(Fact::Method),
+        url: display(Fact::Url),
+        status: capture.status(),
+        request_id: display(Fact::RequestId),
+        client_error: display(Fact::ClientError),
+        findings,
+    }
+}
+
+/// The ids of the rules that fire on a capture, ranked (no status guidance).
+pub fn matching_rule_ids(set: &RuleSet, capture: &Capture) -> Vec<String> {
+    let facts = Facts::derive(capture);
+    run_rules(set, &facts, Lang::En)
+        .into_iter()
+        .map(|f| f.id)
+        .collect()
+}
+
+struct Fired<'s> {
+    rulebook: &'s Rulebook,
+    rulebook_index: usize,
+    rule_index: usize,
+    rule: &'s Rule,
+}
+
+fn run_rules(set: &RuleSet, facts: &Facts<'_>, lang: Lang) -> Vec<Finding> {
+    let mut fired: Vec<Fired<'_>> = Vec::new();
+    for fallback_pass in [false, true] {
+        if fallback_pass && !fired.is_empty() {
+            break;
+        }
+        for (rulebook_index, rb) in set.rulebooks.iter().enumerate() {
+            for (rule_index, rule) in rb.rules.iter().enumerate() {
+                if rule.fallback == fallback_pass && holds(&rule.when, facts, rb) {
+                    fired.push(Fired {
+                        rulebook: rb,
+                        rulebook_index,
+                        rule_index,
+                        rule,
+                    });
+                }
+            }
+        }
+    }
+    let category_rank = |c: &str| {
+        set.category_order
+            .iter()
+            .position(|x| x == c)
+            .unwrap_or(usize::MAX)
+    };
+    fired.sort_by_key(|f| {
+        (
+            f.rule.fallback,
+            std::cmp::Reverse(f.rule.priority),
+            category_rank(&f.rule.category),
+            f.rulebook_index,
+            f.rule_index,
+        )
+    });
+    fired
+        .into_iter()
+        .map(|f| finding(f.rulebook, f.rule, facts, lang))
+        .collect()
+}
+
+/// Whether a condition holds (no evidence kept: the fast path for every rule).
+pub fn holds(condition: &Condition, facts: &Facts<'_>, rb: &Rulebook) -> bool {
+    match condition {
+        Condition::All(cs) => cs.iter().all(|c| holds(c, facts, rb)),
+        Condition::Any(cs) => cs.iter().any(|c| holds(c, facts, rb)),
+        Condition::Not(c) => !holds(c, facts, rb),
+        Condition::Named(i, _) => rb
+            .named
+            .get(*i)
+            .is_some_and(|n| holds(&n.condition, facts, rb)),
+        Condition::Test(t) => {
+            let value = facts.get(&t.fact);
+            t.ops
+                .iter()
+                .all(|op| op.holds(value.as_ref(), t.ignore_case))
+        }
+    }
+}
+
+/// The facts on the path that made a (true) condition true; negated parts and absent
+/// facts are not evidence.
+fn evidence<'r>(
+    condition: &'r Condition,
+    facts: &Facts<'_>,
+    rb: &'r Rulebook,
+    out: &mut Vec<&'r crate::rulebook::Test>,
+) {
+    match condition {
+        Condition::All(cs) => cs.iter().for_each(|c| evidence(c, facts, rb, out)),
+        Condition::Any(cs) => {
+            if let Some(c) = cs.iter().find(|c| holds(c, facts, rb)) {
+                evidence(c, facts, rb, out);
+            }
+        }
+        Condition::Not(_) => {}
+        Condition::Named(i, _) => {
+            if let Some(n) = rb.named.get(*i) {
+                evidence(&n.condition, facts, rb, out);
+            }
+        }
+        Condition::Test(t) => {
+            let shows_absence = t
+                .ops
+                .iter()
+                .any(|op| matches!(op, crate::rulebook::Op::Exists(false)));
+            if shows_absence || facts.get(&t.fact).is_some() {
+                out.push(t);
+            }
+        }
+    }
+}
+
+fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding {
+    let mut tests = Vec::new();
+    evidence(&rule.when, facts, rb, &mut tests);
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for t in tests {
+        if evidence.iter().any(|e| e.fact == t.fact_name) {
+            continue;
+        }
+        let value = facts.display(&t.fact).unwrap_or_else(|| ABSENT.to_owned());
+        evidence.push(Evidence {
+            fact: t.fact_name.clone(),
+            value,
+        });
+    }
+    Finding {
+        id: rule.id.clone(),
+        category: rule.category.clone(),
+        severity: rule.severity,
+        title: rule.title.get(lang).clone(),
+        message: rule.message.get(lang).render(facts, lang),
+        fix: rule.fix.as_ref().map(|f| f.get(lang).render(facts, lang)),
+        evidence,
+        checks: Vec::new(),
+        docs: rule.docs.clone(),
+        rulebook: rb.name.clone(),
+    }
+}
+
+/// The guide's generic advice for a status: the code's own entry, else its class's.
+fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
+    let guide = set
+        .rulebooks
+        .iter()
+        .find_map(|rb| {
+            rb.statuses
+                .iter()
+                .find(|s| s.key == StatusKey::Code(status))
+                .map(|s| (rb, s))
+        })
+        .or_else(|| {
+            set.rulebooks.iter().find_map(|rb| {
+                rb.statuses
+                    .iter()
+                    .find(|s| s.key == StatusKey::Class(status / 100))
+                    .map(|s| (rb, s))
+            })
+        });
+    let (meaning, checks, rulebook) = match guide {
+        Some((rb, g)) => (
+            g.meaning.get(lang).clone(),
+            g.checks.iter().map(|c| c.get(lang).clone()).collect(),
+            rb.name.clone(),
+        ),
+        None => (
+            match lang {
+                Lang::En => format!("HTTP status {status}"),
+                Lang::Zh => format!("HTTP 状态码 {status}"),
+            },
+            Vec::new(),
+            String::from("rulecheck"),
+        ),
+    };
+    Finding {
+        id: format!("status.{status}"),
+        category: "status".into(),
+        severity: Severity::Info,
+        title: format!("{status}: {meaning}"),
+        message: meaning,
+        fix: None,
+        evidence: vec![Evidence {
+            fact: "status".into(),
+            value: status.to_string(),
+        }],
+        checks,
+        docs: None,
+        rulebook,
+    }
+}
+
+fn redact_finding(f: &mut Finding, r: &Redactor) {
+    f.title = r.redact(&f.title);
+    f.message = r.redact(&f.message);
+    if let Some(fix) = &f.fix {
+        f.fix = Some(r.redact(fix));
+    }
+    for e in &mut f.evidence {
+        e.value = r.redact(&e.value);
+    }
+}

@@ -1,0 +1,878 @@
+//! Facts: what rules can ask about a capture, derived once per capture.
+//!
+//! Rules name facts (`status`, `url.path`, `key`, `error.message`, …). Names are
+//! resolved to [`Fact`] values when a rulebook is compiled, so evaluation never looks
+//! anything up by string. The list of names is [`FACT_NAMES`] plus the families in
+//! [`FACT_FAMILIES`]; `docs/rulebook-format.md` documents each.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use crate::capture::{Body, Capture, Headers};
+use crate::mask;
+
+/// A fact a rule can test, resolved from its name at compile time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Fact {
+    Status,
+    Method,
+    Url,
+    UrlScheme,
+    UrlHost,
+    UrlPort,
+    UrlPath,
+    UrlQuery,
+    UrlOrigin,
+    RequestHeader(String),
+    RequestHeaderCount,
+    ResponseHeader(String),
+    RequestBody,
+    RequestBodyIsJson,
+    RequestJson(Vec<PathSegment>),
+    ResponseBody,
+    ResponseJson(Vec<PathSegment>),
+    Key,
+    KeyLength,
+    KeySource,
+    AuthScheme,
+    ErrorMessage,
+    ErrorCode,
+    ErrorType,
+    ErrorParam,
+    RequestId,
+    Model,
+    ClientError,
+    Meta(String),
+}
+
+/// One step into a JSON body: an object key, or an array index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+/// Every fixed fact name, with a one-line description (used by docs and suggestions).
+pub const FACT_NAMES: &[(&str, &str)] = &[
+    ("status", "the response's HTTP status code (number)"),
+    ("method", "the request method, upper-case (`POST`)"),
+    ("url", "the full request URL as sent"),
+    ("url.scheme", "`http` or `https`"),
+    ("url.host", "the host name or IP address, lower-case"),
+    (
+        "url.port",
+        "the port (number), explicit or the scheme's default",
+    ),
+    ("url.path", "the path, as sent (`/v1/chat/completions`)"),
+    ("url.query", "the query string without `?`"),
+    (
+        "url.origin",
+        "scheme, host and port (`https://api.moleapi.com`)",
+    ),
+    (
+        "request.header_count",
+        "how many request headers the capture holds (0: none captured or none sent)",
+    ),
+    ("request.body", "the request body as text"),
+    (
+        "request.body_is_json",
+        "true when the request body parses as JSON",
+    ),
+    ("response.body", "the response body as text"),
+    (
+        "key",
+        "the API key as sent, whitespace included (always shown masked)",
+    ),
+    ("key.length", "the key's length in characters"),
+    (
+        "key.source",
+        "where the key was found: `authorization`, `x-api-key`, `api-key`, `x-goog-api-key` or `query`",
+    ),
+    (
+        "auth.scheme",
+        "the scheme word of the Authorization header as written (`Bearer`); absent when the header has none",
+    ),
+    (
+        "error.message",
+        "the error message from the response body (new-api, OpenAI, Claude and plain-text shapes)",
+    ),
+    ("error.code", "the error code from the response body"),
+    ("error.type", "the error type from the response body"),
+    ("error.param", "the error's `param` from the response body"),
+    (
+        "request_id",
+        "the request id: the `X-Oneapi-Request-Id` header, the `(request id: …)` suffix, or `x-request-id`",
+    ),
+    ("model", "the model asked for (the request body's `model`)"),
+    (
+        "client_error",
+        "the error the client raised when no response came back",
+    ),
+];
+
+/// Fact families whose last part is chosen by the rule author.
+pub const FACT_FAMILIES: &[(&str, &str)] = &[
+    (
+        "request.headers.<name>",
+        "a request header, name in any case",
+    ),
+    (
+        "response.headers.<name>",
+        "a response header, name in any case",
+    ),
+    (
+        "request.json.<path>",
+        "a value inside the request body's JSON (`request.json.messages.0.role`)",
+    ),
+    (
+        "response.json.<path>",
+        "a value inside the response body's JSON",
+    ),
+    (
+        "meta.<name>",
+        "a value from the capture's `meta` (`meta.time`, `meta.client`)",
+    ),
+];
+
+/// Facts whose values are secrets: shown masked wherever they appear.
+pub fn is_secret(fact: &Fact) -> bool {
+    matches!(fact, Fact::Key) || matches!(fact, Fact::RequestHeader(h) if is_secret_header(h))
+}
+
+/// Headers that carry credentials.
+pub fn is_secret_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "authorization"
+            | "x-api-key"
+            | "api-key"
+            | "x-goog-api-key"
+            | "proxy-authorization"
+            | "cookie"
+    )
+}
+
+impl Fact {
+    /// Resolves a fact name. The error says what is wrong, with a suggestion when one
+    /// is close.
+    pub fn parse(name: &str) -> Result<Fact, String> {
+        let simple = match name {
+            "status" => Some(Fact::Status),
+            "method" => Some(Fact::Method),
+            "url" => Some(Fact::Url),
+            "url.scheme" => Some(Fact::UrlScheme),
+            "url.host" => Some(Fact::UrlHost),
+            "url.port" => Some(Fact::UrlPort),
+            "url.path" => Some(Fact::UrlPath),
+            "url.query" => Some(Fact::UrlQuery),
+            "url.origin" => Some(Fact::UrlOrigin),
+            "request.header_count" => Some(Fact::RequestHeaderCount),
+            "request.body" => Some(Fact::RequestBody),
+            "request.body_is_json" => Some(Fact::RequestBodyIsJson),
+            "response.body" => Some(Fact::ResponseBody),
+            "key" => Some(Fact::Key),
+            "key.length" => Some(Fact::KeyLength),
+            "key.source" => Some(Fact::KeySource),
+            "auth.scheme" => Some(Fact::AuthScheme),
+            "error.message" => Some(Fact::ErrorMessage),
+            "error.code" => Some(Fact::ErrorCode),
+            "error.type" => Some(Fact::ErrorType),
+            "error.param" => Some(Fact::ErrorParam),
+            "request_id" => Some(Fact::RequestId),
+            "model" => Some(Fact::Model),
+            "client_error" => Some(Fact::ClientError),
+            _ => None,
+        };
+        if let Some(fact) = simple {
+            return Ok(fact);
+        }
+        let family = |prefix: &str| name.strip_prefix(prefix).filter(|rest| !rest.is_empty());
+        let header = |h: &str| {
+            if h.contains('.') {
+                Err(format!(
+                    "`{h}` is not a header name (header names have no `.`)"
+                ))
+            } else {
+                Ok(h.to_ascii_lowercase())
+            }
+        };
+        if let Some(h) = family("request.headers.") {
+            return header(h).map(Fact::RequestHeader);
+        }
+        if let Some(h) = family("response.headers.") {
+            return header(h).map(Fact::ResponseHeader);
+        }
+        if let Some(p) = family("request.json.") {
+            return Ok(Fact::RequestJson(parse_path(p)?));
+        }
+        if let Some(p) = family("response.json.") {
+            return Ok(Fact::ResponseJson(parse_path(p)?));
+        }
+        if let Some(m) = family("meta.") {
+            return Ok(Fact::Meta(m.to_owned()));
+        }
+        let mut message = format!("`{name}` is not a fact");
+        if let Some(close) = suggest(name, known_names()) {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        Err(message)
+    }
+}
+
+fn parse_path(path: &str) -> Result<Vec<PathSegment>, String> {
+    path.split('.')
+        .map(|part| {
+            if part.is_empty() {
+                Err(format!("the JSON path `{path}` has an empty part"))
+            } else if let Ok(i) = part.parse::<usize>() {
+                Ok(PathSegment::Index(i))
+            } else {
+                Ok(PathSegment::Key(part.to_owned()))
+            }
+        })
+        .collect()
+}
+
+/// Every name a rule author can write, families with their prefix.
+pub fn known_names() -> impl Iterator<Item = &'static str> {
+    FACT_NAMES.iter().map(|(n, _)| *n).chain([
+        "request.headers.",
+        "response.headers.",
+        "request.json.",
+        "response.json.",
+        "meta.",
+    ])
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let close = |d: usize, c: &str| {
+        let typo = d <= (c.len().max(word.len()) / 3).max(1);
+        let truncated = word.len() >= 3 && (c.starts_with(word) || word.starts_with(c));
+        typo || truncated
+    };
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| close(*d, c))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters; inputs here are short names.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let best = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = best;
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The value of a fact in one capture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactValue<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Bool(bool),
+    Json(&'a Json),
+}
+
+impl FactValue<'_> {
+    /// The value as text, when it is text (a JSON string counts).
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            FactValue::Str(s) => Some(s),
+            FactValue::Json(Json::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a number, when it is one (a numeric string does not count).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            FactValue::Int(i) => Some(*i as f64),
+            FactValue::Json(Json::Number(n)) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// How the value reads in a report.
+    pub fn display(&self) -> String {
+        match self {
+            FactValue::Str(s) => s.to_string(),
+            FactValue::Int(i) => i.to_string(),
+            FactValue::Bool(b) => b.to_string(),
+            FactValue::Json(Json::String(s)) => s.clone(),
+            FactValue::Json(j) => j.to_string(),
+        }
+    }
+}
+
+/// The parts of a URL, as far as it could be read.
+#[derive(Clone, Debug, Default)]
+struct UrlParts {
+    scheme: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    path: String,
+    query: Option<String>,
+}
+
+/// The API key as sent and where it came from.
+#[derive(Clone, Debug)]
+struct KeyInfo {
+    key: String,
+    source: &'static str,
+    scheme: Option<String>,
+}
+
+/// Everything derived from one capture. Built once, read by every rule.
+pub struct Facts<'c> {
+    capture: &'c Capture,
+    url: Option<UrlParts>,
+    request_text: Option<Cow<'c, str>>,
+    request_json: Option<Cow<'c, Json>>,
+    response_text: Option<Cow<'c, str>>,
+    response_json: Option<Cow<'c, Json>>,
+    key: Option<KeyInfo>,
+    error: ErrorInfo,
+    request_id: Option<String>,
+}
+
+#[derive(Default)]
+struct ErrorInfo {
+    message: Option<String>,
+    code: Option<Json>,
+    kind: Option<String>,
+    param: Option<String>,
+}
+
+impl<'c> Facts<'c> {
+    /// Derives the facts of a capture.
+    pub fn derive(capture: &'c Capture) -> Facts<'c> {
+        let request = capture.request.as_ref();
+        let response = capture.response.as_ref();
+        let url = request.and_then(|r| r.url.as_deref()).map(parse_url);
+        let (request_text, request_json) = body_views(request.and_then(|r| r.body.as_ref()));
+        let (response_text, response_json) = body_views(response.and_then(|r| r.body.as_ref()));
+        let key = request.and_then(|r| find_key(&r.headers, url.as_ref()));
+        let error = normalise_error(
+            response_json.as_deref(),
+            response_text.as_deref(),
+            capture.status(),
+            response.map(|r| &r.headers),
+        );
+        let request_id = response
+            .and_then(|r| r.headers.get("x-oneapi-request-id"))
+            .map(str::to_owned)
+            .or_else(|| error.message.as_deref().and_then(request_id_in_message))
+            .or_else(|| {
+                response
+                    .and_then(|r| r.headers.get("x-request-id"))
+                    .map(str::to_owned)
+            });
+        Facts {
+            capture,
+            url,
+            request_text,
+            request_json,
+            response_text,
+            response_json,
+            key,
+            error,
+            request_id,
+        }
+    }
+
+    /// The capture these facts were derived from.
+    pub fn capture(&self) -> &'c Capture {
+        self.capture
+    }
+
+    /// Every API key the capture holds, for redaction of all output.
+    pub fn secrets(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Some(k) = &self.key {
+            out.push(k.key.as_str());
+        }
+        if let Some(req) = &self.capture.request {
+            for (name, value) in &req.headers.0 {
+                if is_secret_header(name) {
+                    out.push(value.as_str());
+                }
+            }
+        }
+        out
+    }
+
+    /// The value of `fact` in this capture; `None` when the capture does not hold it.
+    pub fn get(&self, fact: &Fact) -> Option<FactValue<'_>> {
+        let request = self.capture.request.as_ref();
+        let response = self.capture.response.as_ref();
+        let s = |v: &'c str| Some(FactValue::Str(Cow::Borrowed(v)));
+        match fact {
+            Fact::Status => self.capture.status().map(|s| FactValue::Int(i64::from(s))),
+            Fact::Method => request?
+                .method
+                .as_deref()
+                .map(|m| FactValue::Str(Cow::Owned(m.to_ascii_uppercase()))),
+            Fact::Url => s(request?.url.as_deref()?),
+            Fact::UrlScheme => self.url.as_ref()?.scheme.as_deref().map(str_value),
+            Fact::UrlHost => self.url.as_ref()?.host.as_deref().map(str_value),
+            Fact::UrlPort => self
+                .url
+                .as_ref()?
+                .port
+                .map(|p| FactValue::Int(i64::from(p))),
+            Fact::UrlPath => Some(str_value(&self.url.as_ref()?.path)),
+            Fact::UrlQuery => self.url.as_ref()?.query.as_deref().map(str_value),
+            Fact::UrlOrigin => {
+                let u = self.url.as_ref()?;
+                let (scheme, host) = (u.scheme.as_deref()?, u.host.as_deref()?);
+                let default = default_port(scheme);
+                let origin = match u.port {
+                    Some(p) if Some(p) != default => format!("{scheme}://{host}:{p}"),
+                    _ => format!("{scheme}://{host}"),
+                };
+                Some(FactValue::Str(Cow::Owned(origin)))
+            }
+            Fact::RequestHeader(name) => s(request?.headers.get(name)?),
+            Fact::RequestHeaderCount => Some(FactValue::Int(request?.headers.0.len() as i64)),
+            Fact::ResponseHeader(name) => s(response?.headers.get(name)?),
+            Fact::RequestBody => self.request_text.as_deref().map(str_value),
+            Fact::RequestBodyIsJson => {
+                self.request_text.as_ref()?;
+                Some(FactValue::Bool(self.request_json.is_some()))
+            }
+            Fact::RequestJson(path) => {
+                walk(self.request_json.as_deref()?, path).map(FactValue::Json)
+            }
+            Fact::ResponseBody => self.response_text.as_deref().map(str_value),
+            Fact::ResponseJson(path) => {
+                walk(self.response_json.as_deref()?, path).map(FactValue::Json)
+            }
+            Fact::Key => self.key.as_ref().map(|k| str_value(&k.key)),
+            Fact::KeyLength => self
+                .key
+                .as_ref()
+                .map(|k| FactValue::Int(k.key.chars().count() as i64)),
+            Fact::KeySource => self.key.as_ref().map(|k| str_value(k.source)),
+            Fact::AuthScheme => self.key.as_ref()?.scheme.as_deref().map(str_value),
+            Fact::ErrorMessage => self.error.message.as_deref().map(str_value),
+            Fact::ErrorCode => match self.error.code.as_ref()? {
+                Json::String(c) if c.is_empty() => None,
+                Json::Null => None,
+                code => Some(FactValue::Json(code)),
+            },
+            Fact::ErrorType => self.error.kind.as_deref().map(str_value),
+            Fact::ErrorParam => self.error.param.as_deref().map(str_value),
+            Fact::RequestId => self.request_id.as_deref().map(str_value),
+            Fact::Model => match walk(
+                self.request_json.as_deref()?,
+                &[PathSegment::Key("model".into())],
+            )? {
+                Json::String(m) => Some(str_value(m)),
+                _ => None,
+            },
+            Fact::ClientError => self.capture.client_error.as_deref().map(str_value),
+            Fact::Meta(name) => self.capture.meta.get(name).map(FactValue::Json),
+        }
+    }
+
+    /// The value as a report shows it: secrets masked.
+    pub fn display(&self, fact: &Fact) -> Option<String> {
+        let value = self.get(fact)?;
+        Some(if is_secret(fact) {
+            mask::mask_secret_value(&value.display())
+        } else {
+            value.display()
+        })
+    }
+}
+
+fn str_value(s: &str) -> FactValue<'_> {
+    FactValue::Str(Cow::Borrowed(s))
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// Splits a URL into parts. A bare path (`/v1/chat/completions`, as in a log line)
+/// gives a path and nothing else. The path is kept as sent, not normalised, because
+/// rules reason about what the client built.
+fn parse_url(raw: &str) -> UrlParts {
+    let raw = raw.trim();
+    if raw.starts_with('/') {
+        let (path, query) = split_query(raw);
+        return UrlParts {
+            path: path.to_owned(),
+            query,
+            ..Default::default()
+        };
+    }
+    match url::Url::parse(raw) {
+        Ok(u) => {
+            // Keep the path as the client wrote it (before dot-segment removal).
+            let after_authority = raw
+                .find("://")
+                .map(|i| &raw[i + 3..])
+                .and_then(|rest| rest.find('/').map(|j| &rest[j..]))
+                .unwrap_or("/");
+            let (path, query) = split_query(after_authority);
+            UrlParts {
+                scheme: Some(u.scheme().to_owned()),
+                host: u
+                    .host_str()
+                    .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()),
+                port: u.port_or_known_default(),
+                path: path.split('#').next().unwrap_or("").to_owned(),
+                query,
+            }
+        }
+        Err(_) => UrlParts {
+            path: String::new(),
+            ..Default::default()
+        },
+    }
+}
+
+fn split_query(s: &str) -> (&str, Option<String>) {
+    match s.split_once('?') {
+        Some((p, q)) => (p, Some(q.split('#').next().unwrap_or("").to_owned())),
+        None => (s, None),
+    }
+}
+
+/// Text and parsed JSON views of a body.
+fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>) {
+    match body {
+        None => (None, None),
+        Some(Body::Json(j)) => (Some(Cow::Owned(j.to_string())), Some(Cow::Borrowed(j))),
+        Some(Body::Text(t)) => {
+            let trimmed = t.trim_start();
+            let json = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+                serde_json::from_str::<Json>(t).ok().map(Cow::Owned)
+            } else {
+                None
+            };
+            (Some(Cow::Borrowed(t.as_str())), json)
+        }
+    }
+}
+
+fn walk<'j>(mut json: &'j Json, path: &[PathSegment]) -> Option<&'j Json> {
+    for seg in path {
+        json = match seg {
+            PathSegment::Key(k) => json.get(k.as_str())?,
+            PathSegment::Index(i) => json.get(*i)?,
+        };
+    }
+    Some(json)
+}
+
+/// Finds the API key the way gateways read it: `Authorization` first, then the
+/// `x-api-key` family, then `?key=`. The key keeps any whitespace it was sent with.
+fn find_key(headers: &Headers, url: Option<&UrlParts>) -> Option<KeyInfo> {
+    if let Some(value) = headers.get("authorization") {
+        let (scheme, key) = split_auth(value);
+        return Some(KeyInfo {
+            key: key.to_owned(),
+            source: "authorization",
+            scheme: scheme.map(str::to_owned),
+        });
+    }
+    for name in ["x-api-key", "api-key", "x-goog-api-key"] {
+        if let Some(value) = headers.get(name) {
+            return Some(KeyInfo {
+                key: value.to_owned(),
+                source: match name {
+                    "x-api-key" => "x-api-key",
+                    "api-key" => "api-key",
+                    _ => "x-goog-api-key",
+                },
+                scheme: None,
+            });
+        }
+    }
+    let query = url?.query.as_deref()?;
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "key").then(|| KeyInfo {
+            key: percent_decode(value),
+            source: "query",
+            scheme: None,
+        })
+    })
+}
+
+/// Splits `Bearer sk-…` into the scheme word and the key. Exactly one space after the
+/// scheme is a separator; any more is kept as part of the key, because that is what
+/// the server will see.
+fn split_auth(value: &str) -> (Option<&str>, &str) {
+    let word_end = value
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_alphabetic())
+        .map(|(i, _)| i)
+        .unwrap_or(value.len());
+    let word = &value[..word_end];
+    let known = ["bearer", "basic", "token", "apikey", "key"];
+    if known.iter().any(|k| word.eq_ignore_ascii_case(k)) {
+        let rest = &value[word_end..];
+        let key = rest.strip_prefix(' ').unwrap_or(rest);
+        return (Some(word), key);
+    }
+    (None, value)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("k={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+fn request_id_in_message(message: &str) -> Option<String> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = RE
+        .get_or_init(|| Regex::new(r"\(request id: ([0-9A-Za-z]{16,64})\)").ok())
+        .as_ref()?;
+    re.captures(message)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_owned())
+}
+
+/// Reads the error out of the common body shapes: OpenAI/new-api
+/// `{"error": {"message", "type", "param", "code"}}`, Claude
+/// `{"type": "error", "error": {…}}`, `{"error": "text"}`, the dashboard's
+/// `{"success": false, "message"}`, `{"detail": …}`, and for error statuses a
+/// plain-text body or an HTML page's title.
+fn normalise_error(
+    json: Option<&Json>,
+    text: Option<&str>,
+    status: Option<u16>,
+    _headers: Option<&Headers>,
+) -> ErrorInfo {
+    let as_text = |v: &Json| match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Null => None,
+        other => Some(other.to_string()),
+    };
+    if let Some(json) = json {
+        let inner = json.get("error");
+        match inner {
+            Some(Json::Object(e)) => {
+                return ErrorInfo {
+                    message: e.get("message").and_then(as_text),
+                    code: e.get("code").cloned(),
+                    kind: e.get("type").and_then(as_text),
+                    param: e.get("param").and_then(as_text).filter(|p| !p.is_empty()),
+                };
+            }
+            Some(Json::String(m)) => {
+                return ErrorInfo {
+                    message: Some(m.clone()),
+                    code: json.get("code").cloned(),
+                    kind: json.get("type").and_then(as_text),
+                    param: None,
+                };
+            }
+            _ => {}
+        }
+        let message = ["message", "detail", "description", "msg"]
+            .iter()
+            .find_map(|k| json.get(*k).and_then(as_text));
+        if message.is_some() {
+            return ErrorInfo {
+                message,
+                code: json.get("code").cloned(),
+                kind: json.get("type").and_then(as_text),
+                param: None,
+            };
+        }
+        return ErrorInfo::default();
+    }
+    let is_error = status.is_some_and(|s| s >= 400);
+    match text {
+        Some(t) if is_error && !t.trim().is_empty() => ErrorInfo {
+            message: Some(html_title(t).unwrap_or_else(|| first_chars(t.trim(), 500))),
+            ..Default::default()
+        },
+        _ => ErrorInfo::default(),
+    }
+}
+
+fn html_title(text: &str) -> Option<String> {
+    let lower = text.get(..text.len().min(4096))?.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = lower[start..].find("</title>")? + start;
+    Some(text.get(start..end)?.trim().to_owned())
+}
+
+fn first_chars(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn capture(v: serde_json::Value) -> Capture {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn get(c: &Capture, name: &str) -> Option<String> {
+        let facts = Facts::derive(c);
+        facts.get(&Fact::parse(name).unwrap()).map(|v| v.display())
+    }
+
+    #[test]
+    fn url_parts_are_kept_as_sent() {
+        let c = capture(
+            json!({"request": {"url": "HTTPS://API.MoleAPI.com/v1/./chat/completions?x=1"}}),
+        );
+        assert_eq!(get(&c, "url.scheme").as_deref(), Some("https"));
+        assert_eq!(get(&c, "url.host").as_deref(), Some("api.moleapi.com"));
+        assert_eq!(get(&c, "url.port").as_deref(), Some("443"));
+        assert_eq!(
+            get(&c, "url.path").as_deref(),
+            Some("/v1/./chat/completions")
+        );
+        assert_eq!(get(&c, "url.query").as_deref(), Some("x=1"));
+        assert_eq!(
+            get(&c, "url.origin").as_deref(),
+            Some("https://api.moleapi.com")
+        );
+    }
+
+    #[test]
+    fn origin_keeps_a_non_default_port_and_bare_paths_have_no_host() {
+        let c = capture(json!({"request": {"url": "http://127.0.0.1:3000/chat/completions"}}));
+        assert_eq!(
+            get(&c, "url.origin").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        let c = capture(json!({"request": {"url": "/v1/embeddings"}}));
+        assert_eq!(get(&c, "url.path").as_deref(), Some("/v1/embeddings"));
+        assert_eq!(get(&c, "url.host"), None);
+    }
+
+    #[test]
+    fn key_is_read_from_each_place_and_keeps_whitespace() {
+        let c = capture(json!({"request": {"headers": {"Authorization": "Bearer  sk-abc\n"}}}));
+        assert_eq!(get(&c, "key").as_deref().map(|k| k.len()), Some(8));
+        assert_eq!(get(&c, "auth.scheme").as_deref(), Some("Bearer"));
+        let c = capture(json!({"request": {"headers": {"Authorization": "sk-abc"}}}));
+        assert_eq!(get(&c, "auth.scheme"), None);
+        assert_eq!(get(&c, "key.length").as_deref(), Some("6"));
+        let c = capture(json!({"request": {"headers": {"x-api-key": "sk-ant-x"}}}));
+        assert_eq!(get(&c, "key.source").as_deref(), Some("x-api-key"));
+        let c = capture(json!({"request": {"url": "https://h/v1beta/models?key=AIza%2Bx"}}));
+        assert_eq!(get(&c, "key.source").as_deref(), Some("query"));
+        let facts = Facts::derive(&c);
+        assert_eq!(facts.get(&Fact::Key).unwrap().display(), "AIza+x");
+        let c = capture(json!({"request": {"headers": {}}}));
+        assert_eq!(get(&c, "key"), None);
+    }
+
+    #[test]
+    fn key_display_is_masked() {
+        let key = format!("sk-{}", "A1b2C3d4".repeat(6));
+        let c =
+            capture(json!({"request": {"headers": {"Authorization": format!("Bearer {key}")}}}));
+        let facts = Facts::derive(&c);
+        let shown = facts.display(&Fact::Key).unwrap();
+        assert!(!shown.contains(&key[3..20]), "{shown}");
+        let shown = facts
+            .display(&Fact::RequestHeader("authorization".into()))
+            .unwrap();
+        assert!(!shown.contains(&key[3..20]), "{shown}");
+    }
+
+    #[test]
+    fn errors_are_normalised_from_common_shapes() {
+        let c = capture(json!({"response": {"status": 401, "body":
+            {"error": {"code": "", "message": "无效的令牌 (request id: 20250423020142736330894dLoIRrS6)", "type": "new_api_error"}}}}));
+        assert_eq!(get(&c, "error.type").as_deref(), Some("new_api_error"));
+        assert_eq!(get(&c, "error.code"), None, "empty code is absent");
+        assert_eq!(
+            get(&c, "request_id").as_deref(),
+            Some("20250423020142736330894dLoIRrS6")
+        );
+
+        let c = capture(
+            json!({"response": {"status": 503, "headers": {"X-Oneapi-Request-Id": "abc123"},
+            "body": "{\"error\":{\"message\":\"No available channel\",\"type\":\"new_api_error\",\"param\":\"\",\"code\":\"model_not_found\"}}"}}),
+        );
+        assert_eq!(get(&c, "error.code").as_deref(), Some("model_not_found"));
+        assert_eq!(get(&c, "error.param"), None);
+        assert_eq!(get(&c, "request_id").as_deref(), Some("abc123"));
+
+        let c = capture(
+            json!({"response": {"status": 502, "body": "<html><head><title>502 Bad Gateway</title></head></html>"}}),
+        );
+        assert_eq!(get(&c, "error.message").as_deref(), Some("502 Bad Gateway"));
+
+        let c = capture(
+            json!({"response": {"status": 200, "body": "<!doctype html><title>New API</title>"}}),
+        );
+        assert_eq!(get(&c, "error.message"), None, "a 200 page is not an error");
+
+        let c = capture(
+            json!({"response": {"status": 401, "body": {"success": false, "message": "无权进行此操作"}}}),
+        );
+        assert_eq!(get(&c, "error.message").as_deref(), Some("无权进行此操作"));
+
+        let c = capture(
+            json!({"response": {"status": 400, "body": {"type": "error", "error": {"type": "invalid_request_error", "message": "m"}}}}),
+        );
+        assert_eq!(
+            get(&c, "error.type").as_deref(),
+            Some("invalid_request_error")
+        );
+    }
+
+    #[test]
+    fn bodies_are_addressable_by_path() {
+        let c = capture(
+            json!({"request": {"body": "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\"}]}"}}),
+        );
+        assert_eq!(get(&c, "model").as_deref(), Some("gpt-4o"));
+        assert_eq!(
+            get(&c, "request.json.messages.0.role").as_deref(),
+            Some("user")
+        );
+        assert_eq!(get(&c, "request.body_is_json").as_deref(), Some("true"));
+        let c = capture(json!({"request": {"body": "{\"model\": \"gpt-4o\",}"}}));
+        assert_eq!(get(&c, "request.body_is_json").as_deref(), Some("false"));
+        assert_eq!(get(&c, "model"), None);
+    }
+
+    #[test]
+    fn fact_names_resolve_and_typos_get_suggestions() {
+        for (name, _) in FACT_NAMES {
+            assert!(Fact::parse(name).is_ok(), "{name}");
+        }
+        assert_eq!(
+            Fact::parse("request.headers.Content-Type"),
+            Ok(Fact::RequestHeader("content-type".into()))
+        );
+        let err = Fact::parse("url.pth").unwrap_err();
+        assert!(err.contains("did you mean `url.path`"), "{err}");
+        assert!(Fact::parse("request.json.a..b").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! rulecheck: diagnose failed calls to OpenAI-compatible AI gateways.
+//!
+//! The data flows one way, one module per stage:
+//!
+//! ```text
+//! input bytes ─[input]→ Capture ─[facts]→ Facts ─[evaluate]→ Diagnosis ─[report]→ text | JSON
+//! YAML ─[yaml]→ Node tree ─[rulebook: schema + compile]→ Rulebook → RuleSet
+//! ```
+//!
+//! ```
+//! use rulecheck::{capture::Capture, evaluate, rulebook::{LoadOptions, RuleSet}};
+//!
+//! let rules = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+//! let capture: Capture = serde_json::from_str(
+//!     r#"{"request": {"url": "https://api.moleapi.com/chat/completions"},
+//!         "response": {"status": 200, "headers": {"Content-Type": "text/html"},
+//!                      "body": "<!doctype html><title>New API</title>"}}"#,
+//! ).unwrap();
+//! let diagnosis = evaluate::diagnose(&rules, &capture, Default::default());
+//! assert_eq!(diagnosis.findings[0].id, "address.missing-v1");
+//! ```
+
+pub mod capture;
+pub mod diagnostic;
+pub mod evaluate;
+pub mod facts;
+pub mod input;
+pub mod mask;
+pub mod report;
+pub mod rulebook;
+pub mod yaml;

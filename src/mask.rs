@@ -1,0 +1,194 @@
+//! Secrets never leave rulecheck whole.
+//!
+//! A key is shown as its public prefix (`sk-`, `sk-proj-`, `AIza`, …), a few characters
+//! of each end of the secret part and an ellipsis: `sk-AbC…xYz`. That is enough to tell
+//! two keys apart and far too little to use one. Whitespace and quotes around a key are
+//! kept, because they are often the very thing wrong with it.
+//!
+//! [`Redactor`] applies the same masking to any text on its way out: the keys a capture
+//! is known to hold, and anything else shaped like a key.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// Prefixes that say which platform a key is from. They are public, not secret.
+const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
+
+/// Shapes of keys found in free text (bodies, error messages, URLs).
+const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|AQ\.[0-9A-Za-z_\-]{20,}|gsk_[0-9A-Za-z]{20,}|xai-[0-9A-Za-z_\-]{20,}|pplx-[0-9A-Za-z]{20,}|hf_[A-Za-z]{20,}|tgp_v1_[0-9A-Za-z_\-]{20,}|csk-[0-9a-z]{20,}|nvapi-[0-9A-Za-z_\-]{20,}|r8_[0-9A-Za-z]{20,})";
+
+fn public_prefix() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(PUBLIC_PREFIX).ok()).as_ref()
+}
+
+fn key_shapes() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(KEY_SHAPES).ok()).as_ref()
+}
+
+/// Masks one key (no surrounding whitespace): public prefix, then at most three
+/// characters of each end of the secret part.
+pub fn mask_key(key: &str) -> String {
+    let prefix_len = public_prefix()
+        .and_then(|re| re.find(key))
+        .map(|m| m.end())
+        .unwrap_or(0);
+    let (prefix, secret) = key.split_at(prefix_len);
+    let chars: Vec<char> = secret.chars().collect();
+    let n = chars.len();
+    let (head, tail) = match n {
+        0 => return prefix.to_owned(),
+        20.. => (3, 3),
+        12..=19 => (2, 2),
+        6..=11 => (0, 2),
+        _ => (0, 0),
+    };
+    let head: String = chars.iter().take(head).collect();
+    let tail: String = chars.iter().skip(n - tail).collect();
+    format!("{prefix}{head}…{tail}")
+}
+
+/// Masks a value that holds a key, such as a header value `Bearer sk-…` or a key with
+/// stray whitespace: every word but a scheme word is masked, whitespace and quotes kept.
+pub fn mask_secret_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        let is_scheme = ["bearer", "basic", "token"]
+            .iter()
+            .any(|s| word.eq_ignore_ascii_case(s));
+        if is_scheme {
+            out.push_str(word);
+        } else {
+            // A literal `\n` left by double escaping is part of what is wrong: keep it visible.
+            let mut core: &str = word;
+            while let Some(rest) = ["\\n", "\\r", "\\t"]
+                .iter()
+                .find_map(|e| core.strip_suffix(e))
+            {
+                core = rest;
+            }
+            let escapes = &word[core.len()..];
+            out.push_str(&mask_key(core));
+            out.push_str(escapes);
+        }
+        word.clear();
+    };
+    for c in value.chars() {
+        if c.is_whitespace() || c == '"' || c == '\'' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Masks known secrets and anything key-shaped in text on its way out.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    /// Secret words to replace, longest first, with their masked forms.
+    known: Vec<(String, String)>,
+}
+
+impl Redactor {
+    /// A redactor for the given secret values (keys, credential header values).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let mut known: Vec<(String, String)> = Vec::new();
+        for secret in secrets {
+            for word in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                let is_scheme = ["bearer", "basic", "token"]
+                    .iter()
+                    .any(|s| word.eq_ignore_ascii_case(s));
+                if word.chars().count() >= 6 && !is_scheme && !known.iter().any(|(k, _)| k == word)
+                {
+                    known.push((word.to_owned(), mask_key(word)));
+                }
+            }
+        }
+        known.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        Redactor { known }
+    }
+
+    /// The text with every secret masked.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (secret, masked) in &self.known {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), masked);
+            }
+        }
+        match key_shapes() {
+            Some(re) if re.is_match(&out) => re
+                .replace_all(&out, |c: &regex::Captures| mask_key(&c[0]))
+                .into_owned(),
+            _ => out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl";
+
+    fn leaks(shown: &str, key: &str) -> bool {
+        let secret: Vec<char> = key.chars().skip(3).collect();
+        secret
+            .windows(12)
+            .any(|w| shown.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn a_gateway_key_keeps_prefix_and_ends_only() {
+        assert_eq!(KEY.len(), 51);
+        let m = mask_key(KEY);
+        assert_eq!(m, "sk-AbC…jkl");
+        assert!(!leaks(&m, KEY));
+    }
+
+    #[test]
+    fn platform_prefixes_stay_visible() {
+        assert!(mask_key("sk-proj-abcdefghijklmnopqrstuvwxyz0123").starts_with("sk-proj-abc…"));
+        assert!(mask_key("AIzaSyA1234567890abcdefghijklmnopqrs").starts_with("AIzaSyA…"));
+        assert_eq!(mask_key("sk-abc"), "sk-…");
+    }
+
+    #[test]
+    fn whitespace_and_scheme_are_kept_around_a_masked_key() {
+        let shown = mask_secret_value(&format!("Bearer  {KEY}\n"));
+        assert_eq!(shown, "Bearer  sk-AbC…jkl\n");
+        let shown = mask_secret_value(&format!("{KEY}\\n"));
+        assert_eq!(
+            shown, "sk-AbC…jkl\\n",
+            "a literal backslash-n stays visible"
+        );
+        let shown = mask_secret_value(&format!("\"{KEY}\""));
+        assert_eq!(shown, "\"sk-AbC…jkl\"");
+    }
+
+    #[test]
+    fn redactor_masks_known_and_key_shaped_text() {
+        let r = Redactor::new([format!("Bearer {KEY}").as_str()]);
+        let text = format!(
+            "Incorrect API key provided: {KEY}. Also gsk_{}",
+            "x".repeat(52)
+        );
+        let out = r.redact(&text);
+        assert!(!leaks(&out, KEY), "{out}");
+        assert!(!out.contains(&"x".repeat(12)), "{out}");
+        assert!(out.contains("Incorrect API key provided: sk-AbC…jkl."));
+        // A non-standard key the redactor was told about is masked too.
+        let odd = "my-internal-token-1234567890";
+        let out = Redactor::new([odd]).redact(&format!("key={odd}"));
+        assert!(!out.contains("internal-token"), "{out}");
+    }
+}

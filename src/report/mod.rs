@@ -1,0 +1,67 @@
+//! Reports: the findings of each capture, rendered for people (text) or programs
+//! (JSON, described by `schemas/report.schema.json`). Rendering only formats; every
+//! string was redacted before it got here.
+
+mod text;
+
+use serde::Serialize;
+
+pub use text::render_text;
+
+use crate::evaluate::Diagnosis;
+use crate::rulebook::{ENGINE_VERSION, RuleSet};
+
+/// The whole output of one `rulecheck eval` run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The engine's version.
+    pub rulecheck: String,
+    pub rulebooks: Vec<RulebookInfo>,
+    /// One per capture, in input order.
+    pub reports: Vec<CaptureReport>,
+}
+
+/// Which rulebook produced the findings.
+#[derive(Clone, Debug, Serialize)]
+pub struct RulebookInfo {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+/// The diagnosis of one capture and where the capture came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureReport {
+    /// The input file (`-` for standard input).
+    pub source: String,
+    /// Where in the input, for inputs holding several captures (`line 3`, `[2]`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub locator: String,
+    /// The detected input format.
+    pub format: String,
+    #[serde(flatten)]
+    pub diagnosis: Diagnosis,
+}
+
+impl Report {
+    pub fn new(set: &RuleSet, reports: Vec<CaptureReport>) -> Report {
+        Report {
+            rulecheck: ENGINE_VERSION.to_owned(),
+            rulebooks: set
+                .rulebooks
+                .iter()
+                .map(|rb| RulebookInfo {
+                    name: rb.name.clone(),
+                    version: rb.version.to_string(),
+                    source: rb.source.clone(),
+                })
+                .collect(),
+            reports,
+        }
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}

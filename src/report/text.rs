@@ -1,0 +1,153 @@
+//! The terminal report. Styles are written as ANSI codes; the caller's output stream
+//! (anstream) drops them when stdout is not a terminal or `NO_COLOR` is set.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{CaptureReport, Report};
+use crate::evaluate::Finding;
+use crate::rulebook::{Lang, Severity};
+
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Error => AnsiColor::Red.on_default().bold(),
+        Severity::Warning => AnsiColor::Yellow.on_default().bold(),
+        Severity::Info => AnsiColor::Cyan.on_default().bold(),
+    }
+}
+
+struct Labels {
+    evidence: &'static str,
+    fix: &'static str,
+    checks: &'static str,
+    docs: &'static str,
+    request_id: &'static str,
+    client_error: &'static str,
+    no_findings: &'static str,
+    no_response: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    match lang {
+        Lang::En => Labels {
+            evidence: "evidence",
+            fix: "fix",
+            checks: "Check, in this order:",
+            docs: "docs",
+            request_id: "request id",
+            client_error: "client error",
+            no_findings: "No diagnosis: nothing in this capture matched a rule.",
+            no_response: "no response",
+        },
+        Lang::Zh => Labels {
+            evidence: "证据",
+            fix: "修复",
+            checks: "请按以下顺序检查：",
+            docs: "文档",
+            request_id: "请求 ID",
+            client_error: "客户端错误",
+            no_findings: "无诊断：此捕获未匹配任何规则。",
+            no_response: "无响应",
+        },
+    }
+}
+
+/// Renders the report for a terminal.
+pub fn render_text(report: &Report, lang: Lang) -> String {
+    let mut out = String::new();
+    for (i, r) in report.reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        render_capture(&mut out, r, lang);
+    }
+    out
+}
+
+fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
+    let l = labels(lang);
+    let d = &r.diagnosis;
+    let mut heading = r.source.clone();
+    if !r.locator.is_empty() {
+        heading.push_str(&format!(" ({})", r.locator));
+    }
+    let _ = writeln!(out, "{BOLD}{heading}{BOLD:#}");
+    let request = [d.method.as_deref(), d.url.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = d
+        .status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| l.no_response.to_owned());
+    if request.is_empty() {
+        let _ = writeln!(out, "  → {status}");
+    } else {
+        let _ = writeln!(out, "  {request} → {status}");
+    }
+    if let Some(id) = &d.request_id {
+        let _ = writeln!(out, "  {DIM}{}: {id}{DIM:#}", l.request_id);
+    }
+    if let Some(e) = &d.client_error {
+        let _ = writeln!(out, "  {DIM}{}: {}{DIM:#}", l.client_error, quote(e));
+    }
+    if d.findings.is_empty() {
+        let _ = writeln!(out, "\n  {}", l.no_findings);
+    }
+    for (n, f) in d.findings.iter().enumerate() {
+        render_finding(out, n + 1, f, &l);
+    }
+}
+
+fn render_finding(out: &mut String, n: usize, f: &Finding, l: &Labels) {
+    let sev = severity_style(f.severity);
+    let _ = writeln!(
+        out,
+        "\n  {n}. {sev}{:<7}{sev:#} {BOLD}{}{BOLD:#}  {DIM}{}{DIM:#}",
+        f.severity.name(),
+        f.title,
+        f.id
+    );
+    let indent = "     ";
+    if f.message != f.title.split_once(": ").map(|(_, m)| m).unwrap_or("") {
+        for line in f.message.lines() {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+    }
+    for e in &f.evidence {
+        let _ = writeln!(
+            out,
+            "{indent}{DIM}{}:{DIM:#} {} = {}",
+            l.evidence,
+            e.fact,
+            quote(&e.value)
+        );
+    }
+    if let Some(fix) = &f.fix {
+        let _ = writeln!(out, "{indent}{BOLD}{}:{BOLD:#} {fix}", l.fix);
+    }
+    if !f.checks.is_empty() {
+        let _ = writeln!(out, "{indent}{}", l.checks);
+        for (i, c) in f.checks.iter().enumerate() {
+            let _ = writeln!(out, "{indent}  {}. {c}", i + 1);
+        }
+    }
+    if let Some(docs) = &f.docs {
+        let _ = writeln!(out, "{indent}{DIM}{}: {docs}{DIM:#}", l.docs);
+    }
+}
+
+/// Numbers bare; text quoted with control characters escaped, so a trailing newline
+/// or space in a key is visible.
+fn quote(value: &str) -> String {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
+        value.to_owned()
+    } else {
+        format!("\"{}\"", value.escape_debug())
+    }
+}

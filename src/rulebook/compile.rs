@@ -1,0 +1,1309 @@
+//! Turns a rulebook's node tree into a [`Rulebook`], checking everything the schema
+//! cannot: fact names, regexes, templates, references, duplicate ids, versions.
+//! Every problem is collected; compilation never stops at the first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use regex::RegexBuilder;
+use serde_json::Value as Json;
+
+use super::condition::{Condition, OPERATORS, Op, Test};
+use super::template::Template;
+use super::{
+    Category, ENGINE_VERSION, Example, FORMAT, LoadOptions, Localized, NamedCondition, Rule,
+    Rulebook, Severity, StatusGuide, StatusKey,
+};
+use crate::capture::Capture;
+use crate::diagnostic::Diagnostic;
+use crate::facts::{Fact, suggest};
+use crate::yaml::{Node, Pos, Value};
+
+/// Keys of the rulebook's top level.
+pub const TOP_KEYS: &[&str] = &[
+    "format",
+    "name",
+    "version",
+    "requires",
+    "description",
+    "vars",
+    "categories",
+    "statuses",
+    "conditions",
+    "rules",
+];
+/// Keys of a rule.
+pub const RULE_KEYS: &[&str] = &[
+    "id", "title", "category", "severity", "priority", "fallback", "when", "message", "fix",
+    "docs", "examples",
+];
+/// Keys of a category.
+pub const CATEGORY_KEYS: &[&str] = &["id", "title"];
+/// Keys of a status entry.
+pub const STATUS_KEYS: &[&str] = &["meaning", "checks"];
+/// Keys of a rule's `examples`.
+pub const EXAMPLE_KEYS: &[&str] = &["match", "no_match"];
+/// Condition keys that combine other conditions.
+pub const COMBINATORS: &[&str] = &["all", "any", "not", "condition"];
+/// Languages a text may be given in.
+pub const LANGS: &[&str] = &["en", "zh"];
+
+/// Largest compiled size of one regex (bytes of the regex engine's program).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+struct Ctx<'a> {
+    file: &'a str,
+    source: &'a str,
+    source_vars: BTreeMap<String, String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn error(
+        &mut self,
+        code: &'static str,
+        pos: Pos,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let help = help.into();
+        let mut d = Diagnostic::error(code, self.file, Some(pos), message);
+        if !help.is_empty() {
+            d = d.with_help(help);
+        }
+        self.diagnostics.push(d);
+    }
+
+    /// Checks a mapping's keys; reports unknown ones (with a suggestion) and missing
+    /// required ones. Returns false when the node is not a mapping at all.
+    fn check_keys(&mut self, node: &Node, what: &str, allowed: &[&str], required: &[&str]) -> bool {
+        let Some(entries) = node.as_map() else {
+            self.error(
+                "RC004",
+                node.pos,
+                format!("{what} must be a mapping, found {}", node.type_name()),
+                format!("write {what} as `key: value` lines"),
+            );
+            return false;
+        };
+        for (k, _) in entries {
+            let name = k.key_text().unwrap_or_default();
+            if !allowed.contains(&name.as_str()) {
+                let help = match suggest(&name, allowed.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("allowed here: {}", allowed.join(", ")),
+                };
+                self.error(
+                    "RC003",
+                    k.pos,
+                    format!("unknown key `{name}` in {what}"),
+                    help,
+                );
+            }
+        }
+        for req in required {
+            if node.get(req).is_none() {
+                self.error(
+                    "RC016",
+                    node.pos,
+                    format!("{what} has no `{req}`"),
+                    format!("add `{req}:` to {what}"),
+                );
+            }
+        }
+        true
+    }
+
+    fn string<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        match node.as_str() {
+            Some(s) => Some(s),
+            None => {
+                self.error(
+                    "RC004",
+                    node.pos,
+                    format!("{what} must be a string, found {}", node.type_name()),
+                    "quote the value",
+                );
+                None
+            }
+        }
+    }
+
+    /// A text given either as a string (English) or as `{en: …, zh: …}`.
+    fn localized(&mut self, node: &Node, what: &str) -> Option<Localized<(String, Pos)>> {
+        if let Some(s) = node.as_str() {
+            return Some(Localized {
+                en: (s.to_owned(), node.pos),
+                zh: None,
+            });
+        }
+        if !self.check_keys(node, what, LANGS, &["en"]) {
+            return None;
+        }
+        let en = node
+            .get("en")
+            .and_then(|n| self.string(n, what).map(|s| (s.to_owned(), n.pos)))?;
+        let zh = node
+            .get("zh")
+            .and_then(|n| self.string(n, what).map(|s| (s.to_owned(), n.pos)));
+        Some(Localized { en, zh })
+    }
+
+    fn localized_string(&mut self, node: &Node, what: &str) -> Option<Localized<String>> {
+        let l = self.localized(node, what)?;
+        Some(Localized {
+            en: l.en.0,
+            zh: l.zh.map(|z| z.0),
+        })
+    }
+
+    fn localized_template(&mut self, node: &Node, what: &str) -> Option<Localized<Template>> {
+        let l = self.localized(node, what)?;
+        let en = self.template(&l.en.0, l.en.1);
+        let zh = l.zh.and_then(|(text, pos)| self.template(&text, pos));
+        Some(Localized { en: en?, zh })
+    }
+
+    fn template(&mut self, text: &str, pos: Pos) -> Option<Template> {
+        match Template::compile(text, &self.source_vars) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                for e in errors {
+                    let at = offset_pos(self.source, pos, e.offset);
+                    let (code, help) = if e.is_fact {
+                        (
+                            "RC009",
+                            "use one of the facts listed in docs/rulebook-format.md",
+                        )
+                    } else {
+                        (
+                            "RC010",
+                            "declare the variable under `vars:` or fix the placeholder",
+                        )
+                    };
+                    self.error(code, at, e.message, help);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The position of the character `offset` inside a scalar that starts at `pos`,
+/// allowing for an opening quote. Exact for one-line scalars.
+fn offset_pos(source: &str, pos: Pos, offset: usize) -> Pos {
+    let line = source
+        .lines()
+        .nth(pos.line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    let first = line.chars().nth(pos.column.saturating_sub(1) as usize);
+    let quote = usize::from(matches!(first, Some('"' | '\'')));
+    Pos {
+        line: pos.line,
+        column: pos.column + (quote + offset) as u32,
+    }
+}
+
+/// Compiles a rulebook from its node tree; `source` is the text it was parsed from
+/// (used to place carets exactly inside quoted strings).
+pub fn compile(
+    file: &str,
+    source: &str,
+    root: &Node,
+    options: &LoadOptions,
+) -> Result<Rulebook, Vec<Diagnostic>> {
+    let mut cx = Ctx {
+        file,
+        source,
+        source_vars: BTreeMap::new(),
+        diagnostics: Vec::new(),
+    };
+    if !cx.check_keys(
+        root,
+        "the rulebook",
+        TOP_KEYS,
+        &["format", "name", "version", "rules"],
+    ) {
+        return Err(cx.diagnostics);
+    }
+    // Compatibility first: a rulebook for another format or engine is refused whole.
+    if !check_compatibility(&mut cx, root) {
+        return Err(cx.diagnostics);
+    }
+    let name = root.get("name").and_then(|n| {
+        let s = cx.string(n, "`name`")?;
+        if !valid_id(s) {
+            cx.error(
+                "RC015",
+                n.pos,
+                format!("the rulebook name `{s}` is not allowed"),
+                "use lower-case letters, digits, `.`, `_` and `-`",
+            );
+        }
+        Some(s.to_owned())
+    });
+    let version = root.get("version").and_then(|n| {
+        let text = match &n.value {
+            Value::Str(s) => s.clone(),
+            _ => {
+                cx.error(
+                    "RC012",
+                    n.pos,
+                    format!(
+                        "`version` must be a semver string such as \"1.0.0\", found {}",
+                        n.type_name()
+                    ),
+                    "write all three parts in quotes: version: \"1.0.0\"",
+                );
+                return None;
+            }
+        };
+        semver::Version::parse(&text)
+            .map_err(|e| {
+                cx.error(
+                    "RC012",
+                    n.pos,
+                    format!("`{text}` is not a semver version: {e}"),
+                    "write MAJOR.MINOR.PATCH, e.g. 1.2.0",
+                )
+            })
+            .ok()
+    });
+    let requires = root.get("requires").and_then(|n| {
+        let s = cx.string(n, "`requires`")?;
+        semver::VersionReq::parse(s).ok()
+    });
+    let description = root
+        .get("description")
+        .and_then(|n| cx.string(n, "`description`").map(str::to_owned));
+
+    // Variables, with the user's overrides for those this rulebook declares.
+    if let Some(vars) = root.get("vars") {
+        if vars.as_map().is_none() {
+            cx.error(
+                "RC004",
+                vars.pos,
+                "`vars` must be a mapping of name to value",
+                "write `base_url: https://…` lines",
+            );
+        }
+        {
+            for (k, v) in vars.as_map().unwrap_or(&[]) {
+                let key = k.key_text().unwrap_or_default();
+                let value = match &v.value {
+                    Value::Str(s) => s.clone(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => {
+                        cx.error(
+                            "RC004",
+                            v.pos,
+                            format!("the variable `{key}` must be a string"),
+                            "quote the value",
+                        );
+                        continue;
+                    }
+                };
+                let value = options.vars.get(&key).cloned().unwrap_or(value);
+                cx.source_vars.insert(key, value);
+            }
+        }
+    }
+    let categories = compile_categories(&mut cx, root);
+    let statuses = compile_statuses(&mut cx, root);
+    let named = compile_named(&mut cx, root);
+    let named_index: HashMap<String, usize> = named
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.clone(), i))
+        .collect();
+    let named: Vec<NamedCondition> = named
+        .into_iter()
+        .map(|n| NamedCondition {
+            condition: compile_condition(&mut cx, n.node, &named_index)
+                .unwrap_or(Condition::All(Vec::new())),
+            name: n.name,
+        })
+        .collect();
+    check_cycles(&mut cx, &named, root);
+
+    let mut rules = Vec::new();
+    let mut ids: HashMap<String, Pos> = HashMap::new();
+    match root.get("rules").map(|n| (&n.value, n.pos)) {
+        Some((Value::Seq(items), _)) => {
+            for item in items {
+                if let Some(rule) = compile_rule(&mut cx, item, &categories, &named_index) {
+                    if let Some(first) = ids.get(&rule.id) {
+                        cx.error(
+                            "RC006",
+                            rule_id_pos(item),
+                            format!(
+                                "the rule id `{}` is used twice (first at line {})",
+                                rule.id, first.line
+                            ),
+                            "give each rule its own id",
+                        );
+                    } else {
+                        ids.insert(rule.id.clone(), rule.pos);
+                    }
+                    rules.push(rule);
+                }
+            }
+        }
+        Some((_, pos)) => cx.error(
+            "RC004",
+            pos,
+            "`rules` must be a list of rules",
+            "start each rule with `- id: …`",
+        ),
+        None => {}
+    }
+
+    if cx.diagnostics.is_empty()
+        && let (Some(name), Some(version)) = (name, version)
+    {
+        return Ok(Rulebook {
+            name,
+            version,
+            requires,
+            description,
+            source: file.to_owned(),
+            vars: cx.source_vars,
+            categories,
+            statuses,
+            named,
+            rules,
+        });
+    }
+    crate::diagnostic::sort(&mut cx.diagnostics);
+    Err(cx.diagnostics)
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+fn rule_id_pos(rule: &Node) -> Pos {
+    rule.get("id").map(|n| n.pos).unwrap_or(rule.pos)
+}
+
+/// `format` and `requires`: refuse the whole rulebook when this engine cannot run it.
+fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
+    let mut ok = true;
+    if let Some(node) = root.get("format") {
+        match node.as_str() {
+            Some(FORMAT) => {}
+            Some(other) => {
+                ok = false;
+                let newer = other
+                    .strip_prefix("rulecheck/v")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .filter(|v| *v > 1);
+                match newer {
+                    Some(v) => cx.error(
+                        "RC011",
+                        node.pos,
+                        format!("this rulebook is in format rulecheck/v{v}; rulecheck {ENGINE_VERSION} reads {FORMAT}"),
+                        "upgrade rulecheck to a version that reads this format, or use a rulebook written for rulecheck/v1",
+                    ),
+                    None => cx.error(
+                        "RC015",
+                        node.pos,
+                        format!("unknown rulebook format `{other}`"),
+                        format!("write `format: {FORMAT}`"),
+                    ),
+                }
+            }
+            None => {
+                ok = false;
+                cx.error(
+                    "RC004",
+                    node.pos,
+                    "`format` must be a string",
+                    format!("write `format: {FORMAT}`"),
+                );
+            }
+        }
+    }
+    if let Some(node) = root.get("requires") {
+        match node.as_str().map(semver::VersionReq::parse) {
+            Some(Ok(req)) => {
+                let engine =
+                    semver::Version::parse(ENGINE_VERSION).unwrap_or(semver::Version::new(0, 0, 0));
+                if !req.matches(&engine) {
+                    ok = false;
+                    cx.error(
+                        "RC011",
+                        node.pos,
+                        format!("this rulebook requires rulecheck {req}; this is rulecheck {ENGINE_VERSION}"),
+                        "upgrade rulecheck, or use a version of the rulebook made for this one",
+                    );
+                }
+            }
+            Some(Err(e)) => {
+                ok = false;
+                cx.error(
+                    "RC012",
+                    node.pos,
+                    format!("`requires` is not a semver requirement: {e}"),
+                    "write a range such as \">=0.1\" or \"^0.1\"",
+                );
+            }
+            None => {
+                ok = false;
+                cx.error(
+                    "RC012",
+                    node.pos,
+                    "`requires` must be a string such as \">=0.1\"",
+                    "quote the requirement",
+                );
+            }
+        }
+    }
+    ok
+}
+
+fn compile_categories(cx: &mut Ctx<'_>, root: &Node) -> Vec<Category> {
+    let mut out: Vec<Category> = Vec::new();
+    let Some(node) = root.get("categories") else {
+        return out;
+    };
+    let Value::Seq(items) = &node.value else {
+        cx.error(
+            "RC004",
+            node.pos,
+            "`categories` must be a list",
+            "write `- id: address` entries",
+        );
+        return out;
+    };
+    for item in items {
+        if !cx.check_keys(item, "a category", CATEGORY_KEYS, &["id", "title"]) {
+            continue;
+        }
+        let id = item
+            .get("id")
+            .and_then(|n| cx.string(n, "a category id").map(|s| (s.to_owned(), n.pos)));
+        let title = item
+            .get("title")
+            .and_then(|n| cx.localized_string(n, "a category title"));
+        if let (Some((id, pos)), Some(title)) = (id, title) {
+            if out.iter().any(|c| c.id == id) {
+                cx.error(
+                    "RC006",
+                    pos,
+                    format!("the category `{id}` is declared twice"),
+                    "keep one declaration",
+                );
+                continue;
+            }
+            out.push(Category { id, title });
+        }
+    }
+    out
+}
+
+fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
+    let mut out = Vec::new();
+    let Some(node) = root.get("statuses") else {
+        return out;
+    };
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            "RC004",
+            node.pos,
+            "`statuses` must be a mapping of status code to guidance",
+            "write `404:` entries",
+        );
+        return out;
+    };
+    for (k, v) in entries {
+        let text = k.key_text().unwrap_or_default();
+        let key = if let Some(class) = text.strip_suffix("xx") {
+            class
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .map(StatusKey::Class)
+        } else {
+            text.parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .map(StatusKey::Code)
+        };
+        let Some(key) = key else {
+            cx.error(
+                "RC015",
+                k.pos,
+                format!("`{text}` is not a status code or class"),
+                "use a code from 100 to 599 (`404`) or a class (`4xx`)",
+            );
+            continue;
+        };
+        if !cx.check_keys(
+            v,
+            &format!("the status `{text}`"),
+            STATUS_KEYS,
+            &["meaning"],
+        ) {
+            continue;
+        }
+        let meaning = v
+            .get("meaning")
+            .and_then(|n| static_text(cx, n, "a status meaning"));
+        let mut checks = Vec::new();
+        if let Some(list) = v.get("checks") {
+            match &list.value {
+                Value::Seq(items) => {
+                    for item in items {
+                        if let Some(t) = static_text(cx, item, "a check") {
+                            checks.push(t);
+                        }
+                    }
+                }
+                _ => cx.error(
+                    "RC004",
+                    list.pos,
+                    "`checks` must be a list",
+                    "write one `- …` line per check",
+                ),
+            }
+        }
+        if let Some(meaning) = meaning {
+            out.push(StatusGuide {
+                key,
+                meaning,
+                checks,
+            });
+        }
+    }
+    out
+}
+
+/// A text with `{vars.*}` substituted (status guidance names no facts).
+fn static_text(cx: &mut Ctx<'_>, node: &Node, what: &str) -> Option<Localized<String>> {
+    let l = cx.localized(node, what)?;
+    let en = substitute_vars(cx, &l.en.0, l.en.1, false)?;
+    let zh = match l.zh {
+        Some((text, pos)) => Some(substitute_vars(cx, &text, pos, false)?),
+        None => None,
+    };
+    Some(Localized { en, zh })
+}
+
+struct PendingNamed<'n> {
+    name: String,
+    node: &'n Node,
+}
+
+fn compile_named<'n>(cx: &mut Ctx<'_>, root: &'n Node) -> Vec<PendingNamed<'n>> {
+    let Some(node) = root.get("conditions") else {
+        return Vec::new();
+    };
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            "RC004",
+            node.pos,
+            "`conditions` must be a mapping of name to condition",
+            "write `name:` entries",
+        );
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.key_text()?;
+            if !valid_name(&name) {
+                cx.error(
+                    "RC015",
+                    k.pos,
+                    format!("`{name}` is not a valid condition name"),
+                    "use letters, digits and `_`",
+                );
+            }
+            Some(PendingNamed { name, node: v })
+        })
+        .collect()
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Named conditions may use each other, but not in a cycle.
+fn check_cycles(cx: &mut Ctx<'_>, named: &[NamedCondition], root: &Node) {
+    fn refs(c: &Condition, out: &mut Vec<usize>) {
+        match c {
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().for_each(|c| refs(c, out)),
+            Condition::Not(c) => refs(c, out),
+            Condition::Named(i, _) => out.push(*i),
+            Condition::Test(_) => {}
+        }
+    }
+    let edges: Vec<Vec<usize>> = named
+        .iter()
+        .map(|n| {
+            let mut out = Vec::new();
+            refs(&n.condition, &mut out);
+            out
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; named.len()];
+    fn visit(
+        i: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        state[i] = 1;
+        path.push(i);
+        for &j in &edges[i] {
+            if state[j] == 1 {
+                let start = path.iter().position(|p| *p == j).unwrap_or(0);
+                return Some(path[start..].to_vec());
+            }
+            if state[j] == 0
+                && let Some(cycle) = visit(j, edges, state, path)
+            {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        None
+    }
+    for i in 0..named.len() {
+        if state[i] == 0
+            && let Some(cycle) = visit(i, &edges, &mut state, &mut Vec::new())
+        {
+            let names: Vec<&str> = cycle.iter().map(|i| named[*i].name.as_str()).collect();
+            let pos = root.key_pos("/conditions", names[0]).unwrap_or_default();
+            cx.error(
+                "RC014",
+                pos,
+                format!(
+                    "named conditions refer to each other in a cycle: {} → {}",
+                    names.join(" → "),
+                    names[0]
+                ),
+                "break the cycle: a named condition cannot use itself, directly or through others",
+            );
+            return;
+        }
+    }
+}
+
+fn compile_rule(
+    cx: &mut Ctx<'_>,
+    node: &Node,
+    categories: &[Category],
+    named: &HashMap<String, usize>,
+) -> Option<Rule> {
+    let required = ["id", "title", "category", "severity", "when", "message"];
+    let what = match node.get("id").and_then(Node::as_str) {
+        Some(id) => format!("the rule `{id}`"),
+        None => "a rule".to_owned(),
+    };
+    if !cx.check_keys(node, &what, RULE_KEYS, &required) {
+        return None;
+    }
+    let id = node.get("id").and_then(|n| {
+        let s = cx.string(n, "a rule id")?;
+        if !valid_id(s) {
+            cx.error(
+                "RC015",
+                n.pos,
+                format!("the rule id `{s}` is not allowed"),
+                "use lower-case letters, digits, `.`, `_` and `-`, e.g. `address.missing-v1`",
+            );
+        }
+        Some(s.to_owned())
+    });
+    let title = node
+        .get("title")
+        .and_then(|n| cx.localized_string(n, "a rule title"));
+    let category = node.get("category").and_then(|n| {
+        let c = cx.string(n, "a category")?;
+        if !categories.iter().any(|k| k.id == c) {
+            let help = match suggest(c, categories.iter().map(|k| k.id.as_str())) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "declare it under `categories:` first".to_owned(),
+            };
+            cx.error(
+                "RC007",
+                n.pos,
+                format!("the category `{c}` is not declared"),
+                help,
+            );
+        }
+        Some(c.to_owned())
+    });
+    let severity = node.get("severity").and_then(|n| match n.as_str() {
+        Some("error") => Some(Severity::Error),
+        Some("warning") => Some(Severity::Warning),
+        Some("info") => Some(Severity::Info),
+        _ => {
+            cx.error(
+                "RC015",
+                n.pos,
+                "`severity` must be `error`, `warning` or `info`",
+                "pick one of the three",
+            );
+            None
+        }
+    });
+    let priority = match node.get("priority") {
+        None => Some(0),
+        Some(n) => match n.value {
+            Value::Int(i) => Some(i),
+            _ => {
+                cx.error(
+                    "RC004",
+                    n.pos,
+                    "`priority` must be a whole number",
+                    "higher numbers rank first, e.g. 80",
+                );
+                None
+            }
+        },
+    };
+    let fallback = match node.get("fallback") {
+        None => Some(false),
+        Some(n) => match n.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                cx.error("RC004", n.pos, "`fallback` must be true or false", "");
+                None
+            }
+        },
+    };
+    let when = node
+        .get("when")
+        .and_then(|n| compile_condition(cx, n, named));
+    let message = node
+        .get("message")
+        .and_then(|n| cx.localized_template(n, "a rule message"));
+    let fix = match node.get("fix") {
+        Some(n) => cx.localized_template(n, "a rule fix").map(Some),
+        None => Some(None),
+    };
+    let docs = node
+        .get("docs")
+        .and_then(|n| cx.string(n, "`docs`").map(str::to_owned));
+    let (examples_match, examples_no_match) = compile_examples(cx, node.get("examples"));
+    Some(Rule {
+        id: id?,
+        title: title?,
+        category: category?,
+        severity: severity?,
+        priority: priority?,
+        fallback: fallback?,
+        when: when?,
+        message: message?,
+        fix: fix?,
+        docs,
+        examples_match,
+        examples_no_match,
+        pos: node.pos,
+    })
+}
+
+fn compile_examples(cx: &mut Ctx<'_>, node: Option<&Node>) -> (Vec<Example>, Vec<Example>) {
+    let Some(node) = node else {
+        return (Vec::new(), Vec::new());
+    };
+    if !cx.check_keys(node, "`examples`", EXAMPLE_KEYS, &[]) {
+        return (Vec::new(), Vec::new());
+    }
+    let mut list = |key: &str| -> Vec<Example> {
+        let Some(n) = node.get(key) else {
+            return Vec::new();
+        };
+        let Value::Seq(items) = &n.value else {
+            cx.error(
+                "RC004",
+                n.pos,
+                format!("`{key}` must be a list of captures"),
+                "start each capture with `- `",
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| match serde_json::from_value::<Capture>(item.to_json()) {
+                Ok(capture) => Some(Example { capture, pos: item.pos }),
+                Err(e) => {
+                    cx.error(
+                        "RC013",
+                        item.pos,
+                        format!("this example is not a valid capture: {e}"),
+                        "see schemas/capture.schema.json: `request` (method, url, headers, body) and `response` (status, headers, body)",
+                    );
+                    None
+                }
+            })
+            .collect()
+    };
+    (list("match"), list("no_match"))
+}
+
+/// Compiles a condition mapping. Several entries in one mapping must all hold.
+fn compile_condition(
+    cx: &mut Ctx<'_>,
+    node: &Node,
+    named: &HashMap<String, usize>,
+) -> Option<Condition> {
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            "RC004",
+            node.pos,
+            format!("a condition must be a mapping, found {}", node.type_name()),
+            "write `fact: value`, or `all:`/`any:`/`not:`/`condition:`",
+        );
+        return None;
+    };
+    if entries.is_empty() {
+        cx.error(
+            "RC015",
+            node.pos,
+            "an empty condition",
+            "write at least one `fact: value` test",
+        );
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let key = k.key_text().unwrap_or_default();
+        let part = match key.as_str() {
+            "all" | "any" => compile_list(cx, &key, v, named).map(|cs| {
+                if key == "all" {
+                    Condition::All(cs)
+                } else {
+                    Condition::Any(cs)
+                }
+            }),
+            "not" => compile_condition(cx, v, named).map(|c| Condition::Not(Box::new(c))),
+            "condition" => match v.as_str() {
+                Some(name) => match named.get(name) {
+                    Some(i) => Some(Condition::Named(*i, name.to_owned())),
+                    None => {
+                        let help = match suggest(name, named.keys().map(String::as_str)) {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => "declare it under `conditions:`".to_owned(),
+                        };
+                        cx.error(
+                            "RC008",
+                            v.pos,
+                            format!("there is no named condition `{name}`"),
+                            help,
+                        );
+                        None
+                    }
+                },
+                None => {
+                    cx.error(
+                        "RC004",
+                        v.pos,
+                        "`condition` takes the name of a named condition",
+                        "",
+                    );
+                    None
+                }
+            },
+            fact_name => match Fact::parse(fact_name) {
+                Ok(fact) => compile_test(cx, fact, fact_name, k.pos, v),
+                Err(message) => {
+                    let help = if let Some(close) = suggest(fact_name, COMBINATORS.iter().copied())
+                    {
+                        format!("did you mean `{close}`?")
+                    } else {
+                        "use a fact from docs/rulebook-format.md, or all/any/not/condition"
+                            .to_owned()
+                    };
+                    cx.error("RC009", k.pos, message, help);
+                    None
+                }
+            },
+        };
+        match part {
+            Some(p) => parts.push(p),
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Condition::All(parts)
+    })
+}
+
+fn compile_list(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    node: &Node,
+    named: &HashMap<String, usize>,
+) -> Option<Vec<Condition>> {
+    let Value::Seq(items) = &node.value else {
+        cx.error(
+            "RC004",
+            node.pos,
+            format!(
+                "`{key}` takes a list of conditions, found {}",
+                node.type_name()
+            ),
+            "start each condition with `- `",
+        );
+        return None;
+    };
+    if items.is_empty() {
+        cx.error(
+            "RC015",
+            node.pos,
+            format!("`{key}` has no conditions"),
+            "add at least one",
+        );
+        return None;
+    }
+    let out: Vec<Option<Condition>> = items
+        .iter()
+        .map(|i| compile_condition(cx, i, named))
+        .collect();
+    out.into_iter().collect()
+}
+
+/// A test on one fact: a scalar (equality, or a status class like `4xx`), a list
+/// (one of), or a mapping of operators.
+fn compile_test(
+    cx: &mut Ctx<'_>,
+    fact: Fact,
+    fact_name: &str,
+    pos: Pos,
+    node: &Node,
+) -> Option<Condition> {
+    let mut test = Test {
+        fact,
+        fact_name: fact_name.to_owned(),
+        ops: Vec::new(),
+        ignore_case: false,
+        pos,
+    };
+    match &node.value {
+        Value::Seq(items) => {
+            let values: Option<Vec<Json>> = items.iter().map(|i| scalar(cx, i)).collect();
+            test.ops.push(Op::In(values?));
+        }
+        Value::Map(entries) => {
+            test.ignore_case = entries.iter().any(|(k, v)| {
+                k.as_str() == Some("ignore_case") && matches!(v.value, Value::Bool(true))
+            });
+            for (k, v) in entries {
+                let name = k.key_text().unwrap_or_default();
+                if let Some(op) = compile_op(cx, &name, k.pos, v, test.ignore_case) {
+                    test.ops.extend(op);
+                }
+            }
+            if test.ops.is_empty() {
+                if !cx.diagnostics.iter().any(|d| d.line == Some(node.pos.line)) {
+                    cx.error(
+                        "RC015",
+                        node.pos,
+                        format!("no operator given for `{fact_name}`"),
+                        "add e.g. `equals:` or `matches:`",
+                    );
+                }
+                return None;
+            }
+        }
+        Value::Str(s) if is_class(s) => {
+            test.ops.push(Op::Class(u16::from(s.as_bytes()[0] - b'0')));
+        }
+        _ => {
+            let value = scalar(cx, node)?;
+            test.ops.push(Op::Equals(value));
+        }
+    }
+    Some(Condition::Test(test))
+}
+
+fn is_class(s: &str) -> bool {
+    s.len() == 3
+        && s.as_bytes()[0].is_ascii_digit()
+        && s.ends_with("xx")
+        && (b'1'..=b'5').contains(&s.as_bytes()[0])
+}
+
+/// A scalar operand; `{vars.NAME}` inside strings is substituted.
+fn scalar(cx: &mut Ctx<'_>, node: &Node) -> Option<Json> {
+    match &node.value {
+        Value::Str(s) => substitute_vars(cx, s, node.pos, false).map(Json::String),
+        Value::Seq(_) | Value::Map(_) => {
+            cx.error(
+                "RC004",
+                node.pos,
+                format!("expected a single value here, found {}", node.type_name()),
+                "write a string, number or boolean",
+            );
+            None
+        }
+        _ => Some(node.to_json()),
+    }
+}
+
+fn substitute_vars(cx: &mut Ctx<'_>, text: &str, pos: Pos, escape_regex: bool) -> Option<String> {
+    if !text.contains("{vars.") {
+        return Some(text.to_owned());
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{vars.") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        match cx.source_vars.get(name) {
+            Some(v) => out.push_str(&if escape_regex {
+                regex::escape(v)
+            } else {
+                v.clone()
+            }),
+            None => {
+                cx.error(
+                    "RC010",
+                    pos,
+                    format!("`{{vars.{name}}}`: the rulebook declares no variable `{name}`"),
+                    "declare it under `vars:`",
+                );
+                return None;
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn number(cx: &mut Ctx<'_>, op: &str, node: &Node) -> Option<f64> {
+    match node.value {
+        Value::Int(i) => Some(i as f64),
+        Value::Float(f) => Some(f),
+        _ => {
+            cx.error(
+                "RC004",
+                node.pos,
+                format!("`{op}` takes a number, found {}", node.type_name()),
+                "write a number without quotes",
+            );
+            None
+        }
+    }
+}
+
+fn compile_op(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    key_pos: Pos,
+    node: &Node,
+    ignore_case: bool,
+) -> Option<Vec<Op>> {
+    let lower = |s: String| if ignore_case { s.to_lowercase() } else { s };
+    let op = match name {
+        "ignore_case" => {
+            if !matches!(node.value, Value::Bool(_)) {
+                cx.error("RC004", node.pos, "`ignore_case` must be true or false", "");
+            }
+            return Some(Vec::new());
+        }
+        "equals" => Op::Equals(scalar(cx, node)?),
+        "in" => match &node.value {
+            Value::Seq(items) => {
+                let values: Option<Vec<Json>> = items.iter().map(|i| scalar(cx, i)).collect();
+                Op::In(values?)
+            }
+            _ => {
+                cx.error(
+                    "RC004",
+                    node.pos,
+                    "`in` takes a list of values",
+                    "write `in: [401, 403]`",
+                );
+                return None;
+            }
+        },
+        "gt" => Op::Gt(number(cx, name, node)?),
+        "gte" => Op::Gte(number(cx, name, node)?),
+        "lt" => Op::Lt(number(cx, name, node)?),
+        "lte" => Op::Lte(number(cx, name, node)?),
+        "between" => match &node.value {
+            Value::Seq(items) if items.len() == 2 => {
+                let lo = number(cx, name, &items[0])?;
+                let hi = number(cx, name, &items[1])?;
+                if lo > hi {
+                    cx.error("RC015", node.pos, format!("`between: [{lo}, {hi}]` can never hold: the low end is above the high end"), "swap the two numbers");
+                    return None;
+                }
+                Op::Between(lo, hi)
+            }
+            _ => {
+                cx.error(
+                    "RC004",
+                    node.pos,
+                    "`between` takes two numbers, low and high",
+                    "write `between: [500, 599]`",
+                );
+                return None;
+            }
+        },
+        "class" => {
+            let text = node.key_text().unwrap_or_default();
+            let class = if is_class(&text) {
+                Some(u16::from(text.as_bytes()[0] - b'0'))
+            } else {
+                text.parse::<u16>().ok().filter(|c| (1..=5).contains(c))
+            };
+            match class {
+                Some(c) => Op::Class(c),
+                None => {
+                    cx.error(
+                        "RC015",
+                        node.pos,
+                        format!("`{text}` is not a status class"),
+                        "write `1xx` … `5xx`",
+                    );
+                    return None;
+                }
+            }
+        }
+        "matches" => {
+            let pattern = cx.string(node, "`matches`")?;
+            let pattern = substitute_vars(cx, pattern, node.pos, true)?;
+            Op::Matches(compile_regex(cx, &pattern, node, ignore_case)?)
+        }
+        "starts_with" | "ends_with" | "contains" => {
+            let s = cx.string(node, &format!("`{name}`"))?;
+            let s = lower(substitute_vars(cx, s, node.pos, false)?);
+            match name {
+                "starts_with" => Op::StartsWith(s),
+                "ends_with" => Op::EndsWith(s),
+                _ => Op::Contains(s),
+            }
+        }
+        "exists" => match node.value {
+            Value::Bool(b) => Op::Exists(b),
+            _ => {
+                cx.error("RC004", node.pos, "`exists` must be true or false", "");
+                return None;
+            }
+        },
+        "len" => match &node.value {
+            Value::Int(i) => Op::Len(vec![Op::Equals(Json::from(*i))]),
+            Value::Map(entries) => {
+                let mut ops = Vec::new();
+                for (k, v) in entries {
+                    let n = k.key_text().unwrap_or_default();
+                    if !["equals", "in", "gt", "gte", "lt", "lte", "between"].contains(&n.as_str())
+                    {
+                        cx.error(
+                            "RC003",
+                            k.pos,
+                            format!("`len` cannot use `{n}`"),
+                            "use equals, in, gt, gte, lt, lte or between",
+                        );
+                        continue;
+                    }
+                    ops.extend(compile_op(cx, &n, k.pos, v, false)?);
+                }
+                Op::Len(ops)
+            }
+            _ => {
+                cx.error(
+                    "RC004",
+                    node.pos,
+                    "`len` takes a number or numeric operators",
+                    "write `len: {lt: 51}`",
+                );
+                return None;
+            }
+        },
+        other => {
+            let help = match suggest(other, OPERATORS.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("operators: {}", OPERATORS.join(", ")),
+            };
+            cx.error(
+                "RC003",
+                key_pos,
+                format!("unknown operator `{other}`"),
+                help,
+            );
+            return None;
+        }
+    };
+    Some(vec![op])
+}
+
+fn compile_regex(
+    cx: &mut Ctx<'_>,
+    pattern: &str,
+    node: &Node,
+    ignore_case: bool,
+) -> Option<regex::Regex> {
+    match RegexBuilder::new(pattern)
+        .case_insensitive(ignore_case)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(re) => Some(re),
+        Err(e) => {
+            // regex-syntax knows where in the pattern the problem is.
+            let (offset, reason) = match regex_syntax::Parser::new().parse(pattern) {
+                Err(regex_syntax::Error::Parse(p)) => (p.span().start.offset, p.kind().to_string()),
+                Err(regex_syntax::Error::Translate(t)) => {
+                    (t.span().start.offset, t.kind().to_string())
+                }
+                _ => (
+                    0,
+                    e.to_string().lines().last().unwrap_or("").trim().to_owned(),
+                ),
+            };
+            let char_offset = pattern
+                .get(..offset)
+                .map(|p| p.chars().count())
+                .unwrap_or(0);
+            let mut help =
+                String::from("the regex crate's syntax has no look-around or back-references");
+            if reason.contains("look-around") || pattern.contains("(?=") || pattern.contains("(?!")
+            {
+                help = "look-ahead/look-behind are not supported: match the text itself, or use `not:` around a second test".into();
+            } else if pattern.contains("\\1") || reason.contains("backreference") {
+                help = "back-references are not supported: spell out the alternatives".into();
+            } else if reason.contains("size limit") || e.to_string().contains("size limit") {
+                help = "the pattern compiles too large: simplify it or split it into several tests"
+                    .into();
+            }
+            let pos = offset_pos(cx.source, node.pos, char_offset);
+            cx.error(
+                "RC005",
+                pos,
+                format!("the regex does not compile: {reason}"),
+                help,
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Compiled conditions: a tree of `all` / `any` / `not` / named references over
+//! fact tests. Each test applies one or more operators to one fact; all must hold.
+//!
+//! A fact the capture does not hold makes every operator false except
+//! `exists: false`, which is true. Nothing here errors at run time.
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use crate::facts::{Fact, FactValue};
+use crate::yaml::Pos;
+
+/// A condition tree.
+#[derive(Clone, Debug)]
+pub enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    /// A named condition of the same rulebook, by index.
+    Named(usize, String),
+    Test(Test),
+}
+
+/// Operators applied to one fact.
+#[derive(Clone, Debug)]
+pub struct Test {
+    pub fact: Fact,
+    /// The fact's name as written, for evidence and traces.
+    pub fact_name: String,
+    pub ops: Vec<Op>,
+    pub ignore_case: bool,
+    pub pos: Pos,
+}
+
+/// The operator names, as written in rulebooks. The schema lists the same names (a
+/// test keeps them in step).
+pub const OPERATORS: &[&str] = &[
+    "equals",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "class",
+    "matches",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "exists",
+    "len",
+    "ignore_case",
+];
+
+/// One operator with its compiled operand.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Equals(Json),
+    In(Vec<Json>),
+    Gt(f64),
+    Gte(f64),
+    Lt(f64),
+    Lte(f64),
+    Between(f64, f64),
+    /// A status class: `4` for `4xx`.
+    Class(u16),
+    Matches(Regex),
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    Exists(bool),
+    /// Operators applied to the length (characters of a string, items of a list).
+    Len(Vec<Op>),
+}
+
+impl Op {
+    /// Whether the operator holds for a fact's value (`None`: the fact is absent).
+    pub fn holds(&self, value: Option<&FactValue<'_>>, ignore_case: bool) -> bool {
+        let Some(value) = value else {
+            return matches!(self, Op::Exists(false));
+        };
+        match self {
+            Op::Exists(want) => *want,
+            Op::Equals(x) => loosely_equal(value, x, ignore_case),
+            Op::In(xs) => xs.iter().any(|x| loosely_equal(value, x, ignore_case)),
+            Op::Gt(n) => number(value).is_some_and(|v| v > *n),
+            Op::Gte(n) => number(value).is_some_and(|v| v >= *n),
+            Op::Lt(n) => number(value).is_some_and(|v| v < *n),
+            Op::Lte(n) => number(value).is_some_and(|v| v <= *n),
+            Op::Between(lo, hi) => number(value).is_some_and(|v| v >= *lo && v <= *hi),
+            Op::Class(hundred) => number(value)
+                .filter(|v| v.fract() == 0.0 && *v >= 0.0)
+                .is_some_and(|v| (v as u64) / 100 == u64::from(*hundred)),
+            Op::Matches(re) => re.is_match(&text(value)),
+            Op::StartsWith(s) => with_case(value, ignore_case, |t| t.starts_with(s.as_str())),
+            Op::EndsWith(s) => with_case(value, ignore_case, |t| t.ends_with(s.as_str())),
+            Op::Contains(s) => with_case(value, ignore_case, |t| t.contains(s.as_str())),
+            Op::Len(ops) => {
+                let len = match value {
+                    FactValue::Json(Json::Array(a)) => a.len(),
+                    FactValue::Json(Json::Object(o)) => o.len(),
+                    other => text(other).chars().count(),
+                };
+                let len = FactValue::Int(len as i64);
+                ops.iter().all(|op| op.holds(Some(&len), false))
+            }
+        }
+    }
+}
+
+/// The value as text for string operators: strings as they are, other scalars as
+/// written in JSON.
+fn text<'v>(value: &'v FactValue<'_>) -> std::borrow::Cow<'v, str> {
+    match value.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(value.display()),
+    }
+}
+
+fn with_case(value: &FactValue<'_>, ignore_case: bool, f: impl Fn(&str) -> bool) -> bool {
+    let t = text(value);
+    if ignore_case {
+        f(&t.to_lowercase())
+    } else {
+        f(&t)
+    }
+}
+
+/// Numbers compare as numbers; a numeric string (a header such as `Retry-After`)
+/// counts as its number.
+fn number(value: &FactValue<'_>) -> Option<f64> {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
+}
+
+/// Equality that forgives the type a rule author wrote: `status: "404"` and
+/// `status: 404` both match 404; strings compare exactly (or ignoring case).
+fn loosely_equal(value: &FactValue<'_>, expected: &Json, ignore_case: bool) -> bool {
+    match expected {
+        Json::Number(n) => match (number(value), n.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        Json::String(s) => {
+            let t = text(value);
+            if ignore_case {
+                t.to_lowercase() == s.to_lowercase()
+            } else {
+                t == s.as_str()
+            }
+        }
+        Json::Bool(b) => match value {
+            FactValue::Bool(v) => v == b,
+            FactValue::Json(Json::Bool(v)) => v == b,
+            _ => false,
+        },
+        Json::Null => matches!(value, FactValue::Json(Json::Null)),
+        other => matches!(value, FactValue::Json(v) if *v == other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::borrow::Cow;
+
+    fn s(v: &str) -> FactValue<'_> {
+        FactValue::Str(Cow::Borrowed(v))
+    }
+
+    #[test]
+    fn absent_facts_fail_every_operator_but_exists_false() {
+        let ops = [
+            Op::Equals(json!(1)),
+            Op::In(vec![json!(1)]),
+            Op::Gt(0.0),
+            Op::Class(4),
+            Op::Matches(Regex::new(".*").unwrap()),
+            Op::StartsWith(String::new()),
+            Op::Contains(String::new()),
+            Op::Exists(true),
+            Op::Len(vec![Op::Gte(0.0)]),
+        ];
+        for op in &ops {
+            assert!(!op.holds(None, false), "{op:?}");
+        }
+        assert!(Op::Exists(false).holds(None, false));
+        assert!(!Op::Exists(false).holds(Some(&s("")), false));
+        assert!(Op::Exists(true).holds(Some(&s("")), false));
+    }
+
+    #[test]
+    fn equality_is_loose_about_number_spelling_but_not_about_text() {
+        let status = FactValue::Int(404);
+        assert!(Op::Equals(json!(404)).holds(Some(&status), false));
+        assert!(Op::Equals(json!("404")).holds(Some(&status), false));
+        assert!(!Op::Equals(json!(401)).holds(Some(&status), false));
+        assert!(Op::Equals(json!("POST")).holds(Some(&s("POST")), false));
+        assert!(!Op::Equals(json!("post")).holds(Some(&s("POST")), false));
+        assert!(Op::Equals(json!("post")).holds(Some(&s("POST")), true));
+        assert!(Op::In(vec![json!(401), json!(403)]).holds(Some(&FactValue::Int(403)), false));
+        assert!(!Op::In(vec![json!(401), json!(403)]).holds(Some(&FactValue::Int(404)), false));
+        let t = json!(true);
+        assert!(Op::Equals(json!(true)).holds(Some(&FactValue::Json(&t)), false));
+        assert!(Op::Equals(json!(true)).holds(Some(&FactValue::Bool(true)), false));
+        assert!(!Op::Equals(json!(false)).holds(Some(&FactValue::Bool(true)), false));
+    }
+
+    #[test]
+    fn numeric_comparisons_and_classes() {
+        let v = FactValue::Int(429);
+        assert!(Op::Gt(428.0).holds(Some(&v), false));
+        assert!(!Op::Gt(429.0).holds(Some(&v), false));
+        assert!(Op::Gte(429.0).holds(Some(&v), false));
+        assert!(Op::Lt(430.0).holds(Some(&v), false));
+        assert!(!Op::Lte(428.0).holds(Some(&v), false));
+        assert!(Op::Between(400.0, 499.0).holds(Some(&v), false));
+        assert!(!Op::Between(500.0, 599.0).holds(Some(&v), false));
+        assert!(Op::Class(4).holds(Some(&v), false));
+        assert!(!Op::Class(5).holds(Some(&v), false));
+        assert!(
+            Op::Gt(10.0).holds(Some(&s(" 30 ")), false),
+            "numeric header values count"
+        );
+        assert!(!Op::Gt(10.0).holds(Some(&s("soon")), false));
+    }
+
+    #[test]
+    fn string_operators_and_case() {
+        let v = s("Bearer sk-abc");
+        assert!(Op::StartsWith("Bearer ".into()).holds(Some(&v), false));
+        assert!(!Op::StartsWith("bearer ".into()).holds(Some(&v), false));
+        assert!(Op::StartsWith("bearer ".into()).holds(Some(&v), true));
+        assert!(Op::EndsWith("abc".into()).holds(Some(&v), false));
+        assert!(!Op::EndsWith("ab".into()).holds(Some(&v), false));
+        assert!(Op::Contains("sk-".into()).holds(Some(&v), false));
+        assert!(!Op::Contains("SK-".into()).holds(Some(&v), false));
+        assert!(Op::Contains("sk-".into()).holds(Some(&v), true));
+        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap()).holds(Some(&v), false));
+        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap()).holds(Some(&v), false));
+        assert!(
+            Op::Matches(Regex::new(r"^4\d\d$").unwrap()).holds(Some(&FactValue::Int(404)), false)
+        );
+    }
+
+    #[test]
+    fn length_of_strings_and_lists() {
+        let key = s("sk-短key");
+        assert!(
+            Op::Len(vec![Op::Equals(json!(7))]).holds(Some(&key), false),
+            "characters, not bytes"
+        );
+        let list = json!([1, 2, 3]);
+        assert!(Op::Len(vec![Op::Between(3.0, 3.0)]).holds(Some(&FactValue::Json(&list)), false));
+        assert!(!Op::Len(vec![Op::Lt(3.0)]).holds(Some(&FactValue::Json(&list)), false));
+    }
+}

@@ -1,0 +1,468 @@
+//! Rulebooks: load (YAML → node tree), validate (JSON Schema + semantics), compile
+//! (regexes, fact names, templates, references resolved once) into a [`Rulebook`]
+//! that evaluation only reads.
+//!
+//! All problems of a file are collected and returned together as
+//! [`Diagnostic`]s, each with file, line and column.
+
+pub mod compile;
+pub mod condition;
+pub mod examples;
+pub mod schema;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use compile::compile;
+pub use condition::{Condition, Op, Test};
+pub use template::Template;
+
+use crate::capture::Capture;
+use crate::diagnostic::Diagnostic;
+use crate::yaml::{self, Pos, YamlLimits};
+
+/// The rulebook format this engine reads.
+pub const FORMAT: &str = "rulecheck/v1";
+
+/// This engine's version, matched against each rulebook's `requires`.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The default rulebook, compiled into the binary.
+pub const DEFAULT_RULEBOOK: (&str, &str) = (
+    "rules/moleapi.yaml",
+    include_str!("../../rules/moleapi.yaml"),
+);
+
+/// A language for messages. English is the fallback for any text without a translation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// Picks the language from a locale string such as `zh_CN.UTF-8`.
+    pub fn from_locale(locale: &str) -> Lang {
+        if locale.to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+}
+
+/// Text in English with an optional Chinese translation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Localized<T> {
+    pub en: T,
+    pub zh: Option<T>,
+}
+
+impl<T> Localized<T> {
+    pub fn get(&self, lang: Lang) -> &T {
+        match lang {
+            Lang::Zh => self.zh.as_ref().unwrap_or(&self.en),
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A category of causes; their order in the rulebook is the order of the guide's checks.
+#[derive(Clone, Debug)]
+pub struct Category {
+    pub id: String,
+    pub title: Localized<String>,
+}
+
+/// The guide's generic advice for a status code (`404`) or class (`5xx`).
+#[derive(Clone, Debug)]
+pub struct StatusGuide {
+    /// The code (`404`) or the class's hundred (`5` for `5xx`).
+    pub key: StatusKey,
+    pub meaning: Localized<String>,
+    pub checks: Vec<Localized<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusKey {
+    Code(u16),
+    Class(u16),
+}
+
+/// A reusable condition declared under `conditions:`.
+#[derive(Clone, Debug)]
+pub struct NamedCondition {
+    pub name: String,
+    pub condition: Condition,
+}
+
+/// A captured example a rule must (or must not) fire on.
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub capture: Capture,
+    pub pos: Pos,
+}
+
+/// One compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: Localized<String>,
+    pub category: String,
+    pub severity: Severity,
+    /// Higher comes first when several rules fire.
+    pub priority: i64,
+    /// Fires only when no other rule of the rulebook set fired (e.g. `ok`).
+    pub fallback: bool,
+    pub when: Condition,
+    pub message: Localized<Template>,
+    pub fix: Option<Localized<Template>>,
+    pub docs: Option<String>,
+    pub examples_match: Vec<Example>,
+    pub examples_no_match: Vec<Example>,
+    pub pos: Pos,
+}
+
+/// A compiled rulebook: everything resolved, nothing left to parse.
+#[derive(Clone, Debug)]
+pub struct Rulebook {
+    pub name: String,
+    pub version: semver::Version,
+    pub requires: Option<semver::VersionReq>,
+    pub description: Option<String>,
+    /// Where it was loaded from (a path, or `rules/moleapi.yaml` for the built-in one).
+    pub source: String,
+    pub vars: BTreeMap<String, String>,
+    pub categories: Vec<Category>,
+    pub statuses: Vec<StatusGuide>,
+    pub named: Vec<NamedCondition>,
+    pub rules: Vec<Rule>,
+}
+
+/// Options that shape how rulebooks compile.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `--var name=value`: overrides a rulebook variable (e.g. `base_url`).
+    pub vars: BTreeMap<String, String>,
+    /// Skip JSON Schema validation (used for the built-in rulebook, which the test
+    /// suite validates).
+    pub skip_schema: bool,
+    pub yaml: YamlLimits,
+}
+
+/// A rulebook that failed to load: every problem found, and the source to quote.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: BTreeMap<String, String>,
+}
+
+impl LoadError {
+    /// All diagnostics rendered as rustc-style frames.
+    pub fn render(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(self.sources.get(&d.file).map(String::as_str)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Loads and compiles one rulebook from its text. `file` is used in diagnostics.
+pub fn load_str(
+    file: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<Rulebook, Vec<Diagnostic>> {
+    let root = yaml::parse(text, options.yaml).map_err(|e| {
+        vec![
+            Diagnostic::error("RC001", file, e.pos, e.message)
+                .with_help("fix the YAML syntax at this position (indentation, quotes, brackets)"),
+        ]
+    })?;
+    let mut diagnostics = Vec::new();
+    if !options.skip_schema {
+        diagnostics.extend(schema::validate(file, &root));
+    }
+    match compile(file, text, &root, options) {
+        Ok(rulebook) if diagnostics.is_empty() => Ok(rulebook),
+        Ok(_) => Err(diagnostics),
+        Err(compile_diagnostics) => Err(merge(compile_diagnostics, diagnostics)),
+    }
+}
+
+/// Semantic diagnostics explain a mistake better than the schema's; a schema
+/// diagnostic is kept only where no semantic one points at the same line.
+fn merge(mut semantic: Vec<Diagnostic>, schema: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    for d in schema {
+        if !semantic.iter().any(|s| s.line == d.line) {
+            semantic.push(d);
+        }
+    }
+    crate::diagnostic::sort(&mut semantic);
+    semantic
+}
+
+/// The rulebooks in use, in the order given. Rule ids are unique across the set.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    pub rulebooks: Vec<Rulebook>,
+    /// Category ids in display order: the first rulebook's order, then new ones.
+    pub category_order: Vec<String>,
+}
+
+impl RuleSet {
+    /// Builds a set, refusing a rule id defined by two rulebooks.
+    pub fn new(rulebooks: Vec<Rulebook>) -> Result<RuleSet, Vec<Diagnostic>> {
+        let mut diagnostics = Vec::new();
+        let mut seen: BTreeMap<&str, &Rulebook> = BTreeMap::new();
+        for rb in &rulebooks {
+            for rule in &rb.rules {
+                if let Some(first) = seen.insert(&rule.id, rb) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "RC006",
+                            &rb.source,
+                            Some(rule.pos),
+                            format!(
+                                "the rule id `{}` is already defined in {}",
+                                rule.id, first.source
+                            ),
+                        )
+                        .with_help(
+                            "rule ids must be unique across all rulebooks in use; rename one",
+                        ),
+                    );
+                }
+            }
+        }
+        if !diagnostics.is_empty() {
+            return Err(diagnostics);
+        }
+        let mut category_order: Vec<String> = Vec::new();
+        for rb in &rulebooks {
+            for c in &rb.categories {
+                if !category_order.contains(&c.id) {
+                    category_order.push(c.id.clone());
+                }
+            }
+        }
+        Ok(RuleSet {
+            rulebooks,
+            category_order,
+        })
+    }
+
+    /// The built-in default rulebook.
+    pub fn default_rulebook(options: &LoadOptions) -> Result<RuleSet, LoadError> {
+        let (file, text) = DEFAULT_RULEBOOK;
+        let options = LoadOptions {
+            skip_schema: true,
+            ..options.clone()
+        };
+        let rb = load_str(file, text, &options).map_err(|d| LoadError {
+            diagnostics: d,
+            sources: BTreeMap::from([(file.to_owned(), text.to_owned())]),
+        })?;
+        RuleSet::new(vec![rb]).map_err(|d| LoadError {
+            diagnostics: d,
+            sources: BTreeMap::new(),
+        })
+    }
+
+    /// Loads rulebooks from files and directories (every `*.yaml`/`*.yml` inside, in
+    /// name order). All problems of all files are collected before failing.
+    pub fn load_paths(
+        paths: &[impl AsRef<Path>],
+        options: &LoadOptions,
+    ) -> Result<RuleSet, LoadError> {
+        let mut files = Vec::new();
+        let mut diagnostics = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            if path.is_dir() {
+                match std::fs::read_dir(path) {
+                    Ok(entries) => {
+                        let mut found: Vec<_> = entries
+                            .filter_map(Result::ok)
+                            .map(|e| e.path())
+                            .filter(|p| {
+                                matches!(
+                                    p.extension().and_then(|e| e.to_str()),
+                                    Some("yaml" | "yml")
+                                )
+                            })
+                            .collect();
+                        found.sort();
+                        if found.is_empty() {
+                            diagnostics.push(
+                                Diagnostic::error("RC017", &path.display().to_string(), None, "no *.yaml rulebooks in this directory")
+                                    .with_help("point --rules at a rulebook file or a directory that holds some"),
+                            );
+                        }
+                        files.extend(found);
+                    }
+                    Err(e) => diagnostics.push(Diagnostic::error(
+                        "RC017",
+                        &path.display().to_string(),
+                        None,
+                        format!("cannot read the directory: {e}"),
+                    )),
+                }
+            } else {
+                files.push(path.to_path_buf());
+            }
+        }
+        let mut sources = BTreeMap::new();
+        let mut rulebooks = Vec::new();
+        for file in files {
+            let name = file.display().to_string();
+            let text = match read_rulebook(&file) {
+                Ok(t) => t,
+                Err(d) => {
+                    diagnostics.push(d);
+                    continue;
+                }
+            };
+            match load_str(&name, &text, options) {
+                Ok(rb) => rulebooks.push(rb),
+                Err(d) => diagnostics.extend(d),
+            }
+            sources.insert(name, text);
+        }
+        if diagnostics.is_empty()
+            && let Err(d) = check_vars(&rulebooks, options)
+        {
+            diagnostics.extend(d);
+        }
+        if !diagnostics.is_empty() {
+            return Err(LoadError {
+                diagnostics,
+                sources,
+            });
+        }
+        RuleSet::new(rulebooks).map_err(|diagnostics| LoadError {
+            diagnostics,
+            sources,
+        })
+    }
+
+    /// Every rule with its rulebook, in rulebook order.
+    pub fn rules(&self) -> impl Iterator<Item = (&Rulebook, &Rule)> {
+        self.rulebooks
+            .iter()
+            .flat_map(|rb| rb.rules.iter().map(move |r| (rb, r)))
+    }
+}
+
+/// Largest rulebook file accepted.
+pub const MAX_RULEBOOK_BYTES: u64 = 8 * 1024 * 1024;
+
+fn read_rulebook(path: &Path) -> Result<String, Diagnostic> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Diagnostic::error(
+            "RC017",
+            &name,
+            None,
+            format!("cannot read the rulebook: {e}"),
+        )
+        .with_help("check the path given to --rules")
+    })?;
+    if meta.len() > MAX_RULEBOOK_BYTES {
+        return Err(Diagnostic::error(
+            "RC017",
+            &name,
+            None,
+            format!(
+                "the rulebook is {} bytes; the limit is {MAX_RULEBOOK_BYTES}",
+                meta.len()
+            ),
+        )
+        .with_help("split it into several rulebooks"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            "RC017",
+            &name,
+            None,
+            format!("cannot read the rulebook: {e}"),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        Diagnostic::error(
+            "RC017",
+            &name,
+            Some(Pos {
+                line: line as u32,
+                column: 1,
+            }),
+            "the rulebook is not UTF-8 text",
+        )
+        .with_help("save the file as UTF-8")
+    })
+}
+
+/// A `--var` that no rulebook declares is almost certainly a typo.
+pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    for name in options.vars.keys() {
+        if !rulebooks.iter().any(|rb| rb.vars.contains_key(name)) {
+            let declared: Vec<&str> = rulebooks
+                .iter()
+                .flat_map(|rb| rb.vars.keys().map(String::as_str))
+                .collect();
+            let mut d = Diagnostic::error(
+                "RC010",
+                "--var",
+                None,
+                format!("no rulebook in use declares the variable `{name}`"),
+            );
+            if let Some(close) = crate::facts::suggest(name, declared.iter().copied()) {
+                d = d.with_help(format!("did you mean `{close}`?"));
+            } else {
+                d = d.with_help(format!("declared variables: {}", declared.join(", ")));
+            }
+            diagnostics.push(d);
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(diagnostics)
+    }
+}

@@ -1,0 +1,332 @@
+//! The `rulecheck` binary as users run it: exit codes, formats, colour, secrets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+fn rulecheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("LANG", "C")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn eval_names_the_openai_host_first_and_the_report_matches_its_schema() {
+    let path = fixture("captures/openai-host-401.json");
+    let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report["reports"][0]["findings"][0]["id"],
+        "address.openai-host"
+    );
+    let last = report["reports"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["id"], "status.401", "generic guidance comes last");
+    assert_eq!(report["rulebooks"][0]["name"], "moleapi");
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn every_fixture_report_matches_the_report_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let dir = fixture("captures");
+    let mut args = vec!["eval".to_owned(), "--format".into(), "json".into()];
+    for e in std::fs::read_dir(dir).unwrap() {
+        args.push(e.unwrap().path().display().to_string());
+    }
+    let out = rulecheck(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report["reports"].as_array().unwrap().len(),
+        args.len() - 3,
+        "one report per capture"
+    );
+    assert!(validator.is_valid(&report));
+}
+
+#[test]
+fn a_broken_rulebook_is_refused_with_exit_2_and_every_problem_located() {
+    let path = fixture("rulebooks/several-mistakes.yaml");
+    let capture = fixture("captures/openai-host-401.json");
+    let out = rulecheck(&[
+        "eval",
+        capture.to_str().unwrap(),
+        "--rules",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing is evaluated with a broken rulebook"
+    );
+    let err = stderr(&out);
+    for loc in [":14:", ":18:", ":28:"] {
+        assert!(
+            err.contains(&format!("several-mistakes.yaml{loc}")),
+            "{loc} missing in:\n{err}"
+        );
+    }
+    assert!(err.contains("3 problems"), "{err}");
+}
+
+#[test]
+fn lint_exits_2_on_each_invalid_rulebook_and_0_on_the_default() {
+    assert_eq!(rulecheck(&["lint"]).status.code(), Some(0));
+    for e in std::fs::read_dir(fixture("rulebooks/invalid")).unwrap() {
+        let p = e.unwrap().path();
+        let out = rulecheck(&["lint", p.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", p.display());
+    }
+}
+
+#[test]
+fn test_command_passes_on_the_default_and_fails_on_a_wrong_example() {
+    let out = rulecheck(&["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
+    let p = fixture("rulebooks/failing-example.yaml");
+    let out = rulecheck(&["test", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("failing-example.yaml:18:11"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn list_shows_the_rules() {
+    let out = rulecheck(&["list", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ids: Vec<&str> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "address.openai-host",
+        "address.missing-v1",
+        "address.endpoint-in-base-url",
+        "key.whitespace",
+        "key.foreign-platform",
+        "key.missing",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+}
+
+#[test]
+fn unreadable_input_is_exit_2_with_the_file_and_the_formats_tried() {
+    let dir = tempdir();
+    let garbage = dir.join("garbage.bin");
+    std::fs::write(&garbage, [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    let out = rulecheck(&["eval", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("garbage.bin"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "my call failed, help").unwrap();
+    let out = rulecheck(&["eval", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("tried capture (JSON object)"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = rulecheck(&["eval", "/nonexistent/capture.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let big = dir.join("big.json");
+    std::fs::write(
+        &big,
+        format!(
+            "{{\"response\": {{\"status\": 500, \"body\": \"{}\"}}}}",
+            "x".repeat(5000)
+        ),
+    )
+    .unwrap();
+    let out = rulecheck(&["eval", big.to_str().unwrap(), "--max-input-bytes", "1000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("limit is 1000"), "{}", stderr(&out));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let path = fixture("captures/openai-host-401.json");
+    let piped = rulecheck(&["eval", path.to_str().unwrap()]);
+    assert!(
+        !stdout(&piped).contains('\u{1b}'),
+        "no escape codes into a pipe"
+    );
+    let forced = rulecheck(&["eval", path.to_str().unwrap(), "--color", "always"]);
+    assert!(stdout(&forced).contains('\u{1b}'));
+    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", path.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains('\u{1b}'), "NO_COLOR wins");
+}
+
+#[test]
+fn language_follows_flag_then_locale() {
+    let path = fixture("captures/endpoint-twice-404.json");
+    let zh = rulecheck(&["eval", path.to_str().unwrap(), "--lang", "zh"]);
+    assert!(stdout(&zh).contains("接口路径出现了两次"));
+    let by_locale = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", path.to_str().unwrap()])
+        .env("LANG", "zh_CN.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .output()
+        .unwrap();
+    assert!(stdout(&by_locale).contains("接口路径出现了两次"));
+    let en = rulecheck(&["eval", path.to_str().unwrap()]);
+    assert!(stdout(&en).contains("the endpoint appears twice"));
+}
+
+#[test]
+fn var_overrides_reach_messages_and_unknown_vars_are_refused() {
+    let path = fixture("captures/openai-host-401.json");
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--var",
+        "base_url=http://127.0.0.1:3000/v1",
+    ]);
+    assert!(
+        stdout(&out).contains("to http://127.0.0.1:3000/v1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = rulecheck(&["eval", path.to_str().unwrap(), "--var", "base_ur=x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `base_url`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A key of `sk-` + 48 characters never shows whole, wherever it sits in the capture
+/// and whatever the output format.
+#[test]
+fn a_full_key_never_appears_in_any_output() {
+    let secret = "Zq8Wx7Ec6Rv5Tb4Yn3Um2Ik1Ol0PaSdFgHjKlQwErTyUiOp12";
+    let secret = &secret[..48];
+    let key = format!("sk-{secret}");
+    let capture = serde_json::json!({
+        "request": {
+            "method": "POST",
+            "url": format!("https://api.moleapi.com/v1beta/models/gemini:generateContent?key={key}"),
+            "headers": {"Authorization": format!("Bearer {key}\n"), "x-api-key": key},
+            "body": {"model": "gpt-4o", "api_key": key}
+        },
+        "response": {
+            "status": 401,
+            "body": {"error": {"message": format!("Incorrect API key provided: {key}. Also {key}"), "type": "invalid_request_error"}}
+        },
+        "client_error": format!("LocalProtocolError: Illegal header value b'Bearer {key} '")
+    });
+    let dir = tempdir();
+    let path = dir.join("secret.json");
+    std::fs::write(&path, capture.to_string()).unwrap();
+    // A rulebook whose messages quote every place the key can sit.
+    let rules = dir.join("echo.yaml");
+    std::fs::write(
+        &rules,
+        r#"format: rulecheck/v1
+name: echo
+version: 1.0.0
+categories: [{ id: key, title: Key }]
+rules:
+  - id: key.echo
+    title: "Echo {key}"
+    category: key
+    severity: error
+    when: { status: 401 }
+    message: "{key} {url} {url.query} {request.headers.authorization} {request.headers.x-api-key} {request.body} {request.json.api_key} {response.body} {error.message} {client_error}"
+    fix: "{key}"
+"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let r = rules.to_str().unwrap();
+    for args in [
+        vec!["eval", p],
+        vec!["eval", p, "--format", "json"],
+        vec!["eval", p, "--lang", "zh", "--color", "always"],
+        vec!["eval", p, "--rules", r],
+        vec!["eval", p, "--rules", r, "--format", "json"],
+    ] {
+        let out = rulecheck(&args);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            all.contains("sk-"),
+            "the output mentions the key (masked): {args:?}"
+        );
+        let chars: Vec<char> = secret.chars().collect();
+        for w in chars.windows(12) {
+            let window: String = w.iter().collect();
+            assert!(!all.contains(&window), "{args:?} leaked `{window}`:\n{all}");
+        }
+    }
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rulecheck-cli-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}

@@ -1,0 +1,114 @@
+//! The docs are product: their examples run, and their lists match the code.
+
+use std::path::Path;
+
+use rulecheck::diagnostic::CODES;
+use rulecheck::facts::{FACT_FAMILIES, FACT_NAMES};
+use rulecheck::rulebook::{self, LoadOptions, RuleSet, examples};
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+}
+
+/// The fenced blocks of a Markdown file with the given info string.
+fn blocks(markdown: &str, lang: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match &mut current {
+            None if line.trim_start() == format!("```{lang}") => {
+                current = Some((i + 1, String::new()))
+            }
+            Some((start, text)) if line.trim_start() == "```" => {
+                out.push((*start, std::mem::take(text)));
+                current = None;
+            }
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_yaml_example_in_the_docs_works() {
+    let mut rulebooks = 0;
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, block) in blocks(&text, "yaml") {
+            let name = format!("{}:{line}", path.display());
+            if block.contains("format: rulecheck/v1") {
+                // A whole rulebook: it loads (schema on) and its examples hold.
+                let rb = rulebook::load_str(&name, &block, &LoadOptions::default())
+                    .unwrap_or_else(|d| panic!("{name}: {d:#?}"));
+                let set = RuleSet::new(vec![rb]).unwrap();
+                let report = examples::run(&set);
+                assert!(report.failures.is_empty(), "{name}: {:#?}", report.failures);
+                assert!(
+                    report.passed > 0,
+                    "{name}: the example rulebook has examples"
+                );
+                rulebooks += 1;
+            } else {
+                rulecheck::yaml::parse(&block, Default::default())
+                    .unwrap_or_else(|e| panic!("{name}: not valid YAML: {e:?}"));
+            }
+        }
+    }
+    assert!(rulebooks >= 1);
+}
+
+#[test]
+fn every_fact_is_documented() {
+    let doc = read("docs/rulebook-format.md");
+    for (name, _) in FACT_NAMES.iter().chain(FACT_FAMILIES) {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "docs/rulebook-format.md lacks the fact `{name}`"
+        );
+    }
+}
+
+#[test]
+fn every_diagnostic_code_is_documented() {
+    let doc = read("docs/error-codes.md");
+    for (code, _) in CODES {
+        assert!(
+            doc.contains(&format!("| `{code}` |")),
+            "docs/error-codes.md lacks {code}"
+        );
+    }
+}
+
+#[test]
+fn readme_starts_with_the_two_commands() {
+    let readme = read("README.md");
+    let commands: Vec<String> = blocks(&readme, "sh").into_iter().map(|(_, b)| b).collect();
+    let first = commands.first().expect("README has a sh block");
+    assert!(
+        first.contains("cargo run --release -- eval tests/fixtures/captures/"),
+        "{first}"
+    );
+    assert!(first.contains("cargo test"), "{first}");
+    let ci = read(".ci/run");
+    assert!(
+        ci.lines().any(|l| l.trim() == "cargo test"),
+        ".ci/run runs the README's test command"
+    );
+    // The example capture the README names exists.
+    let capture = first
+        .split_whitespace()
+        .find(|w| w.starts_with("tests/fixtures/captures/"))
+        .unwrap();
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(capture).exists(),
+        "{capture}"
+    );
+}

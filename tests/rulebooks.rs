@@ -1,0 +1,188 @@
+//! Loading rulebooks: every kind of mistake is refused with its code, file, line and
+//! column; valid rulebooks load; every rule's examples hold.
+
+use std::path::Path;
+
+use rulecheck::rulebook::{self, LoadOptions, RuleSet, examples};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `# expect: RC005 14:34 [RC003 16:5 …]` on the first line of each invalid fixture.
+fn expected(text: &str) -> Vec<String> {
+    let first = text.lines().next().unwrap_or("");
+    let list = first
+        .strip_prefix("# expect: ")
+        .expect("first line is `# expect: CODE line:col`");
+    list.split_whitespace()
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|c| c.join(" "))
+        .collect()
+}
+
+#[test]
+fn each_invalid_rulebook_is_refused_at_the_right_place() {
+    insta::glob!("fixtures/rulebooks/invalid/*.yaml", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let err = RuleSet::load_paths(&[path], &LoadOptions::default()).expect_err(&name);
+        let got: Vec<String> = err
+            .diagnostics
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}:{}",
+                    d.code,
+                    d.line.unwrap_or(0),
+                    d.column.unwrap_or(0)
+                )
+            })
+            .collect();
+        assert_eq!(got, expected(&text), "{name}");
+        for d in &err.diagnostics {
+            assert!(
+                d.file.ends_with(&name),
+                "{name}: diagnostic names {}",
+                d.file
+            );
+            assert!(
+                d.help.is_some(),
+                "{name}: every diagnostic says how to fix it"
+            );
+        }
+        let rendered = err.render().replace(&format!("{}/", root().display()), "");
+        insta::assert_snapshot!(rendered);
+    });
+}
+
+#[test]
+fn all_mistakes_of_a_file_are_reported_together() {
+    let path = root().join("tests/fixtures/rulebooks/several-mistakes.yaml");
+    let err = RuleSet::load_paths(&[&path], &LoadOptions::default()).unwrap_err();
+    let got: Vec<_> = err.diagnostics.iter().map(|d| (d.code, d.line)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("RC005", Some(14)),
+            ("RC007", Some(18)),
+            ("RC009", Some(28))
+        ]
+    );
+}
+
+#[test]
+fn the_schema_also_refuses_structural_mistakes() {
+    // These mistakes are about shape, which the schema describes; schema and loader
+    // must agree on them, or one of the two has drifted.
+    for name in [
+        "unknown-rule-key",
+        "wrong-type-priority",
+        "unknown-fact",
+        "unknown-operator",
+        "bad-severity",
+        "missing-message",
+        "newer-format",
+        "not-a-mapping",
+        "bad-status-key",
+        "bad-example-capture",
+        "bad-version",
+    ] {
+        let path = root().join(format!("tests/fixtures/rulebooks/invalid/{name}.yaml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let node = rulecheck::yaml::parse(&text, Default::default()).unwrap();
+        let schema_errors = rulebook::schema::validate(name, &node);
+        assert!(!schema_errors.is_empty(), "the schema accepts {name}");
+    }
+}
+
+#[test]
+fn valid_rulebooks_load_with_schema_validation_on() {
+    let paths = [
+        root().join("rules"),
+        root().join("tests/fixtures/rulebooks/valid"),
+    ];
+    for p in &paths {
+        let set = RuleSet::load_paths(&[p], &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{}:\n{}", p.display(), e.render()));
+        assert!(set.rules().count() > 0);
+        for rb in &set.rulebooks {
+            let text = std::fs::read_to_string(&rb.source).unwrap();
+            let node = rulecheck::yaml::parse(&text, Default::default()).unwrap();
+            assert_eq!(
+                rulebook::schema::validate(&rb.source, &node),
+                vec![],
+                "{}",
+                rb.source
+            );
+        }
+    }
+}
+
+#[test]
+fn the_built_in_rulebook_is_the_one_on_disk() {
+    let on_disk = std::fs::read_to_string(root().join(rulebook::DEFAULT_RULEBOOK.0)).unwrap();
+    assert_eq!(on_disk, rulebook::DEFAULT_RULEBOOK.1);
+}
+
+#[test]
+fn every_rule_example_holds_and_every_rule_has_one() {
+    let set = RuleSet::load_paths(&[root().join("rules")], &LoadOptions::default()).unwrap();
+    let report = examples::run(&set);
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| f.diagnostic.render(None))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(report.without_positive_example, Vec::<String>::new());
+    let rules_with_negatives = set
+        .rules()
+        .filter(|(_, r)| !r.examples_no_match.is_empty())
+        .count();
+    assert_eq!(
+        rules_with_negatives,
+        set.rules().count(),
+        "every rule has a near miss"
+    );
+    assert!(report.passed >= 2 * set.rules().count());
+}
+
+#[test]
+fn a_contradicting_example_is_reported() {
+    let set = RuleSet::load_paths(
+        &[root().join("tests/fixtures/rulebooks/failing-example.yaml")],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let report = examples::run(&set);
+    assert_eq!(report.failures.len(), 1);
+    let f = &report.failures[0];
+    assert_eq!((f.rule.as_str(), f.kind), ("key.rejected", "match"));
+    assert_eq!(f.diagnostic.line, Some(18));
+}
+
+#[test]
+fn rule_ids_must_be_unique_across_rulebooks() {
+    let valid = root().join("tests/fixtures/rulebooks/valid/minimal.yaml");
+    let err = RuleSet::load_paths(&[&valid, &valid], &LoadOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1);
+    assert_eq!(err.diagnostics[0].code, "RC006");
+}
+
+#[test]
+fn variables_can_be_overridden_and_unknown_ones_are_refused() {
+    let mut options = LoadOptions::default();
+    options
+        .vars
+        .insert("base_url".into(), "http://127.0.0.1:3000/v1".into());
+    let set = RuleSet::default_rulebook(&options).unwrap();
+    assert_eq!(
+        set.rulebooks[0].vars["base_url"],
+        "http://127.0.0.1:3000/v1"
+    );
+    options.vars.insert("base_ur".into(), "x".into());
+    let err = rulebook::check_vars(&set.rulebooks, &options).unwrap_err();
+    assert_eq!(err[0].help.as_deref(), Some("did you mean `base_url`?"));
+}
