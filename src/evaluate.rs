@@ -288,3 +288,100 @@ fn redact_finding(f: &mut Finding, r: &Redactor) {
         e.value = r.redact(&e.value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rulebook::{LoadOptions, load_str};
+
+    /// A one-rule rulebook with the given condition (YAML, indented under `when:`).
+    fn set_with(when: &str) -> RuleSet {
+        let text = format!(
+            "format: rulecheck/v1\nname: t\nversion: 1.0.0\ncategories: [{{id: c, title: C}}]\n\
+             conditions:\n  is_401: {{ status: 401 }}\n\
+             rules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n{when}\n    message: m\n"
+        );
+        let rb =
+            load_str("t.yaml", &text, &LoadOptions::default()).unwrap_or_else(|d| panic!("{d:#?}"));
+        RuleSet::new(vec![rb]).unwrap()
+    }
+
+    fn fires(set: &RuleSet, capture: serde_json::Value) -> bool {
+        let c: Capture = serde_json::from_value(capture).unwrap();
+        matching_rule_ids(set, &c) == ["r"]
+    }
+
+    #[test]
+    fn all_any_not_and_named_conditions() {
+        let s401 = serde_json::json!({"response": {"status": 401}});
+        let s404 = serde_json::json!({"response": {"status": 404}});
+        let none = serde_json::json!({"request": {"url": "https://h/x"}});
+
+        let all = set_with("      all:\n        - status: 4xx\n        - status: { lt: 402 }");
+        assert!(fires(&all, s401.clone()));
+        assert!(!fires(&all, s404.clone()));
+        assert!(!fires(&all, none.clone()), "absent status fails every test");
+
+        let any = set_with("      any:\n        - status: 404\n        - status: 401");
+        assert!(fires(&any, s401.clone()) && fires(&any, s404.clone()));
+        assert!(!fires(&any, none.clone()));
+
+        let not = set_with("      not: { status: 401 }");
+        assert!(!fires(&not, s401.clone()));
+        assert!(fires(&not, s404.clone()));
+        assert!(
+            fires(&not, none.clone()),
+            "not of an absent fact's test holds"
+        );
+
+        let named = set_with("      condition: is_401");
+        assert!(fires(&named, s401.clone()));
+        assert!(!fires(&named, s404.clone()));
+
+        let implicit_and = set_with("      status: 401\n      url.host: h");
+        assert!(
+            !fires(&implicit_and, s401.clone()),
+            "both entries of a mapping must hold"
+        );
+        assert!(fires(
+            &implicit_and,
+            serde_json::json!({"request": {"url": "https://h/"}, "response": {"status": 401}})
+        ));
+    }
+
+    #[test]
+    fn evidence_follows_the_branch_that_held_and_skips_negations() {
+        let set = set_with(
+            "      any:\n        - status: 404\n        - url.host: h\n      not: { key: { exists: true } }",
+        );
+        let c: Capture = serde_json::from_value(
+            serde_json::json!({"request": {"url": "https://h/"}, "response": {"status": 401}}),
+        )
+        .unwrap();
+        let d = diagnose(&set, &c, EvalOptions::default());
+        let facts: Vec<&str> = d.findings[0]
+            .evidence
+            .iter()
+            .map(|e| e.fact.as_str())
+            .collect();
+        assert_eq!(facts, ["url.host"]);
+    }
+
+    #[test]
+    fn status_guidance_comes_last_and_falls_back_to_the_class() {
+        let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let c: Capture =
+            serde_json::from_value(serde_json::json!({"response": {"status": 502}})).unwrap();
+        let d = diagnose(&set, &c, EvalOptions::default());
+        let last = d.findings.last().unwrap();
+        assert_eq!(last.id, "status.502");
+        assert!(!last.checks.is_empty(), "5xx guidance applies to 502");
+        let ok: Capture =
+            serde_json::from_value(serde_json::json!({"response": {"status": 200}})).unwrap();
+        let d = diagnose(&set, &ok, EvalOptions::default());
+        assert!(
+            d.findings.iter().all(|f| !f.id.starts_with("status.")),
+            "no status guidance for 2xx"
+        );
+    }
+}
