@@ -45,6 +45,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("RC016", "a required key is missing"),
     ("RC017", "the rulebook file cannot be read"),
     ("RC018", "a rule's example does not behave as declared"),
+    ("RC019", "`suppresses` names a rule that does not exist"),
 ];
 
 /// How serious a diagnostic is.

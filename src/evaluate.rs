@@ -126,6 +126,14 @@ fn run_rules(set: &RuleSet, facts: &Facts<'_>, lang: Lang) -> Vec<Finding> {
             }
         }
     }
+    // Declared precedence: a rule that fired makes the rules it suppresses moot.
+    let suppressed: Vec<&str> = fired
+        .iter()
+        .flat_map(|f| f.rule.suppresses.iter().map(String::as_str))
+        .collect();
+    if !suppressed.is_empty() {
+        fired.retain(|f| !suppressed.contains(&f.rule.id.as_str()));
+    }
     let category_rank = |c: &str| {
         set.category_order
             .iter()

@@ -46,6 +46,13 @@ pub enum Fact {
     Model,
     ClientError,
     Meta(String),
+    RequestTime,
+    RequestTimeSource,
+    RequestParams,
+    /// `vars.<name>` as written; the compiler replaces it with [`Fact::Const`].
+    Var(String),
+    /// A rulebook variable's value, fixed at compile time.
+    Const(String),
 }
 
 /// One step into a JSON body: an object key, or an array index.
@@ -111,6 +118,18 @@ pub const FACT_NAMES: &[(&str, &str)] = &[
         "client_error",
         "the error the client raised when no response came back",
     ),
+    (
+        "request.time",
+        "when the request was made: the response's `Date` header, else `meta.time`, else the timestamp inside a new-api/one-api request id",
+    ),
+    (
+        "request.time_source",
+        "where `request.time` came from: `date-header`, `meta.time` or `request-id`",
+    ),
+    (
+        "request.params",
+        "the request's parameters for a support ticket: the JSON body with message contents summarised and secrets removed",
+    ),
 ];
 
 /// Fact families whose last part is chosen by the rule author.
@@ -134,6 +153,10 @@ pub const FACT_FAMILIES: &[(&str, &str)] = &[
     (
         "meta.<name>",
         "a value from the capture's `meta` (`meta.time`, `meta.client`)",
+    ),
+    (
+        "vars.<name>",
+        "a rulebook variable (constant for a run); URL variables also give `.host`, `.scheme`, `.origin`, `.path`",
     ),
 ];
 
@@ -184,6 +207,9 @@ impl Fact {
             "request_id" => Some(Fact::RequestId),
             "model" => Some(Fact::Model),
             "client_error" => Some(Fact::ClientError),
+            "request.time" => Some(Fact::RequestTime),
+            "request.time_source" => Some(Fact::RequestTimeSource),
+            "request.params" => Some(Fact::RequestParams),
             _ => None,
         };
         if let Some(fact) = simple {
@@ -213,6 +239,9 @@ impl Fact {
         }
         if let Some(m) = family("meta.") {
             return Ok(Fact::Meta(m.to_owned()));
+        }
+        if let Some(v) = family("vars.") {
+            return Ok(Fact::Var(v.to_owned()));
         }
         let mut message = format!("`{name}` is not a fact");
         if let Some(close) = suggest(name, known_names()) {
@@ -244,6 +273,7 @@ pub fn known_names() -> impl Iterator<Item = &'static str> {
         "request.json.",
         "response.json.",
         "meta.",
+        "vars.",
     ])
 }
 
@@ -485,7 +515,38 @@ impl<'c> Facts<'c> {
             },
             Fact::ClientError => self.capture.client_error.as_deref().map(str_value),
             Fact::Meta(name) => self.capture.meta.get(name).map(FactValue::Json),
+            Fact::RequestTime => self
+                .request_time()
+                .map(|(t, _)| FactValue::Str(Cow::Owned(t))),
+            Fact::RequestTimeSource => self.request_time().map(|(_, s)| str_value(s)),
+            Fact::RequestParams => self
+                .request_json
+                .as_deref()
+                .and_then(support_params)
+                .map(|p| FactValue::Str(Cow::Owned(p))),
+            Fact::Var(_) => None,
+            Fact::Const(value) => Some(FactValue::Str(Cow::Owned(value.clone()))),
         }
+    }
+
+    /// When the request was made, and where that was read from.
+    fn request_time(&self) -> Option<(String, &'static str)> {
+        let response = self.capture.response.as_ref();
+        if let Some(date) = response.and_then(|r| r.headers.get("date")) {
+            return Some((
+                http_date(date).unwrap_or_else(|| date.to_owned()),
+                "date-header",
+            ));
+        }
+        if let Some(t) = self.capture.meta.get("time") {
+            let t = match t {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return Some((t, "meta.time"));
+        }
+        let id = self.request_id.as_deref()?;
+        Some((request_id_time(id)?, "request-id"))
     }
 
     /// The value as a report shows it: secrets masked.
@@ -715,6 +776,93 @@ fn normalise_error(
     }
 }
 
+/// `Wed, 19 Aug 2026 09:33:13 GMT` → `2026-08-19 09:33:13 UTC`.
+fn http_date(date: &str) -> Option<String> {
+    let parts: Vec<&str> = date.split_whitespace().collect();
+    let [_, day, month, year, time, zone] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? + 1;
+    let day: u32 = day.parse().ok()?;
+    let zone = if zone.eq_ignore_ascii_case("GMT") {
+        "UTC"
+    } else {
+        zone
+    };
+    Some(format!("{year}-{month:02}-{day:02} {time} {zone}"))
+}
+
+/// new-api and one-api request ids start with `YYYYMMDDhhmmss`.
+fn request_id_time(id: &str) -> Option<String> {
+    let digits = id.get(..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| digits.get(r).and_then(|s| s.parse::<u32>().ok());
+    let (y, mo, d, h, mi, s) = (
+        n(0..4)?,
+        n(4..6)?,
+        n(6..8)?,
+        n(8..10)?,
+        n(10..12)?,
+        n(12..14)?,
+    );
+    let plausible = (2020..=2100).contains(&y)
+        && (1..=12).contains(&mo)
+        && (1..=31).contains(&d)
+        && h < 24
+        && mi < 60
+        && s < 61;
+    plausible.then(|| format!("{y}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+}
+
+/// Keys whose values are conversation content: summarised, never copied to a ticket.
+const CONTENT_KEYS: &[&str] = &[
+    "messages",
+    "input",
+    "prompt",
+    "contents",
+    "system",
+    "instructions",
+    "tools",
+    "functions",
+    "documents",
+    "query",
+];
+
+/// The request's parameters, fit for a support ticket: content summarised,
+/// anything that looks like a credential removed, compact JSON.
+fn support_params(body: &Json) -> Option<String> {
+    let Json::Object(map) = body else {
+        return None;
+    };
+    let mut out = serde_json::Map::new();
+    for (k, v) in map {
+        let lower = k.to_ascii_lowercase();
+        let value = if CONTENT_KEYS.contains(&lower.as_str()) {
+            Json::String(match v {
+                Json::Array(a) => format!("[{} items]", a.len()),
+                Json::String(s) => format!("[{} characters]", s.chars().count()),
+                Json::Object(o) => format!("[{} fields]", o.len()),
+                other => other.to_string(),
+            })
+        } else if ["key", "token", "secret", "authorization", "password"]
+            .iter()
+            .any(|w| lower.contains(w))
+            && !lower.starts_with("max_")
+        {
+            Json::String("[removed]".into())
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), value);
+    }
+    Some(Json::Object(out).to_string())
+}
+
 fn html_title(text: &str) -> Option<String> {
     let lower = text.get(..text.len().min(4096))?.to_ascii_lowercase();
     let start = lower.find("<title>")? + "<title>".len();
@@ -844,6 +992,50 @@ mod tests {
             get(&c, "error.type").as_deref(),
             Some("invalid_request_error")
         );
+    }
+
+    #[test]
+    fn support_facts_time_and_params() {
+        let c = capture(json!({
+            "request": {"body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "secret plans"}], "temperature": 0.2, "api_key": "sk-x", "max_tokens": 10}},
+            "response": {"status": 500, "headers": {"Date": "Wed, 19 Aug 2026 09:33:13 GMT"}}}));
+        assert_eq!(
+            get(&c, "request.time").as_deref(),
+            Some("2026-08-19 09:33:13 UTC")
+        );
+        assert_eq!(
+            get(&c, "request.time_source").as_deref(),
+            Some("date-header")
+        );
+        let params = get(&c, "request.params").unwrap();
+        assert!(
+            !params.contains("secret plans") && !params.contains("sk-x"),
+            "{params}"
+        );
+        assert!(
+            params.contains("\"messages\":\"[1 items]\"") && params.contains("\"max_tokens\":10"),
+            "{params}"
+        );
+        let c = capture(
+            json!({"response": {"status": 500, "headers": {"X-Oneapi-Request-Id": "202608190933135792535838268d9d6rhgZmzsh"}}}),
+        );
+        assert_eq!(
+            get(&c, "request.time").as_deref(),
+            Some("2026-08-19 09:33:13")
+        );
+        assert_eq!(
+            get(&c, "request.time_source").as_deref(),
+            Some("request-id")
+        );
+        let c =
+            capture(json!({"response": {"status": 500}, "meta": {"time": "2026-11-27T10:00:00Z"}}));
+        assert_eq!(
+            get(&c, "request.time").as_deref(),
+            Some("2026-11-27T10:00:00Z")
+        );
+        let c =
+            capture(json!({"response": {"status": 500, "headers": {"X-Request-Id": "req_abc"}}}));
+        assert_eq!(get(&c, "request.time"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use regex::RegexBuilder;
 use serde_json::Value as Json;
 
-use super::condition::{Condition, OPERATORS, Op, Test};
+use super::condition::{Condition, OPERATORS, Op, TYPES, Test};
 use super::template::Template;
 use super::{
     Category, ENGINE_VERSION, Example, FORMAT, LoadOptions, Localized, NamedCondition, Rule,
@@ -33,8 +33,18 @@ pub const TOP_KEYS: &[&str] = &[
 ];
 /// Keys of a rule.
 pub const RULE_KEYS: &[&str] = &[
-    "id", "title", "category", "severity", "priority", "fallback", "when", "message", "fix",
-    "docs", "examples",
+    "id",
+    "title",
+    "category",
+    "severity",
+    "priority",
+    "fallback",
+    "suppresses",
+    "when",
+    "message",
+    "fix",
+    "docs",
+    "examples",
 ];
 /// Keys of a category.
 pub const CATEGORY_KEYS: &[&str] = &["id", "title"];
@@ -309,6 +319,7 @@ pub fn compile(
             }
         }
     }
+    add_url_parts(&mut cx.source_vars);
     let categories = compile_categories(&mut cx, root);
     let statuses = compile_statuses(&mut cx, root);
     let named = compile_named(&mut cx, root);
@@ -785,6 +796,24 @@ fn compile_rule(
             }
         },
     };
+    let suppresses = match node.get("suppresses") {
+        None => Some(Vec::new()),
+        Some(n) => match &n.value {
+            Value::Seq(items) => items
+                .iter()
+                .map(|i| cx.string(i, "a rule id in `suppresses`").map(str::to_owned))
+                .collect::<Option<Vec<_>>>(),
+            _ => {
+                cx.error(
+                    "RC004",
+                    n.pos,
+                    "`suppresses` takes a list of rule ids",
+                    "write `suppresses: [key.invalid-or-expired]`",
+                );
+                None
+            }
+        },
+    };
     let when = node
         .get("when")
         .and_then(|n| compile_condition(cx, n, named));
@@ -806,6 +835,7 @@ fn compile_rule(
         severity: severity?,
         priority: priority?,
         fallback: fallback?,
+        suppresses: suppresses?,
         when: when?,
         message: message?,
         fix: fix?,
@@ -985,6 +1015,33 @@ fn compile_list(
 
 /// A test on one fact: a scalar (equality, or a status class like `4xx`), a list
 /// (one of), or a mapping of operators.
+/// A variable holding a URL also gives its parts: `base_url.host`, `.scheme`,
+/// `.origin`, `.path` (unless the rulebook declares those names itself).
+fn add_url_parts(vars: &mut BTreeMap<String, String>) {
+    let mut derived = Vec::new();
+    for (name, value) in vars.iter() {
+        let Ok(url) = url::Url::parse(value) else {
+            continue;
+        };
+        let Some(host) = url.host_str() else {
+            continue;
+        };
+        let origin = url.origin().ascii_serialization();
+        let path = url.path().trim_end_matches('/').to_owned();
+        for (part, v) in [
+            ("host", host.to_owned()),
+            ("scheme", url.scheme().to_owned()),
+            ("origin", origin),
+            ("path", path),
+        ] {
+            derived.push((format!("{name}.{part}"), v));
+        }
+    }
+    for (k, v) in derived {
+        vars.entry(k).or_insert(v);
+    }
+}
+
 fn compile_test(
     cx: &mut Ctx<'_>,
     fact: Fact,
@@ -992,6 +1049,26 @@ fn compile_test(
     pos: Pos,
     node: &Node,
 ) -> Option<Condition> {
+    // A variable is a constant for the whole run.
+    let fact = match fact {
+        Fact::Var(name) => match cx.source_vars.get(&name) {
+            Some(value) => Fact::Const(value.clone()),
+            None => {
+                let help = match suggest(&name, cx.source_vars.keys().map(String::as_str)) {
+                    Some(close) => format!("did you mean `vars.{close}`?"),
+                    None => "declare it under `vars:`".to_owned(),
+                };
+                cx.error(
+                    "RC010",
+                    pos,
+                    format!("the rulebook declares no variable `{name}`"),
+                    help,
+                );
+                return None;
+            }
+        },
+        other => other,
+    };
     let mut test = Test {
         fact,
         fact_name: fact_name.to_owned(),
@@ -1240,6 +1317,65 @@ fn compile_op(
                 return None;
             }
         },
+        "near" => {
+            if !cx.check_keys(node, "`near`", &["to", "max"], &["to"]) {
+                return None;
+            }
+            let to: Vec<String> = match node.get("to").map(|n| (&n.value, n.pos)) {
+                Some((Value::Seq(items), _)) => {
+                    let mut out = Vec::new();
+                    for i in items {
+                        let t = cx.string(i, "a `near` target")?;
+                        out.push(substitute_vars(cx, t, i.pos, false)?.to_lowercase());
+                    }
+                    out
+                }
+                Some((_, pos)) => {
+                    cx.error(
+                        "RC004",
+                        pos,
+                        "`to` takes a list of texts",
+                        "write `to: [api.moleapi.com]`",
+                    );
+                    return None;
+                }
+                None => return None,
+            };
+            let max = match node.get("max").map(|n| (&n.value, n.pos)) {
+                None => 2,
+                Some((Value::Int(i), _)) if (1..=10).contains(i) => *i as usize,
+                Some((_, pos)) => {
+                    cx.error(
+                        "RC015",
+                        pos,
+                        "`max` must be a number of edits from 1 to 10",
+                        "2 catches most typos",
+                    );
+                    return None;
+                }
+            };
+            Op::Near { to, max }
+        }
+        "type" => {
+            let names: Vec<&Node> = match &node.value {
+                Value::Seq(items) => items.iter().collect(),
+                _ => vec![node],
+            };
+            let mut types = Vec::new();
+            for n in names {
+                let t = cx.string(n, "a type")?;
+                if !TYPES.contains(&t) {
+                    let help = match suggest(t, TYPES.iter().copied()) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!("types: {}", TYPES.join(", ")),
+                    };
+                    cx.error("RC015", n.pos, format!("`{t}` is not a JSON type"), help);
+                    return None;
+                }
+                types.push(t.to_owned());
+            }
+            Op::Type(types)
+        }
         other => {
             let help = match suggest(other, OPERATORS.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`?"),

@@ -49,8 +49,13 @@ pub const OPERATORS: &[&str] = &[
     "contains",
     "exists",
     "len",
+    "near",
+    "type",
     "ignore_case",
 ];
+
+/// The JSON types `type:` accepts.
+pub const TYPES: &[&str] = &["string", "number", "boolean", "array", "object", "null"];
 
 /// One operator with its compiled operand.
 #[derive(Clone, Debug)]
@@ -71,6 +76,14 @@ pub enum Op {
     Exists(bool),
     /// Operators applied to the length (characters of a string, items of a list).
     Len(Vec<Op>),
+    /// Close to one of these texts (at most `max` edits, ignoring case) but equal to
+    /// none: a likely typo.
+    Near {
+        to: Vec<String>,
+        max: usize,
+    },
+    /// The value's JSON type is one of these.
+    Type(Vec<String>),
 }
 
 impl Op {
@@ -104,7 +117,37 @@ impl Op {
                 let len = FactValue::Int(len as i64);
                 ops.iter().all(|op| op.holds(Some(&len), false))
             }
+            Op::Near { to, max } => {
+                let t = text(value).to_lowercase();
+                let mut near = false;
+                for candidate in to {
+                    let d = crate::facts::edit_distance(&t, candidate);
+                    if d == 0 {
+                        return false;
+                    }
+                    near |= d <= *max;
+                }
+                near
+            }
+            Op::Type(types) => types.iter().any(|t| t == json_type(value)),
         }
+    }
+}
+
+/// A value's type in JSON terms.
+fn json_type(value: &FactValue<'_>) -> &'static str {
+    match value {
+        FactValue::Str(_) => "string",
+        FactValue::Int(_) => "number",
+        FactValue::Bool(_) => "boolean",
+        FactValue::Json(j) => match j {
+            Json::String(_) => "string",
+            Json::Number(_) => "number",
+            Json::Bool(_) => "boolean",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+            Json::Null => "null",
+        },
     }
 }
 
@@ -243,6 +286,41 @@ mod tests {
         assert!(
             Op::Matches(Regex::new(r"^4\d\d$").unwrap()).holds(Some(&FactValue::Int(404)), false)
         );
+    }
+
+    #[test]
+    fn near_finds_typos_but_not_the_real_thing() {
+        let op = Op::Near {
+            to: vec!["api.moleapi.com".into()],
+            max: 2,
+        };
+        assert!(op.holds(Some(&s("api.molapi.com")), false));
+        assert!(
+            op.holds(Some(&s("API.MOLEAPI.CN")), false),
+            "case is ignored"
+        );
+        assert!(
+            !op.holds(Some(&s("api.moleapi.org")), false),
+            "3 edits away"
+        );
+        assert!(
+            !op.holds(Some(&s("api.moleapi.com")), false),
+            "the real host is not a typo"
+        );
+        assert!(!op.holds(Some(&s("example.org")), false));
+    }
+
+    #[test]
+    fn type_tests_json_types() {
+        let v = json!({"temperature": "0.7", "messages": {}});
+        let t = &v["temperature"];
+        assert!(Op::Type(vec!["string".into()]).holds(Some(&FactValue::Json(t)), false));
+        assert!(!Op::Type(vec!["number".into()]).holds(Some(&FactValue::Json(t)), false));
+        assert!(
+            Op::Type(vec!["array".into(), "object".into()])
+                .holds(Some(&FactValue::Json(&v["messages"])), false)
+        );
+        assert!(Op::Type(vec!["number".into()]).holds(Some(&FactValue::Int(3)), false));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub struct Rule {
     pub priority: i64,
     /// Fires only when no other rule of the rulebook set fired (e.g. `ok`).
     pub fallback: bool,
+    /// Rules this one makes moot: when this rule fires, they are not reported
+    /// (a request to api.openai.com makes "key invalid" moot).
+    pub suppresses: Vec<String>,
     pub when: Condition,
     pub message: Localized<Template>,
     pub fix: Option<Localized<Template>>,
@@ -261,6 +264,30 @@ impl RuleSet {
                             "rule ids must be unique across all rulebooks in use; rename one",
                         ),
                     );
+                }
+            }
+        }
+        for rb in &rulebooks {
+            for rule in &rb.rules {
+                for target in &rule.suppresses {
+                    if !seen.contains_key(target.as_str()) {
+                        let mut d = Diagnostic::error(
+                            "RC019",
+                            &rb.source,
+                            Some(rule.pos),
+                            format!(
+                                "the rule `{}` suppresses `{target}`, which no rulebook in use defines",
+                                rule.id
+                            ),
+                        );
+                        d = match crate::facts::suggest(target, seen.keys().copied()) {
+                            Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                            None => d.with_help(
+                                "remove it from `suppresses`, or load the rulebook that defines it",
+                            ),
+                        };
+                        diagnostics.push(d);
+                    }
                 }
             }
         }
