@@ -291,20 +291,33 @@ pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over characters; inputs here are short names.
+/// Edit distance over characters where swapping two neighbours counts as one edit
+/// (optimal string alignment): `moelapi` is one typo away from `moleapi`.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let best = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-            cur[j + 1] = best;
-        }
-        prev = cur;
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    let at = |i: usize, j: usize| i * width + j;
+    for i in 0..=a.len() {
+        d[at(i, 0)] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[at(0, j)] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[at(i - 1, j)] + 1)
+                .min(d[at(i, j - 1)] + 1)
+                .min(d[at(i - 1, j - 1)] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[at(i - 2, j - 2)] + 1);
+            }
+            d[at(i, j)] = best;
+        }
+    }
+    d[at(a.len(), b.len())]
 }
 
 /// The value of a fact in one capture.
@@ -1052,6 +1065,15 @@ mod tests {
         let c = capture(json!({"request": {"body": "{\"model\": \"gpt-4o\",}"}}));
         assert_eq!(get(&c, "request.body_is_json").as_deref(), Some("false"));
         assert_eq!(get(&c, "model"), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("moleapi", "moleapi"), 0);
+        assert_eq!(edit_distance("moelapi", "moleapi"), 1);
+        assert_eq!(edit_distance("molapi", "moleapi"), 1);
+        assert_eq!(edit_distance("api.moleapi.cn", "api.moleapi.com"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -824,9 +824,10 @@ fn compile_rule(
         Some(n) => cx.localized_template(n, "a rule fix").map(Some),
         None => Some(None),
     };
-    let docs = node
-        .get("docs")
-        .and_then(|n| cx.string(n, "`docs`").map(str::to_owned));
+    let docs = node.get("docs").and_then(|n| {
+        let text = cx.string(n, "`docs`")?.to_owned();
+        substitute_vars(cx, &text, n.pos, false)
+    });
     let (examples_match, examples_no_match) = compile_examples(cx, node.get("examples"));
     Some(Rule {
         id: id?,
