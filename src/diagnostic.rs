@@ -46,6 +46,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("RC017", "the rulebook file cannot be read"),
     ("RC018", "a rule's example does not behave as declared"),
     ("RC019", "`suppresses` names a rule that does not exist"),
+    ("RC020", "a case file is malformed"),
+    ("RC021", "a case's diagnosis is not what it expects"),
 ];
 
 /// How serious a diagnostic is.

@@ -41,6 +41,9 @@ pub struct Finding {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// What to send support, ready to paste (one item per line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
     pub evidence: Vec<Evidence>,
     /// The ordered checks of the guide (on `status.<code>` findings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -228,6 +231,10 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding
         title: rule.title.get(lang).clone(),
         message: rule.message.get(lang).render(facts, lang),
         fix: rule.fix.as_ref().map(|f| f.get(lang).render(facts, lang)),
+        support: rule
+            .support
+            .as_ref()
+            .map(|f| f.get(lang).render(facts, lang)),
         evidence,
         checks: Vec::new(),
         docs: rule.docs.clone(),
@@ -276,6 +283,7 @@ fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
         title: format!("{status}: {meaning}"),
         message: meaning,
         fix: None,
+        support: None,
         evidence: vec![Evidence {
             fact: "status".into(),
             value: status.to_string(),
@@ -291,6 +299,9 @@ fn redact_finding(f: &mut Finding, r: &Redactor) {
     f.message = r.redact(&f.message);
     if let Some(fix) = &f.fix {
         f.fix = Some(r.redact(fix));
+    }
+    if let Some(support) = &f.support {
+        f.support = Some(r.redact(support));
     }
     for e in &mut f.evidence {
         e.value = r.redact(&e.value);

@@ -124,7 +124,7 @@ pub const FACT_NAMES: &[(&str, &str)] = &[
     ),
     (
         "request.time_source",
-        "where `request.time` came from: `date-header`, `meta.time` or `request-id`",
+        "where `request.time` came from: `the Date header`, `meta.time` or `the request id`",
     ),
     (
         "request.params",
@@ -548,7 +548,7 @@ impl<'c> Facts<'c> {
         if let Some(date) = response.and_then(|r| r.headers.get("date")) {
             return Some((
                 http_date(date).unwrap_or_else(|| date.to_owned()),
-                "date-header",
+                "the Date header",
             ));
         }
         if let Some(t) = self.capture.meta.get("time") {
@@ -559,7 +559,7 @@ impl<'c> Facts<'c> {
             return Some((t, "meta.time"));
         }
         let id = self.request_id.as_deref()?;
-        Some((request_id_time(id)?, "request-id"))
+        Some((request_id_time(id)?, "the request id"))
     }
 
     /// The value as a report shows it: secrets masked.
@@ -1018,7 +1018,7 @@ mod tests {
         );
         assert_eq!(
             get(&c, "request.time_source").as_deref(),
-            Some("date-header")
+            Some("the Date header")
         );
         let params = get(&c, "request.params").unwrap();
         assert!(
@@ -1038,7 +1038,7 @@ mod tests {
         );
         assert_eq!(
             get(&c, "request.time_source").as_deref(),
-            Some("request-id")
+            Some("the request id")
         );
         let c =
             capture(json!({"response": {"status": 500}, "meta": {"time": "2026-11-27T10:00:00Z"}}));

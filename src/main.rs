@@ -79,10 +79,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Run every rule's examples (default: the built-in rulebook).
+    /// Run every rule's examples and any case files (default: the built-in rulebook).
     Test {
         /// Rulebook files or directories.
         paths: Vec<PathBuf>,
+        /// Case files or directories of them: captures with the ids they must (not) get.
+        #[arg(long = "cases", value_name = "PATH")]
+        cases: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -138,7 +141,11 @@ fn main() -> ExitCode {
             lang,
         } => list(format, &rules, pick_lang(lang)),
         Command::Lint { paths, format } => lint(&paths, format),
-        Command::Test { paths, format } => test(&paths, format),
+        Command::Test {
+            paths,
+            cases,
+            format,
+        } => test(&paths, &cases, format),
     };
     ExitCode::from(code)
 }
@@ -345,11 +352,24 @@ fn lint(paths: &[PathBuf], format: Format) -> u8 {
     }
 }
 
-fn test(paths: &[PathBuf], format: Format) -> u8 {
+fn test(paths: &[PathBuf], case_paths: &[PathBuf], format: Format) -> u8 {
     let set = match load_for_check(paths) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
+    let mut cases = Vec::new();
+    for p in case_paths {
+        match rulebook::cases::load(p) {
+            Ok(c) => cases.extend(c),
+            Err(diagnostics) => {
+                return report_load_error(&LoadError {
+                    diagnostics,
+                    sources: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    let case_report = rulebook::cases::run(&set, &cases);
     let report = rulebook::examples::run(&set);
     let sources: BTreeMap<String, String> = set
         .rulebooks
@@ -364,28 +384,29 @@ fn test(paths: &[PathBuf], format: Format) -> u8 {
             }
         })
         .collect();
+    let failed = report.failures.len() + case_report.failures.len();
     match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        Format::Json => {
+            let doc = serde_json::json!({ "examples": report, "cases": case_report });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
         Format::Text => {
             for f in &report.failures {
-                eprint!(
-                    "{}",
-                    f.diagnostic
-                        .render(sources.get(&f.diagnostic.file).map(String::as_str))
-                );
+                let source = sources.get(&f.diagnostic.file).map(String::as_str);
+                eprint!("{}", f.diagnostic.render(source));
+            }
+            for f in &case_report.failures {
+                let source = std::fs::read_to_string(&f.diagnostic.file).ok();
+                eprint!("{}", f.diagnostic.render(source.as_deref()));
             }
             for id in &report.without_positive_example {
                 eprintln!("warning: rule `{id}` has no `match` example");
             }
-            println!("{} passed, {} failed", report.passed, report.failures.len());
+            println!(
+                "{} passed, {failed} failed",
+                report.passed + case_report.passed
+            );
         }
     }
-    if report.failures.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILED
-    }
+    if failed == 0 { exit::OK } else { exit::FAILED }
 }

@@ -68,11 +68,9 @@ fn every_fixture_report_matches_the_report_schema() {
     )
     .unwrap();
     let validator = jsonschema::draft202012::new(&schema).unwrap();
-    let dir = fixture("captures");
     let mut args = vec!["eval".to_owned(), "--format".into(), "json".into()];
-    for e in std::fs::read_dir(dir).unwrap() {
-        args.push(e.unwrap().path().display().to_string());
-    }
+    insta::glob!("fixtures/captures/**/*.json", |path| args
+        .push(path.display().to_string()));
     let out = rulecheck(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -122,6 +120,10 @@ fn lint_exits_2_on_each_invalid_rulebook_and_0_on_the_default() {
 #[test]
 fn test_command_passes_on_the_default_and_fails_on_a_wrong_example() {
     let out = rulecheck(&["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
+    let cases = root().join("tests/cases");
+    let out = rulecheck(&["test", "--cases", cases.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
     let p = fixture("rulebooks/failing-example.yaml");

@@ -112,3 +112,24 @@ fn readme_starts_with_the_two_commands() {
         "{capture}"
     );
 }
+
+#[test]
+fn every_default_rule_is_explained_where_its_docs_link_points() {
+    let doc = read("docs/diagnoses.md");
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    for (_, rule) in set.rules() {
+        assert!(
+            doc.contains(&format!("\n### {}\n", rule.id)),
+            "docs/diagnoses.md has no section for {}",
+            rule.id
+        );
+        // GitHub's anchor for `### address.missing-v1` is `#addressmissing-v1`.
+        let anchor = rule.id.replace('.', "");
+        assert_eq!(
+            rule.docs.as_deref(),
+            Some(format!("docs/diagnoses.md#{anchor}").as_str()),
+            "{}",
+            rule.id
+        );
+    }
+}

@@ -24,6 +24,7 @@ struct Labels {
     evidence: &'static str,
     fix: &'static str,
     checks: &'static str,
+    support: &'static str,
     docs: &'static str,
     request_id: &'static str,
     client_error: &'static str,
@@ -37,6 +38,7 @@ fn labels(lang: Lang) -> Labels {
             evidence: "evidence",
             fix: "fix",
             checks: "Check, in this order:",
+            support: "For support (copy and paste):",
             docs: "docs",
             request_id: "request id",
             client_error: "client error",
@@ -47,6 +49,7 @@ fn labels(lang: Lang) -> Labels {
             evidence: "证据",
             fix: "修复",
             checks: "请按以下顺序检查：",
+            support: "发给客服（可直接复制）：",
             docs: "文档",
             request_id: "请求 ID",
             client_error: "客户端错误",
@@ -130,6 +133,12 @@ fn render_finding(out: &mut String, n: usize, f: &Finding, l: &Labels) {
     }
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "{indent}{BOLD}{}:{BOLD:#} {fix}", l.fix);
+    }
+    if let Some(support) = &f.support {
+        let _ = writeln!(out, "{indent}{}", l.support);
+        for line in support.lines() {
+            let _ = writeln!(out, "{indent}  {line}");
+        }
     }
     if !f.checks.is_empty() {
         let _ = writeln!(out, "{indent}{}", l.checks);

@@ -43,6 +43,7 @@ pub const RULE_KEYS: &[&str] = &[
     "when",
     "message",
     "fix",
+    "support",
     "docs",
     "examples",
 ];
@@ -824,6 +825,12 @@ fn compile_rule(
         Some(n) => cx.localized_template(n, "a rule fix").map(Some),
         None => Some(None),
     };
+    let support = match node.get("support") {
+        Some(n) => cx
+            .localized_template(n, "a rule's support details")
+            .map(Some),
+        None => Some(None),
+    };
     let docs = node.get("docs").and_then(|n| {
         let text = cx.string(n, "`docs`")?.to_owned();
         substitute_vars(cx, &text, n.pos, false)
@@ -840,6 +847,7 @@ fn compile_rule(
         when: when?,
         message: message?,
         fix: fix?,
+        support: support?,
         docs,
         examples_match,
         examples_no_match,

@@ -5,6 +5,7 @@
 //! All problems of a file are collected and returned together as
 //! [`Diagnostic`]s, each with file, line and column.
 
+pub mod cases;
 pub mod compile;
 pub mod condition;
 pub mod examples;
@@ -148,6 +149,8 @@ pub struct Rule {
     pub when: Condition,
     pub message: Localized<Template>,
     pub fix: Option<Localized<Template>>,
+    /// What to send support, ready to paste (one item per line).
+    pub support: Option<Localized<Template>>,
     pub docs: Option<String>,
     pub examples_match: Vec<Example>,
     pub examples_no_match: Vec<Example>,

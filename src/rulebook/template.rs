@@ -18,6 +18,41 @@ pub struct Template {
 pub enum Segment {
     Text(String),
     Fact(Fact, String),
+    /// `{[ … ]}`: rendered only when every fact inside is in the capture.
+    Optional(Vec<Segment>),
+}
+
+fn render_segments(segments: &[Segment], facts: &Facts<'_>, lang: Lang, out: &mut String) {
+    for seg in segments {
+        match seg {
+            Segment::Text(t) => out.push_str(t),
+            Segment::Fact(fact, _) => match facts.display(fact) {
+                // Messages are one line: control characters show as escapes.
+                Some(v) => {
+                    for c in v.chars() {
+                        if c.is_control() {
+                            out.extend(c.escape_default());
+                        } else {
+                            out.push(c);
+                        }
+                    }
+                }
+                None => out.push_str(match lang {
+                    Lang::En => "(unknown)",
+                    Lang::Zh => "（未知）",
+                }),
+            },
+            Segment::Optional(inner) => {
+                let complete = inner.iter().all(|s| match s {
+                    Segment::Fact(fact, _) => facts.get(fact).is_some(),
+                    _ => true,
+                });
+                if complete {
+                    render_segments(inner, facts, lang, out);
+                }
+            }
+        }
+    }
 }
 
 /// A problem in a template, with the character offset of the placeholder.
@@ -34,126 +69,148 @@ impl Template {
         text: &str,
         vars: &BTreeMap<String, String>,
     ) -> Result<Template, Vec<TemplateError>> {
-        let mut segments = Vec::new();
         let mut errors = Vec::new();
+        // The outer segments, and those of an open optional section `{[ … ]}`.
+        let mut outer: Vec<Segment> = Vec::new();
+        let mut section: Option<(usize, Vec<Segment>)> = None;
         let mut literal = String::new();
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0;
+        fn flush(literal: &mut String, into: &mut Vec<Segment>) {
+            if !literal.is_empty() {
+                into.push(Segment::Text(std::mem::take(literal)));
+            }
+        }
         while i < chars.len() {
             let c = chars[i];
-            if c == '{' && chars.get(i + 1) == Some(&'{') {
-                literal.push('{');
-                i += 2;
-                continue;
-            }
-            if c == '}' && chars.get(i + 1) == Some(&'}') {
-                literal.push('}');
-                i += 2;
-                continue;
-            }
-            if c == '}' {
-                errors.push(TemplateError {
-                    offset: i,
-                    message: "a lone `}`; write `}}` for a literal brace".into(),
-                    is_fact: false,
-                });
-                i += 1;
-                continue;
-            }
-            if c != '{' {
-                literal.push(c);
-                i += 1;
-                continue;
-            }
-            let Some(len) = chars[i + 1..].iter().position(|c| *c == '}') else {
-                errors.push(TemplateError {
-                    offset: i,
-                    message: "`{` is never closed; write `{{` for a literal brace".into(),
-                    is_fact: false,
-                });
-                break;
-            };
-            let name: String = chars[i + 1..i + 1 + len].iter().collect();
-            let name = name.trim();
-            if let Some(var) = name.strip_prefix("vars.") {
-                match vars.get(var) {
-                    Some(value) => literal.push_str(value),
-                    None => {
-                        let mut message =
-                            format!("`{{vars.{var}}}`: the rulebook declares no variable `{var}`");
-                        if let Some(close) =
-                            crate::facts::suggest(var, vars.keys().map(String::as_str))
-                        {
-                            message.push_str(&format!("; did you mean `vars.{close}`?"));
-                        }
+            let next = chars.get(i + 1).copied();
+            let in_section = section.is_some();
+            match (c, next) {
+                ('{', Some('{')) | ('}', Some('}')) => {
+                    literal.push(c);
+                    i += 2;
+                }
+                ('{', Some('[')) => {
+                    if in_section {
                         errors.push(TemplateError {
                             offset: i,
-                            message,
+                            message: "optional sections `{[ … ]}` cannot be nested".into(),
                             is_fact: false,
                         });
+                    } else {
+                        flush(&mut literal, &mut outer);
+                        section = Some((i, Vec::new()));
                     }
+                    i += 2;
                 }
-            } else {
-                match Fact::parse(name) {
-                    Ok(fact) => {
-                        if !literal.is_empty() {
-                            segments.push(Segment::Text(std::mem::take(&mut literal)));
-                        }
-                        segments.push(Segment::Fact(fact, name.to_owned()));
+                (']', Some('}')) if in_section => {
+                    if let Some((_, mut segs)) = section.take() {
+                        flush(&mut literal, &mut segs);
+                        outer.push(Segment::Optional(segs));
                     }
-                    Err(message) => errors.push(TemplateError {
+                    i += 2;
+                }
+                ('}', _) => {
+                    errors.push(TemplateError {
                         offset: i,
-                        message: format!("`{{{name}}}`: {message}"),
-                        is_fact: true,
-                    }),
+                        message: "a lone `}`; write `}}` for a literal brace".into(),
+                        is_fact: false,
+                    });
+                    i += 1;
+                }
+                ('{', _) => {
+                    let Some(len) = chars[i + 1..].iter().position(|c| *c == '}') else {
+                        errors.push(TemplateError {
+                            offset: i,
+                            message: "`{` is never closed; write `{{` for a literal brace".into(),
+                            is_fact: false,
+                        });
+                        break;
+                    };
+                    let name: String = chars[i + 1..i + 1 + len].iter().collect();
+                    let name = name.trim();
+                    if let Some(var) = name.strip_prefix("vars.") {
+                        match vars.get(var) {
+                            Some(value) => literal.push_str(value),
+                            None => {
+                                let mut message = format!(
+                                    "`{{vars.{var}}}`: the rulebook declares no variable `{var}`"
+                                );
+                                if let Some(close) =
+                                    crate::facts::suggest(var, vars.keys().map(String::as_str))
+                                {
+                                    message.push_str(&format!("; did you mean `vars.{close}`?"));
+                                }
+                                errors.push(TemplateError {
+                                    offset: i,
+                                    message,
+                                    is_fact: false,
+                                });
+                            }
+                        }
+                    } else {
+                        match Fact::parse(name) {
+                            Ok(fact) => {
+                                let current = match &mut section {
+                                    Some((_, segs)) => segs,
+                                    None => &mut outer,
+                                };
+                                flush(&mut literal, current);
+                                current.push(Segment::Fact(fact, name.to_owned()));
+                            }
+                            Err(message) => errors.push(TemplateError {
+                                offset: i,
+                                message: format!("`{{{name}}}`: {message}"),
+                                is_fact: true,
+                            }),
+                        }
+                    }
+                    i += len + 2;
+                }
+                _ => {
+                    literal.push(c);
+                    i += 1;
                 }
             }
-            i += len + 2;
         }
-        if !literal.is_empty() {
-            segments.push(Segment::Text(literal));
+        if let Some((start, _)) = section {
+            errors.push(TemplateError {
+                offset: start,
+                message: "the optional section `{[` is never closed with `]}`".into(),
+                is_fact: false,
+            });
         }
+        flush(&mut literal, &mut outer);
         if errors.is_empty() {
-            Ok(Template { segments })
+            Ok(Template { segments: outer })
         } else {
             Err(errors)
         }
     }
 
     /// Renders the template for one capture. Secrets render masked, control
-    /// characters escaped (`\n`); a fact the capture lacks renders as "(unknown)".
+    /// characters escaped (`\n`); a fact the capture lacks renders as "(unknown)",
+    /// and an optional section `{[ … ]}` is left out when any fact inside is missing.
     pub fn render(&self, facts: &Facts<'_>, lang: Lang) -> String {
         let mut out = String::new();
-        for seg in &self.segments {
-            match seg {
-                Segment::Text(t) => out.push_str(t),
-                Segment::Fact(fact, _) => match facts.display(fact) {
-                    // Messages are one line: control characters show as escapes.
-                    Some(v) => out.extend(v.chars().flat_map(|c| {
-                        let escape = c.is_control();
-                        let (a, b) = if escape {
-                            (Some(c.escape_default()), None)
-                        } else {
-                            (None, Some(c))
-                        };
-                        a.into_iter().flatten().chain(b)
-                    })),
-                    None => out.push_str(match lang {
-                        Lang::En => "(unknown)",
-                        Lang::Zh => "（未知）",
-                    }),
-                },
-            }
-        }
+        render_segments(&self.segments, facts, lang, &mut out);
         out
     }
 
     /// The facts the template names.
-    pub fn facts(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().filter_map(|s| match s {
-            Segment::Fact(_, name) => Some(name.as_str()),
-            Segment::Text(_) => None,
-        })
+    pub fn facts(&self) -> Vec<&str> {
+        fn walk<'a>(segments: &'a [Segment], out: &mut Vec<&'a str>) {
+            for s in segments {
+                match s {
+                    Segment::Fact(_, name) => out.push(name),
+                    Segment::Optional(inner) => walk(inner, out),
+                    Segment::Text(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.segments, &mut out);
+        out
     }
 }
 
@@ -188,6 +245,21 @@ mod tests {
         let t = Template::compile("{model}", &vars()).unwrap();
         assert_eq!(t.render(&facts, Lang::En), "(unknown)");
         assert_eq!(t.render(&facts, Lang::Zh), "（未知）");
+    }
+
+    #[test]
+    fn optional_sections_need_all_their_facts() {
+        let t = Template::compile("Sent{[ to {url.host}]}.{[ Model {model}.]}", &vars()).unwrap();
+        let c: Capture =
+            serde_json::from_value(serde_json::json!({"request": {"url": "https://h/x"}})).unwrap();
+        assert_eq!(t.render(&Facts::derive(&c), Lang::En), "Sent to h.");
+        assert_eq!(t.facts(), ["url.host", "model"]);
+        assert!(Template::compile("{[ open", &vars()).is_err());
+        assert!(Template::compile("{[ {[ nested ]} ]}", &vars()).is_err());
+        assert!(
+            Template::compile("a ]} b", &vars()).is_err(),
+            "a stray `]}}` is a lone brace"
+        );
     }
 
     #[test]

@@ -1,0 +1,259 @@
+//! Case files: captures with the diagnoses they must, and must not, get.
+//!
+//! ```yaml
+//! cases:
+//!   - capture: ../fixtures/captures/gateway/py-key-trailing-newline.json  # relative to this file
+//!     expect: [key.whitespace]          # the first is the top finding; all must appear
+//!     absent: [key.invalid-or-expired]  # must not appear
+//!   - name: an inline capture
+//!     capture: { response: { status: 429 } }
+//!     expect: [rate.frequency]
+//! ```
+//!
+//! Where in-rule examples test one rule, cases test the whole rule set on real
+//! captures: ranking and precedence included.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::RuleSet;
+use crate::capture::Capture;
+use crate::diagnostic::Diagnostic;
+use crate::evaluate::{EvalOptions, diagnose};
+use crate::yaml::{self, Node, Pos, Value};
+
+/// One case: a capture and what its diagnosis must look like.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub capture: Capture,
+    pub expect: Vec<String>,
+    pub absent: Vec<String>,
+    pub file: String,
+    pub pos: Pos,
+}
+
+/// The outcome of running cases.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaseReport {
+    pub passed: usize,
+    pub failures: Vec<CaseFailure>,
+}
+
+/// A case whose diagnosis was not what it declares.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseFailure {
+    pub case: String,
+    /// The finding ids the capture got, ranked.
+    pub got: Vec<String>,
+    pub diagnostic: Diagnostic,
+}
+
+/// Loads a case file, or every `*.yaml` case file in a directory.
+pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| {
+                vec![Diagnostic::error(
+                    "RC017",
+                    &path.display().to_string(),
+                    None,
+                    format!("cannot read: {e}"),
+                )]
+            })?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect();
+        found.sort();
+        found
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut cases = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        match load_file(&file) {
+            Ok(c) => cases.extend(c),
+            Err(d) => diagnostics.extend(d),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(cases)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+fn load_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    let err = |pos: Option<Pos>, msg: String, help: &str| {
+        Diagnostic::error("RC020", &file, pos, msg).with_help(help)
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![err(None, format!("cannot read: {e}"), "check the path")])?;
+    let root = yaml::parse(&text, Default::default())
+        .map_err(|e| vec![Diagnostic::error("RC001", &file, e.pos, e.message)])?;
+    let Some(Value::Seq(items)) = root.get("cases").map(|n| &n.value) else {
+        return Err(vec![err(
+            Some(root.pos),
+            "a case file needs a `cases:` list".into(),
+            "see docs/rule-authoring.md",
+        )]);
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    let mut diagnostics = Vec::new();
+    for item in items {
+        match load_case(item, base, &file) {
+            Ok(c) => out.push(c),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(out)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
+    let err = |pos: Pos, msg: String| {
+        Diagnostic::error("RC020", file, Some(pos), msg).with_help("a case has `capture` (a path or an inline capture), `expect` and optionally `absent` and `name`")
+    };
+    if let Some(entries) = item.as_map() {
+        for (k, _) in entries {
+            let key = k.key_text().unwrap_or_default();
+            if !["name", "capture", "expect", "absent"].contains(&key.as_str()) {
+                return Err(err(k.pos, format!("unknown key `{key}` in a case")));
+            }
+        }
+    } else {
+        return Err(err(item.pos, "a case must be a mapping".into()));
+    }
+    let capture_node = item
+        .get("capture")
+        .ok_or_else(|| err(item.pos, "the case has no `capture`".into()))?;
+    let (capture, default_name) = match &capture_node.value {
+        Value::Str(rel) => {
+            let path = base.join(rel);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                err(
+                    capture_node.pos,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let mut captures = crate::input::read(&bytes, crate::input::DEFAULT_MAX_INPUT_BYTES)
+                .map_err(|e| err(capture_node.pos, format!("{}: {e}", path.display())))?;
+            if captures.len() != 1 {
+                return Err(err(
+                    capture_node.pos,
+                    format!(
+                        "{} holds {} captures; a case takes one",
+                        path.display(),
+                        captures.len()
+                    ),
+                ));
+            }
+            (captures.remove(0).capture, rel.clone())
+        }
+        Value::Map(_) => {
+            let capture = serde_json::from_value(capture_node.to_json())
+                .map_err(|e| err(capture_node.pos, format!("not a valid capture: {e}")))?;
+            (capture, format!("case at line {}", item.pos.line))
+        }
+        _ => {
+            return Err(err(
+                capture_node.pos,
+                "`capture` takes a path or a capture".into(),
+            ));
+        }
+    };
+    let ids = |key: &str| -> Result<Vec<String>, Diagnostic> {
+        match item.get(key).map(|n| (&n.value, n.pos)) {
+            None => Ok(Vec::new()),
+            Some((Value::Seq(items), _)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| err(i.pos, format!("`{key}` lists finding ids")))
+                })
+                .collect(),
+            Some((_, pos)) => Err(err(pos, format!("`{key}` takes a list of finding ids"))),
+        }
+    };
+    let expect = ids("expect")?;
+    if expect.is_empty() {
+        return Err(err(
+            item.pos,
+            "the case expects nothing: list at least the top finding under `expect`".into(),
+        ));
+    }
+    Ok(Case {
+        name: item
+            .get("name")
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+            .unwrap_or(default_name),
+        capture,
+        expect,
+        absent: ids("absent")?,
+        file: file.to_owned(),
+        pos: item.pos,
+    })
+}
+
+/// Runs cases against a rule set.
+pub fn run(set: &RuleSet, cases: &[Case]) -> CaseReport {
+    let mut report = CaseReport::default();
+    for case in cases {
+        let got: Vec<String> = diagnose(set, &case.capture, EvalOptions::default())
+            .findings
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        let mut problems = Vec::new();
+        if got.first() != case.expect.first() {
+            problems.push(format!(
+                "the top finding is {}, not {}",
+                got.first().map(String::as_str).unwrap_or("nothing"),
+                case.expect[0]
+            ));
+        }
+        for id in &case.expect[1..] {
+            if !got.contains(id) {
+                problems.push(format!("{id} is missing"));
+            }
+        }
+        for id in &case.absent {
+            if got.contains(id) {
+                problems.push(format!("{id} appears but must not"));
+            }
+        }
+        if problems.is_empty() {
+            report.passed += 1;
+        } else {
+            report.failures.push(CaseFailure {
+                case: case.name.clone(),
+                diagnostic: Diagnostic::error(
+                    "RC021",
+                    &case.file,
+                    Some(case.pos),
+                    format!("case `{}`: {}", case.name, problems.join("; ")),
+                )
+                .with_help(format!(
+                    "findings, ranked: {}",
+                    if got.is_empty() {
+                        "none".into()
+                    } else {
+                        got.join(", ")
+                    }
+                )),
+                got,
+            });
+        }
+    }
+    report
+}

@@ -1,0 +1,113 @@
+//! The default rulebook on real captures: every case in tests/cases holds, every
+//! diagnosis has a capture that gets it and a near miss that must not, and every
+//! capture fixture is claimed by a case.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rulecheck::rulebook::{LoadOptions, RuleSet, cases};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load() -> (RuleSet, Vec<cases::Case>) {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let cases = cases::load(&root().join("tests/cases")).unwrap_or_else(|d| panic!("{d:#?}"));
+    (set, cases)
+}
+
+#[test]
+fn every_case_holds() {
+    let (set, cases) = load();
+    let report = cases::run(&set, &cases);
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| f.diagnostic.render(None))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(report.passed >= 60, "{} cases", report.passed);
+}
+
+#[test]
+fn every_diagnosis_has_a_capture_and_a_near_miss() {
+    let (set, cases) = load();
+    let expected: BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c.expect.iter().map(String::as_str))
+        .collect();
+    let near_missed: BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c.absent.iter().map(String::as_str))
+        .collect();
+    for (_, rule) in set.rules() {
+        assert!(
+            expected.contains(rule.id.as_str()),
+            "no capture case gets {}",
+            rule.id
+        );
+        if !rule.fallback {
+            assert!(
+                near_missed.contains(rule.id.as_str()),
+                "no near-miss case guards {}",
+                rule.id
+            );
+        }
+    }
+}
+
+#[test]
+fn every_capture_fixture_is_claimed_by_a_case() {
+    let (_, cases) = load();
+    let claimed: BTreeSet<String> = cases
+        .iter()
+        .map(|c| c.name.rsplit('/').next().unwrap_or("").to_owned())
+        .collect();
+    for path in walk(&root().join("tests/fixtures/captures")) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            claimed.contains(&name),
+            "{} is not in any case file",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_wrong_expectation_is_reported_with_what_was_found() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("rulecheck-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wrong.yaml");
+    std::fs::write(&file, "cases:\n  - name: wrong\n    capture: { response: { status: 429 } }\n    expect: [quota.balance]\n    absent: [rate.frequency]\n").unwrap();
+    let cases = cases::load(&file).unwrap();
+    let report = cases::run(&set, &cases);
+    assert_eq!(report.failures.len(), 1);
+    let d = &report.failures[0].diagnostic;
+    assert_eq!((d.code, d.line), ("RC021", Some(2)));
+    assert!(
+        d.message
+            .contains("the top finding is rate.frequency, not quota.balance"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("rate.frequency appears but must not"),
+        "{}",
+        d.message
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().and_then(|e| e.to_str()) == Some("json") {
+            out.push(p);
+        }
+    }
+    out
+}
