@@ -214,15 +214,21 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding
     let mut tests = Vec::new();
     evidence(&rule.when, facts, rb, &mut tests);
     let mut evidence: Vec<Evidence> = Vec::new();
-    for t in tests {
-        if evidence.iter().any(|e| e.fact == t.fact_name) {
-            continue;
+    let mut push = |name: &str, fact: &Fact| {
+        if !evidence.iter().any(|e| e.fact == name) {
+            let value = facts.display(fact).unwrap_or_else(|| ABSENT.to_owned());
+            evidence.push(Evidence {
+                fact: name.to_owned(),
+                value,
+            });
         }
-        let value = facts.display(&t.fact).unwrap_or_else(|| ABSENT.to_owned());
-        evidence.push(Evidence {
-            fact: t.fact_name.clone(),
-            value,
-        });
+    };
+    for t in tests {
+        // A derived fact rests on its source: show both (`key`, then `derived.key_platform`).
+        if let Fact::Derived(d) = &t.fact {
+            push(&d.source_name, &d.source);
+        }
+        push(&t.fact_name, &t.fact);
     }
     Finding {
         id: rule.id.clone(),

@@ -53,6 +53,55 @@ pub enum Fact {
     Var(String),
     /// A rulebook variable's value, fixed at compile time.
     Const(String),
+    /// `derived.<name>` as written; the compiler replaces it with [`Fact::Derived`].
+    DerivedRef(String),
+    /// A fact the rulebook defines by classifying another fact (`derive:`).
+    Derived(std::sync::Arc<Derived>),
+}
+
+/// A rulebook-defined fact: the value of the first case whose test holds on the
+/// source fact (`derived.key_platform` is `OpenAI` when `key` starts with `sk-proj-`).
+pub struct Derived {
+    pub name: String,
+    /// The source fact's name as written (for evidence).
+    pub source_name: String,
+    pub source: Fact,
+    pub cases: Vec<DerivedCase>,
+}
+
+/// A test on the source fact's value.
+pub type DerivedTest = Box<dyn Fn(Option<&FactValue<'_>>) -> bool + Send + Sync>;
+
+/// One case of a derived fact: a test on the source fact's value, and the result.
+pub struct DerivedCase {
+    pub test: DerivedTest,
+    pub value: String,
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Derived {}
+
+impl std::hash::Hash for Derived {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Derived({} from {:?}, {} cases)",
+            self.name,
+            self.source,
+            self.cases.len()
+        )
+    }
 }
 
 /// One step into a JSON body: an object key, or an array index.
@@ -155,6 +204,10 @@ pub const FACT_FAMILIES: &[(&str, &str)] = &[
         "a value from the capture's `meta` (`meta.time`, `meta.client`)",
     ),
     (
+        "derived.<name>",
+        "a fact the rulebook defines under `derive:` by classifying another fact (`derived.key_platform`)",
+    ),
+    (
         "vars.<name>",
         "a rulebook variable (constant for a run); URL variables also give `.host`, `.scheme`, `.origin`, `.path`",
     ),
@@ -243,6 +296,9 @@ impl Fact {
         if let Some(v) = family("vars.") {
             return Ok(Fact::Var(v.to_owned()));
         }
+        if let Some(v) = family("derived.") {
+            return Ok(Fact::DerivedRef(v.to_owned()));
+        }
         let mut message = format!("`{name}` is not a fact");
         if let Some(close) = suggest(name, known_names()) {
             message.push_str(&format!("; did you mean `{close}`?"));
@@ -274,6 +330,7 @@ pub fn known_names() -> impl Iterator<Item = &'static str> {
         "response.json.",
         "meta.",
         "vars.",
+        "derived.",
     ])
 }
 
@@ -539,6 +596,14 @@ impl<'c> Facts<'c> {
                 .map(|p| FactValue::Str(Cow::Owned(p))),
             Fact::Var(_) => None,
             Fact::Const(value) => Some(FactValue::Str(Cow::Owned(value.clone()))),
+            Fact::DerivedRef(_) => None,
+            Fact::Derived(d) => {
+                let source = self.get(&d.source);
+                d.cases
+                    .iter()
+                    .find(|c| (c.test)(source.as_ref()))
+                    .map(|c| FactValue::Str(Cow::Owned(c.value.clone())))
+            }
         }
     }
 

@@ -126,9 +126,19 @@ impl Redactor {
             }
         }
         match key_shapes() {
-            Some(re) if re.is_match(&out) => re
-                .replace_all(&out, |c: &regex::Captures| mask_key(&c[0]))
-                .into_owned(),
+            Some(re) if re.is_match(&out) => {
+                let text = out.as_str();
+                re.replace_all(text, |c: &regex::Captures| {
+                    let m = c.get(0).map(|m| (m.as_str(), m.end())).unwrap_or(("", 0));
+                    // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
+                    if text[m.1..].starts_with('…') {
+                        m.0.to_owned()
+                    } else {
+                        mask_key(m.0)
+                    }
+                })
+                .into_owned()
+            }
             _ => out,
         }
     }
@@ -186,6 +196,10 @@ mod tests {
         assert!(!leaks(&out, KEY), "{out}");
         assert!(!out.contains(&"x".repeat(12)), "{out}");
         assert!(out.contains("Incorrect API key provided: sk-AbC…jkl."));
+        // Masking twice changes nothing.
+        let once = r.redact(&format!("sk-ant-api03-{}", "Q".repeat(90)));
+        assert_eq!(r.redact(&once), once);
+        assert!(once.starts_with("sk-ant-api03-QQQ…"), "{once}");
         // A non-standard key the redactor was told about is masked too.
         let odd = "my-internal-token-1234567890";
         let out = Redactor::new([odd]).redact(&format!("key={odd}"));

@@ -111,3 +111,73 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The gateway answers in English or Chinese depending on its version and the caller's
+/// language: the same cause must get the same diagnosis either way.
+#[test]
+fn english_and_chinese_gateway_messages_get_the_same_diagnosis() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let top = |status: u16, message: &str| -> String {
+        let capture: rulecheck::capture::Capture = serde_json::from_value(serde_json::json!({
+            "response": {"status": status, "body": {"error": {"code": "", "message": message, "type": "new_api_error"}}}
+        }))
+        .unwrap();
+        rulecheck::evaluate::matching_rule_ids(&set, &capture)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    };
+    for (status, en, zh, id) in [
+        (401, "Invalid token", "未提供令牌", "key.missing"),
+        (
+            503,
+            "No available channel for model gpt-x under group default (distributor)",
+            "分组 default 下模型 gpt-x 无可用渠道（distributor）",
+            "model.not-found",
+        ),
+        (
+            403,
+            "This token has no access to model gpt-4o",
+            "该令牌无权访问模型 gpt-4o",
+            "permission.model",
+        ),
+        (
+            403,
+            "User has been banned",
+            "用户已被封禁",
+            "permission.disabled",
+        ),
+        (
+            400,
+            "Model name not specified, model name cannot be empty",
+            "未指定模型名称，模型名称不能为空",
+            "request.missing-field",
+        ),
+        (
+            400,
+            "Invalid request: Invalid request: invalid JSON request body",
+            "无效的请求，无效的请求，invalid JSON request body",
+            "request.invalid-json",
+        ),
+        (
+            400,
+            "Invalid request: Invalid request: field model must be a string",
+            "无效的请求，无效的请求，field model must be a string",
+            "request.field-type",
+        ),
+        (
+            403,
+            "No permission to access this group",
+            "无权访问该分组",
+            "permission.group",
+        ),
+    ] {
+        if id != "key.missing" {
+            assert_eq!(top(status, en), id, "{en}");
+        }
+        assert_eq!(top(status, zh), id, "{zh}");
+    }
+    // N5 answers a missing key with the same "Invalid token" as a bad one: without the
+    // request's headers, that is a rejected key, not provably a missing one.
+    assert_eq!(top(401, "Invalid token"), "key.invalid-or-expired");
+}

@@ -146,13 +146,40 @@ fn list_shows_the_rules() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
+    // Every stable id the product promises (shared/diagnoses.md).
     for id in [
         "address.openai-host",
         "address.missing-v1",
         "address.endpoint-in-base-url",
+        "address.misspelled-path",
+        "address.unknown-host",
+        "address.plain-http",
+        "key.missing",
+        "key.missing-bearer",
         "key.whitespace",
         "key.foreign-platform",
-        "key.missing",
+        "key.truncated",
+        "key.malformed",
+        "key.invalid-or-expired",
+        "request.invalid-json",
+        "request.field-type",
+        "request.missing-field",
+        "request.content-type",
+        "request.unsupported-parameter",
+        "request.context-length",
+        "model.not-found",
+        "permission.model",
+        "permission.group",
+        "permission.ip-whitelist",
+        "permission.key-limit",
+        "permission.disabled",
+        "quota.balance",
+        "quota.key-exhausted",
+        "rate.frequency",
+        "rate.concurrency",
+        "server.error",
+        "server.upstream",
+        "ok",
     ] {
         assert!(ids.contains(&id), "{id}");
     }

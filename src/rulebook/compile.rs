@@ -15,8 +15,9 @@ use super::{
 };
 use crate::capture::Capture;
 use crate::diagnostic::Diagnostic;
-use crate::facts::{Fact, suggest};
+use crate::facts::{Derived, DerivedCase, Fact, suggest};
 use crate::yaml::{Node, Pos, Value};
+use std::sync::Arc;
 
 /// Keys of the rulebook's top level.
 pub const TOP_KEYS: &[&str] = &[
@@ -28,6 +29,7 @@ pub const TOP_KEYS: &[&str] = &[
     "vars",
     "categories",
     "statuses",
+    "derive",
     "conditions",
     "rules",
 ];
@@ -65,6 +67,7 @@ struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
     source_vars: BTreeMap<String, String>,
+    derived: BTreeMap<String, Arc<Derived>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -175,7 +178,7 @@ impl Ctx<'_> {
     }
 
     fn template(&mut self, text: &str, pos: Pos) -> Option<Template> {
-        match Template::compile(text, &self.source_vars) {
+        match Template::compile_with(text, &self.source_vars, &self.derived) {
             Ok(t) => Some(t),
             Err(errors) => {
                 for e in errors {
@@ -226,6 +229,7 @@ pub fn compile(
         file,
         source,
         source_vars: BTreeMap::new(),
+        derived: BTreeMap::new(),
         diagnostics: Vec::new(),
     };
     if !cx.check_keys(
@@ -321,6 +325,7 @@ pub fn compile(
         }
     }
     add_url_parts(&mut cx.source_vars);
+    compile_derived(&mut cx, root);
     let categories = compile_categories(&mut cx, root);
     let statuses = compile_statuses(&mut cx, root);
     let named = compile_named(&mut cx, root);
@@ -1024,6 +1029,106 @@ fn compile_list(
 
 /// A test on one fact: a scalar (equality, or a status class like `4xx`), a list
 /// (one of), or a mapping of operators.
+/// `derive:` — facts the rulebook defines by classifying another fact. Each case is a
+/// test on the source fact (operators, as in a condition) and the value it gives; the
+/// first case that holds wins.
+fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
+    let Some(node) = root.get("derive") else {
+        return;
+    };
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            "RC004",
+            node.pos,
+            "`derive` must be a mapping of name to definition",
+            "write `key_platform:` entries",
+        );
+        return;
+    };
+    for (k, v) in entries {
+        let name = k.key_text().unwrap_or_default();
+        if !valid_name(&name) {
+            cx.error(
+                "RC015",
+                k.pos,
+                format!("`{name}` is not a valid name for a derived fact"),
+                "use letters, digits and `_`",
+            );
+            continue;
+        }
+        if !cx.check_keys(
+            v,
+            &format!("the derived fact `{name}`"),
+            &["from", "cases"],
+            &["from", "cases"],
+        ) {
+            continue;
+        }
+        let Some(from) = v.get("from") else { continue };
+        let Some(from_name) = cx.string(from, "`from`").map(str::to_owned) else {
+            continue;
+        };
+        let source = match Fact::parse(&from_name) {
+            Ok(f) => f,
+            Err(message) => {
+                cx.error(
+                    "RC009",
+                    from.pos,
+                    message,
+                    "name a fact from docs/rulebook-format.md",
+                );
+                continue;
+            }
+        };
+        let Some(cases_node) = v.get("cases") else {
+            continue;
+        };
+        let Value::Seq(items) = &cases_node.value else {
+            cx.error(
+                "RC004",
+                cases_node.pos,
+                "`cases` must be a list",
+                "write `- when: {…}` and `value: …` entries",
+            );
+            continue;
+        };
+        let mut cases = Vec::new();
+        let mut source_fact = None;
+        for item in items {
+            if !cx.check_keys(item, "a case", &["when", "value"], &["when", "value"]) {
+                continue;
+            }
+            let (Some(when), Some(value)) = (item.get("when"), item.get("value")) else {
+                continue;
+            };
+            let Some(value) = cx.string(value, "a case's `value`").map(str::to_owned) else {
+                continue;
+            };
+            let Some(Condition::Test(test)) =
+                compile_test(cx, source.clone(), &from_name, when.pos, when)
+            else {
+                continue;
+            };
+            source_fact = Some(test.fact.clone());
+            let Test {
+                ops, ignore_case, ..
+            } = test;
+            cases.push(DerivedCase {
+                test: Box::new(move |v| ops.iter().all(|op| op.holds(v, ignore_case))),
+                value,
+            });
+        }
+        let Some(source) = source_fact else { continue };
+        let derived = Derived {
+            name: name.clone(),
+            source_name: from_name,
+            source,
+            cases,
+        };
+        cx.derived.insert(name, Arc::new(derived));
+    }
+}
+
 /// A variable holding a URL also gives its parts: `base_url.host`, `.scheme`,
 /// `.origin`, `.path` (unless the rulebook declares those names itself).
 fn add_url_parts(vars: &mut BTreeMap<String, String>) {
@@ -1071,6 +1176,22 @@ fn compile_test(
                     "RC010",
                     pos,
                     format!("the rulebook declares no variable `{name}`"),
+                    help,
+                );
+                return None;
+            }
+        },
+        Fact::DerivedRef(name) => match cx.derived.get(&name) {
+            Some(d) => Fact::Derived(d.clone()),
+            None => {
+                let help = match suggest(&name, cx.derived.keys().map(String::as_str)) {
+                    Some(close) => format!("did you mean `derived.{close}`?"),
+                    None => "declare it under `derive:` (before it is used)".to_owned(),
+                };
+                cx.error(
+                    "RC009",
+                    pos,
+                    format!("the rulebook derives no fact `{name}`"),
                     help,
                 );
                 return None;

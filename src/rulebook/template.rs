@@ -4,9 +4,10 @@
 //! an error there, never an empty string at run time). Variables are substituted at
 //! compile time; facts when a finding is rendered. `{{` and `}}` write literal braces.
 
-use crate::facts::{Fact, Facts};
+use crate::facts::{Derived, Fact, Facts};
 use crate::rulebook::Lang;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +69,15 @@ impl Template {
     pub fn compile(
         text: &str,
         vars: &BTreeMap<String, String>,
+    ) -> Result<Template, Vec<TemplateError>> {
+        Template::compile_with(text, vars, &BTreeMap::new())
+    }
+
+    /// Compiles `text`, resolving `{vars.*}` and `{derived.*}` as the rulebook declares them.
+    pub fn compile_with(
+        text: &str,
+        vars: &BTreeMap<String, String>,
+        derived: &BTreeMap<String, Arc<Derived>>,
     ) -> Result<Template, Vec<TemplateError>> {
         let mut errors = Vec::new();
         // The outer segments, and those of an open optional section `{[ … ]}`.
@@ -149,7 +159,14 @@ impl Template {
                             }
                         }
                     } else {
-                        match Fact::parse(name) {
+                        let resolved = Fact::parse(name).and_then(|fact| match fact {
+                            Fact::DerivedRef(d) => derived
+                                .get(&d)
+                                .map(|arc| Fact::Derived(arc.clone()))
+                                .ok_or_else(|| format!("the rulebook derives no fact `{d}` (declare it under `derive:`)")),
+                            other => Ok(other),
+                        });
+                        match resolved {
                             Ok(fact) => {
                                 let current = match &mut section {
                                     Some((_, segs)) => segs,
