@@ -461,7 +461,21 @@ impl<'c> Facts<'c> {
     pub fn derive(capture: &'c Capture) -> Facts<'c> {
         let request = capture.request.as_ref();
         let response = capture.response.as_ref();
-        let url = request.and_then(|r| r.url.as_deref()).map(parse_url);
+        let url = request.and_then(|r| r.url.as_deref()).map(|u| {
+            let mut parts = parse_url(u);
+            // A bare path (HTTPie, a log line): the Host header names the host.
+            if parts.host.is_none()
+                && let Some(host) = request.and_then(|r| r.headers.get("host"))
+            {
+                let (h, port) = match host.rsplit_once(':') {
+                    Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, p.parse().ok()),
+                    _ => (host, None),
+                };
+                parts.host = Some(h.trim_matches(['[', ']']).to_ascii_lowercase());
+                parts.port = port;
+            }
+            parts
+        });
         let (request_text, request_json) = body_views(request.and_then(|r| r.body.as_ref()));
         let (response_text, response_json) = body_views(response.and_then(|r| r.body.as_ref()));
         let key = request.and_then(|r| find_key(&r.headers, url.as_ref()));
@@ -995,6 +1009,16 @@ mod tests {
         let c = capture(json!({"request": {"url": "/v1/embeddings"}}));
         assert_eq!(get(&c, "url.path").as_deref(), Some("/v1/embeddings"));
         assert_eq!(get(&c, "url.host"), None);
+    }
+
+    #[test]
+    fn a_bare_path_takes_its_host_from_the_host_header() {
+        let c = capture(
+            json!({"request": {"url": "/v1/models", "headers": {"Host": "API.moleapi.com:8443"}}}),
+        );
+        assert_eq!(get(&c, "url.host").as_deref(), Some("api.moleapi.com"));
+        assert_eq!(get(&c, "url.port").as_deref(), Some("8443"));
+        assert_eq!(get(&c, "url.scheme"), None, "the scheme stays unknown");
     }
 
     #[test]

@@ -43,26 +43,92 @@ struct RuleArgs {
     vars: Vec<(String, String)>,
 }
 
+/// `rulecheck eval`: what to read, how, and how to answer.
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Input files (capture JSON, JSON Lines, HAR, curl -i/-v output, SDK error text,
+    /// gateway log lines); `-` reads standard input. None: describe the call with flags.
+    #[arg(value_name = "FILE", required_unless_present_any = ["status", "url", "key", "client_error"])]
+    inputs: Vec<String>,
+    /// Read the inputs as this format instead of detecting it.
+    #[arg(long = "input", value_enum, value_name = "FORMAT")]
+    input_format: Option<InputArg>,
+    /// HAR: report every entry, not only the API calls that failed or look wrong.
+    #[arg(long)]
+    all_entries: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Language of messages; default from LC_ALL/LC_MESSAGES/LANG, else English.
+    #[arg(long, value_enum)]
+    lang: Option<LangArg>,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: usize,
+    #[command(flatten)]
+    call: CallArgs,
+}
+
+/// For people with nothing captured: describe the call instead.
+#[derive(clap::Args, Clone, Default)]
+struct CallArgs {
+    /// The HTTP status the call got.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    status: Option<u16>,
+    /// The URL that was called.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    url: Option<String>,
+    /// The HTTP method (default POST when a body is given).
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    method: Option<String>,
+    /// The API key that was sent (as `Authorization: Bearer KEY`).
+    #[arg(
+        long,
+        help_heading = "Describe the call (no file)",
+        allow_hyphen_values = true
+    )]
+    key: Option<String>,
+    /// The model asked for.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    model: Option<String>,
+    /// The response body (the error the gateway returned), JSON or text.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    body: Option<String>,
+    /// The error the client printed when no response came back.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    client_error: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InputArg {
+    Capture,
+    Jsonl,
+    Har,
+    Http,
+    Sdk,
+    Log,
+}
+
+impl From<InputArg> for input::Format {
+    fn from(a: InputArg) -> Self {
+        match a {
+            InputArg::Capture => input::Format::Capture,
+            InputArg::Jsonl => input::Format::Jsonl,
+            InputArg::Har => input::Format::Har,
+            InputArg::Http => input::Format::Http,
+            InputArg::Sdk => input::Format::Sdk,
+            InputArg::Log => input::Format::Log,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Diagnose captured calls: native JSON captures, JSON arrays or JSON Lines of them.
-    Eval {
-        /// Input files; `-` reads standard input.
-        #[arg(value_name = "FILE", required = true)]
-        inputs: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        #[command(flatten)]
-        rules: RuleArgs,
-        /// Language of messages; default from LC_ALL/LC_MESSAGES/LANG, else English.
-        #[arg(long, value_enum)]
-        lang: Option<LangArg>,
-        #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-        color: ColorArg,
-        /// Largest input file accepted, in bytes.
-        #[arg(long, default_value_t = input::DEFAULT_MAX_INPUT_BYTES)]
-        max_input_bytes: usize,
-    },
+    Eval(EvalArgs),
     /// List the rules in use.
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -120,21 +186,7 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Eval {
-            inputs,
-            format,
-            rules,
-            lang,
-            color,
-            max_input_bytes,
-        } => eval(
-            &inputs,
-            format,
-            &rules,
-            pick_lang(lang),
-            color,
-            max_input_bytes,
-        ),
+        Command::Eval(args) => eval(&args),
         Command::List {
             format,
             rules,
@@ -191,22 +243,29 @@ fn report_load_error(e: &LoadError) -> u8 {
     exit::BAD_INPUT
 }
 
-fn eval(
-    inputs: &[String],
-    format: Format,
-    rule_args: &RuleArgs,
-    lang: Lang,
-    color: ColorArg,
-    max_bytes: usize,
-) -> u8 {
-    let set = match load_rules(rule_args) {
+fn eval(args: &EvalArgs) -> u8 {
+    let lang = pick_lang(args.lang);
+    let set = match load_rules(&args.rules) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
+    let options = input::ReadOptions {
+        max_bytes: args.max_input_bytes,
+        format: args.input_format.map(Into::into),
+        all_entries: args.all_entries,
+    };
     let mut reports = Vec::new();
     let mut failed = false;
-    for name in inputs {
-        let bytes = match read_input(name, max_bytes) {
+    if args.inputs.is_empty() {
+        let c = call_capture(&args.call);
+        reports.push(CaptureReport::new(
+            "flags",
+            &c,
+            evaluate::diagnose(&set, &c.capture, EvalOptions { lang }),
+        ));
+    }
+    for name in &args.inputs {
+        let bytes = match read_input(name, args.max_input_bytes) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("rulecheck: {name}: {e}");
@@ -214,15 +273,11 @@ fn eval(
                 continue;
             }
         };
-        match input::read(&bytes, max_bytes) {
+        match input::read_with(&bytes, options) {
             Ok(captures) => {
                 for c in captures {
-                    reports.push(CaptureReport {
-                        source: name.clone(),
-                        locator: c.locator,
-                        format: c.format.to_owned(),
-                        diagnosis: evaluate::diagnose(&set, &c.capture, EvalOptions { lang }),
-                    });
+                    let diagnosis = evaluate::diagnose(&set, &c.capture, EvalOptions { lang });
+                    reports.push(CaptureReport::new(name, &c, diagnosis));
                 }
             }
             Err(e) => {
@@ -232,11 +287,11 @@ fn eval(
         }
     }
     let report = Report::new(&set, reports);
-    let text = match format {
+    let text = match args.format {
         Format::Json => report.to_json() + "\n",
         Format::Text => render_text(&report, lang),
     };
-    let choice = match color {
+    let choice = match args.color {
         ColorArg::Auto => anstream::ColorChoice::Auto,
         ColorArg::Always => anstream::ColorChoice::Always,
         ColorArg::Never => anstream::ColorChoice::Never,
@@ -246,6 +301,46 @@ fn eval(
         return exit::BAD_INPUT;
     }
     if failed { exit::BAD_INPUT } else { exit::OK }
+}
+
+/// A capture from `--status`, `--url`, `--key`, … for people with nothing captured.
+fn call_capture(call: &CallArgs) -> input::InputCapture {
+    use rulecheck::capture::{Body, Capture, Headers, Request, Response};
+    let mut headers = Headers::default();
+    if let Some(key) = &call.key {
+        headers.push("Authorization", format!("Bearer {key}"));
+    }
+    let request_body = call
+        .model
+        .as_ref()
+        .map(|m| Body::Json(serde_json::json!({ "model": m })));
+    let method = call
+        .method
+        .clone()
+        .or_else(|| (call.url.is_some() || request_body.is_some()).then(|| "POST".to_owned()));
+    let request =
+        (call.url.is_some() || call.key.is_some() || request_body.is_some()).then(|| Request {
+            method,
+            url: call.url.clone(),
+            headers,
+            body: request_body,
+        });
+    let body = call.body.as_ref().map(|b| match serde_json::from_str(b) {
+        Ok(json) => Body::Json(json),
+        Err(_) => Body::Text(b.clone()),
+    });
+    let response = (call.status.is_some() || body.is_some()).then(|| Response {
+        status: call.status,
+        headers: Headers::default(),
+        body,
+    });
+    let capture = Capture {
+        request,
+        response,
+        client_error: call.client_error.clone(),
+        meta: Default::default(),
+    };
+    input::InputCapture::new(capture, "flags", "")
 }
 
 fn read_input(name: &str, max_bytes: usize) -> Result<Vec<u8>, String> {

@@ -199,7 +199,7 @@ fn unreadable_input_is_exit_2_with_the_file_and_the_formats_tried() {
     let out = rulecheck(&["eval", text.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("tried capture (JSON object)"),
+        stderr(&out).contains("tried HAR, capture (JSON object or array)"),
         "{}",
         stderr(&out)
     );
@@ -358,4 +358,79 @@ fn rand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+#[test]
+fn flags_describe_a_call_when_nothing_was_captured() {
+    let key = format!("sk-{}", "Ab1".repeat(16));
+    let out = rulecheck(&[
+        "eval",
+        "--status",
+        "404",
+        "--url",
+        "https://api.moleapi.com/v1/chat/completions/chat/completions",
+        "--key",
+        &key,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r = &v["reports"][0];
+    assert_eq!(r["format"], "flags");
+    assert_eq!(r["findings"][0]["id"], "address.endpoint-in-base-url");
+    assert!(
+        !stdout(&out).contains(&key[3..20]),
+        "the key given as a flag is masked too"
+    );
+    // A key with a trailing space, as pasted into a shell.
+    let out = rulecheck(&[
+        "eval",
+        "--status",
+        "401",
+        "--key",
+        &format!("{key} "),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reports"][0]["findings"][0]["id"], "key.whitespace");
+    // Nothing at all is a usage error.
+    assert_eq!(rulecheck(&["eval"]).status.code(), Some(2));
+}
+
+#[test]
+fn input_format_can_be_forced_and_har_entries_all_shown() {
+    let har = root().join("tests/fixtures/inputs/har/mitmproxy-retried-500.har");
+    let har = har.to_str().unwrap();
+    let out = rulecheck(&["eval", har, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["reports"].as_array().unwrap().len(),
+        1,
+        "the successful models call is left out"
+    );
+    assert_eq!(v["reports"][0]["attempts"], 3);
+    assert_eq!(v["reports"][0]["format"], "har");
+    let out = rulecheck(&["eval", har, "--all-entries", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reports"].as_array().unwrap().len(), 2);
+    // Forcing a format that does not fit is an error, not a guess.
+    let out = rulecheck(&["eval", har, "--input", "http"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let sdk = root().join("tests/fixtures/inputs/sdk/python-1x-endpoint-twice.txt");
+    let out = rulecheck(&[
+        "eval",
+        sdk.to_str().unwrap(),
+        "--input",
+        "sdk",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["reports"][0]["format"], "sdk");
+    assert_eq!(
+        v["reports"][0]["lacks"],
+        serde_json::json!(["request.headers", "request.body"])
+    );
 }

@@ -16,11 +16,9 @@ fn report_for(path: &Path, lang: Lang) -> Report {
     let reports = input::read(&bytes, input::DEFAULT_MAX_INPUT_BYTES)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .into_iter()
-        .map(|c| CaptureReport {
-            source: name.clone(),
-            locator: c.locator,
-            format: c.format.to_owned(),
-            diagnosis: diagnose(&rules, &c.capture, EvalOptions { lang }),
+        .map(|c| {
+            let diagnosis = diagnose(&rules, &c.capture, EvalOptions { lang });
+            CaptureReport::new(&name, &c, diagnosis)
         })
         .collect();
     Report::new(&rules, reports)
@@ -38,10 +36,19 @@ fn json_report_per_capture_fixture() {
     });
 }
 
+/// One snapshot per input the user might have: curl/HTTPie transcripts, SDK
+/// tracebacks, HAR files, gateway logs.
+#[test]
+fn json_report_per_input_fixture() {
+    insta::glob!("fixtures/inputs/**/*.*", |path| {
+        insta::assert_snapshot!(report_for(path, Lang::En).to_json());
+    });
+}
+
 #[test]
 fn text_report_for_selected_fixtures() {
     insta::glob!(
-        "fixtures/captures/{openai-host-401,key-trailing-newline-401,missing-v1-html-200}.json",
+        "fixtures/{captures/openai-host-401.json,captures/key-trailing-newline-401.json,captures/missing-v1-html-200.json,inputs/har/mitmproxy-retried-500.har,inputs/sdk/python-1x-key-trailing-space.txt}",
         |path| {
             insta::assert_snapshot!(plain(render_text(&report_for(path, Lang::En), Lang::En)));
         }
@@ -78,4 +85,44 @@ fn language_changes_words_not_diagnoses() {
         assert_ne!(words(&en), words(&zh), "{}", path.display());
     });
     assert!(n >= 60);
+}
+
+/// Every snapshot belongs to a fixture that still exists: a renamed or deleted fixture
+/// must take its snapshot with it (CI never writes or deletes snapshots).
+#[test]
+fn no_orphaned_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let bases = [
+        (
+            "snapshots__json_report_per_capture_fixture",
+            "fixtures/captures",
+        ),
+        (
+            "snapshots__json_report_per_input_fixture",
+            "fixtures/inputs",
+        ),
+        ("snapshots__text_report_for_selected_fixtures", "fixtures"),
+        (
+            "rulebooks__each_invalid_rulebook_is_refused_at_the_right_place",
+            "fixtures/rulebooks/invalid",
+        ),
+    ];
+    for entry in std::fs::read_dir(root.join("snapshots")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some((test, fixture)) = name.strip_suffix(".snap").and_then(|n| n.split_once('@'))
+        else {
+            continue;
+        };
+        let base = bases
+            .iter()
+            .find(|(t, _)| *t == test)
+            .map(|(_, b)| *b)
+            .unwrap_or_else(|| panic!("{name}: no test makes this snapshot"));
+        let path = root.join(base).join(fixture.replace("__", "/"));
+        assert!(
+            path.exists(),
+            "{name} is orphaned: {} does not exist",
+            path.display()
+        );
+    }
 }

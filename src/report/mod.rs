@@ -39,8 +39,40 @@ pub struct CaptureReport {
     pub locator: String,
     /// The detected input format.
     pub format: String,
+    /// How many identical attempts this report stands for (an SDK's retries).
+    #[serde(skip_serializing_if = "is_one")]
+    pub attempts: usize,
+    /// Parts the input did not hold (`url`, `request.headers`, `request.body`,
+    /// `response`, `response.body`): checks on them could not be made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lacks: Vec<String>,
     #[serde(flatten)]
     pub diagnosis: Diagnosis,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+impl CaptureReport {
+    /// The report of one capture read from `source`.
+    pub fn new(
+        source: &str,
+        input: &crate::input::InputCapture,
+        diagnosis: Diagnosis,
+    ) -> CaptureReport {
+        CaptureReport {
+            source: source.to_owned(),
+            locator: input.locator.clone(),
+            format: input.format.to_owned(),
+            attempts: input.attempts,
+            lacks: crate::input::lacks(&input.capture)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            diagnosis,
+        }
+    }
 }
 
 impl Report {

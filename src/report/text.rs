@@ -30,6 +30,25 @@ struct Labels {
     client_error: &'static str,
     no_findings: &'static str,
     no_response: &'static str,
+    attempts: &'static str,
+    lacks: &'static str,
+    lack_url: &'static str,
+    lack_headers: &'static str,
+    lack_body: &'static str,
+    lack_response: &'static str,
+    lack_response_body: &'static str,
+}
+
+/// How a missing part of the input reads.
+fn lack<'a>(l: &'a Labels, part: &'a str) -> &'a str {
+    match part {
+        "url" => l.lack_url,
+        "request.headers" => l.lack_headers,
+        "request.body" => l.lack_body,
+        "response" => l.lack_response,
+        "response.body" => l.lack_response_body,
+        other => other,
+    }
 }
 
 fn labels(lang: Lang) -> Labels {
@@ -44,6 +63,13 @@ fn labels(lang: Lang) -> Labels {
             client_error: "client error",
             no_findings: "No diagnosis: nothing in this capture matched a rule.",
             no_response: "no response",
+            attempts: "sent {n} times (the client retried): one diagnosis for all",
+            lacks: "not in this input",
+            lack_url: "the URL (address checks skipped)",
+            lack_headers: "request headers (key checks skipped)",
+            lack_body: "the request body",
+            lack_response: "a response",
+            lack_response_body: "the response body",
         },
         Lang::Zh => Labels {
             evidence: "证据",
@@ -55,6 +81,13 @@ fn labels(lang: Lang) -> Labels {
             client_error: "客户端错误",
             no_findings: "无诊断：此捕获未匹配任何规则。",
             no_response: "无响应",
+            attempts: "共发送 {n} 次（客户端自动重试）：诊断相同",
+            lacks: "此输入中缺少",
+            lack_url: "URL（已跳过地址检查）",
+            lack_headers: "请求头（已跳过密钥检查）",
+            lack_body: "请求体",
+            lack_response: "响应",
+            lack_response_body: "响应体",
         },
     }
 }
@@ -92,6 +125,17 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
         let _ = writeln!(out, "  → {status}");
     } else {
         let _ = writeln!(out, "  {request} → {status}");
+    }
+    if r.attempts > 1 {
+        let _ = writeln!(
+            out,
+            "  {DIM}{}{DIM:#}",
+            l.attempts.replace("{n}", &r.attempts.to_string())
+        );
+    }
+    if !r.lacks.is_empty() {
+        let parts: Vec<&str> = r.lacks.iter().map(|p| lack(&l, p)).collect();
+        let _ = writeln!(out, "  {DIM}{}: {}{DIM:#}", l.lacks, parts.join("; "));
     }
     if let Some(id) = &d.request_id {
         let _ = writeln!(out, "  {DIM}{}: {id}{DIM:#}", l.request_id);
@@ -157,6 +201,16 @@ fn quote(value: &str) -> String {
     if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
         value.to_owned()
     } else {
-        format!("\"{}\"", value.escape_debug())
+        let mut out = String::from("\"");
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 }

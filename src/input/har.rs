@@ -1,0 +1,334 @@
+//! HAR 1.2, as browsers (devtools), mitmproxy (`hardump`), Charles and Proxyman save it.
+//!
+//! Real HAR files stray from the spec (missing arrays, vendor `_fields`, base64 bodies),
+//! so only the fields rulecheck reads are modelled, each with a tolerant default.
+//! A HAR holds a whole page's traffic: by default only API calls that failed or look
+//! wrong (non-2xx, or a 2xx HTML page where JSON was expected) are reported; identical
+//! attempts (SDK retries) are grouped into one report with their count.
+
+use serde::Deserialize;
+
+use super::{InputCapture, InputError};
+use crate::capture::{Body, Capture, Headers, Request, Response};
+
+#[derive(Deserialize)]
+struct Har {
+    log: Log,
+}
+
+#[derive(Deserialize)]
+struct Log {
+    #[serde(default)]
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    #[serde(default)]
+    started_date_time: Option<String>,
+    request: HarRequest,
+    #[serde(default)]
+    response: Option<HarResponse>,
+    /// Chrome records network failures (`net::ERR_NAME_NOT_RESOLVED`) here.
+    #[serde(default, rename = "_error")]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HarRequest {
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    headers: Vec<NameValue>,
+    #[serde(default)]
+    post_data: Option<PostData>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HarResponse {
+    #[serde(default)]
+    status: i64,
+    #[serde(default)]
+    headers: Vec<NameValue>,
+    #[serde(default)]
+    content: Option<Content>,
+    #[serde(default, rename = "_error")]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NameValue {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct PostData {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Content {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// Whether a JSON text is a HAR (`{"log": {"entries": …}}`).
+pub fn looks_like(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(4096)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    head.starts_with("{\"log\":") && (text.contains("\"entries\"") || text.contains("\"creator\""))
+}
+
+/// Reads the entries worth reporting.
+pub fn read(text: &str, all_entries: bool) -> Result<Vec<InputCapture>, InputError> {
+    let har: Har = serde_json::from_str(text).map_err(|e| InputError::Invalid {
+        line: e.line(),
+        column: e.column(),
+        message: format!("not a valid HAR file: {e}"),
+    })?;
+    let total = har.log.entries.len();
+    let entries: Vec<(usize, Capture)> = har
+        .log
+        .entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (i, to_capture(e)))
+        .collect();
+    let api: Vec<&(usize, Capture)> = entries.iter().filter(|(_, c)| is_api_call(c)).collect();
+    let chosen: Vec<&(usize, Capture)> = if all_entries {
+        entries.iter().collect()
+    } else {
+        let failed: Vec<_> = api
+            .iter()
+            .copied()
+            .filter(|(_, c)| looks_wrong(c))
+            .collect();
+        // No failing call: show the API calls there were (they will read as `ok`).
+        if failed.is_empty() {
+            api.clone()
+        } else {
+            failed
+        }
+    };
+    if chosen.is_empty() {
+        // Nothing was sent (or nothing the API): that is itself the finding.
+        let mut capture = Capture::default();
+        capture.meta.insert("input".into(), "har".into());
+        capture.meta.insert("har_entries".into(), total.into());
+        capture
+            .meta
+            .insert("har_api_entries".into(), api.len().into());
+        return Ok(vec![InputCapture::new(capture, "har", "")]);
+    }
+    // Group identical attempts (same request, same outcome): SDKs retry 429 and 5xx.
+    let mut out: Vec<InputCapture> = Vec::new();
+    for (i, capture) in chosen {
+        if let Some(previous) = out.iter_mut().find(|p| same_attempt(&p.capture, capture)) {
+            previous.attempts += 1;
+            continue;
+        }
+        out.push(InputCapture::new(
+            capture.clone(),
+            "har",
+            format!("entry {}", i + 1),
+        ));
+    }
+    Ok(out)
+}
+
+fn to_capture(e: Entry) -> Capture {
+    let headers = |list: Vec<NameValue>| {
+        Headers(
+            list.into_iter()
+                // HTTP/2 pseudo-headers (`:authority`) are not headers a rule means.
+                .filter(|h| !h.name.starts_with(':'))
+                .map(|h| (h.name, h.value))
+                .collect(),
+        )
+    };
+    let request = Request {
+        method: Some(e.request.method).filter(|m| !m.is_empty()),
+        url: Some(e.request.url).filter(|u| !u.is_empty()),
+        headers: headers(e.request.headers),
+        body: e
+            .request
+            .post_data
+            .and_then(|p| p.text)
+            .filter(|t| !t.is_empty())
+            .map(Body::Text),
+    };
+    let mut client_error = e.error.filter(|s| !s.is_empty());
+    let response = match e.response {
+        // Status 0: no response arrived (a network error, a blocked request).
+        Some(r) if r.status > 0 => Some(Response {
+            status: u16::try_from(r.status).ok(),
+            headers: headers(r.headers),
+            body: r
+                .content
+                .and_then(content_text)
+                .filter(|t| !t.is_empty())
+                .map(Body::Text),
+        }),
+        Some(r) => {
+            client_error = client_error.or(r.error.filter(|s| !s.is_empty()));
+            None
+        }
+        None => None,
+    };
+    let mut capture = Capture {
+        request: Some(request),
+        response,
+        client_error,
+        meta: Default::default(),
+    };
+    if let Some(t) = e.started_date_time {
+        capture.meta.insert("time".into(), t.into());
+    }
+    capture
+}
+
+fn content_text(c: Content) -> Option<String> {
+    let text = c.text?;
+    if c.encoding.as_deref() == Some("base64") {
+        let bytes = data_encoding::BASE64.decode(text.trim().as_bytes()).ok()?;
+        return String::from_utf8(bytes).ok();
+    }
+    Some(text)
+}
+
+/// A call to an API (not the page's scripts and images): it carries a key, or JSON,
+/// or goes to an API-looking path.
+fn is_api_call(c: &Capture) -> bool {
+    let Some(req) = &c.request else { return false };
+    let h = &req.headers;
+    let json_body = req.body.is_some()
+        || h.get("content-type").is_some_and(|v| v.contains("json"))
+        || h.get("accept")
+            .is_some_and(|v| v.contains("application/json"));
+    let keyed = ["authorization", "x-api-key", "api-key"]
+        .iter()
+        .any(|n| h.get(n).is_some());
+    let path_like = req.url.as_deref().is_some_and(|u| {
+        [
+            "/v1/",
+            "/v1beta/",
+            "/chat/completions",
+            "/completions",
+            "/embeddings",
+            "/models",
+            "/responses",
+            "/messages",
+        ]
+        .iter()
+        .any(|p| u.contains(p))
+    });
+    keyed || path_like || (json_body && req.method.as_deref() != Some("GET"))
+}
+
+/// Failed, or a success that is an HTML page where the API answers JSON.
+fn looks_wrong(c: &Capture) -> bool {
+    let Some(resp) = &c.response else { return true };
+    let status = resp.status.unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return true;
+    }
+    let html_type = resp
+        .headers
+        .get("content-type")
+        .is_some_and(|v| v.contains("text/html"));
+    let html_body = matches!(&resp.body, Some(Body::Text(t)) if t.trim_start().get(..15).is_some_and(|s| s.to_ascii_lowercase().starts_with("<!doctype html") || s.to_ascii_lowercase().starts_with("<html")));
+    html_type || html_body
+}
+
+fn same_attempt(a: &Capture, b: &Capture) -> bool {
+    let req = |c: &Capture| {
+        c.request
+            .as_ref()
+            .map(|r| (r.method.clone(), r.url.clone(), r.body.clone()))
+    };
+    req(a) == req(b) && a.status() == b.status() && a.client_error == b.client_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(url: &str, status: i64, retry: u8) -> serde_json::Value {
+        serde_json::json!({
+            "startedDateTime": "2026-08-19T09:33:13.000Z",
+            "request": {"method": "POST", "url": url, "headers": [
+                {"name": "Authorization", "value": "Bearer sk-x"},
+                {"name": "x-stainless-retry-count", "value": retry.to_string()}],
+                "postData": {"mimeType": "application/json", "text": "{\"model\":\"m\"}"}},
+            "response": {"status": status, "headers": [], "content": {"mimeType": "application/json", "text": "e30=", "encoding": "base64"}}
+        })
+    }
+
+    #[test]
+    fn retries_are_grouped_and_successes_left_out() {
+        let har = serde_json::json!({"log": {"version": "1.2", "entries": [
+            entry("https://h/v1/chat/completions", 500, 0),
+            {"request": {"method": "GET", "url": "https://h/logo.png"}, "response": {"status": 200}},
+            entry("https://h/v1/chat/completions", 500, 1),
+            entry("https://h/v1/chat/completions", 500, 2),
+            entry("https://h/v1/models", 200, 0),
+        ]}})
+        .to_string();
+        assert!(looks_like(&har));
+        let r = read(&har, false).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].attempts, r[0].locator.as_str()), (3, "entry 1"));
+        assert_eq!(
+            r[0].capture.response.as_ref().unwrap().body,
+            Some(Body::Text("{}".into()))
+        );
+        let all = read(&har, true).unwrap();
+        assert_eq!(all.len(), 3, "500 ×3 grouped, the image, the models call");
+    }
+
+    #[test]
+    fn an_empty_har_is_reported_not_refused() {
+        let r = read(
+            r#"{"log": {"version": "1.2", "creator": {"name": "x"}, "entries": []}}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].capture.meta["har_entries"], 0);
+    }
+
+    #[test]
+    fn network_errors_become_client_errors() {
+        let har = serde_json::json!({"log": {"entries": [{
+            "request": {"method": "POST", "url": "https://api.molapi.com/v1/chat/completions", "headers": []},
+            "response": {"status": 0, "headers": [], "content": {}, "_error": "net::ERR_NAME_NOT_RESOLVED"}
+        }]}})
+        .to_string();
+        let r = read(&har, false).unwrap();
+        assert_eq!(
+            r[0].capture.client_error.as_deref(),
+            Some("net::ERR_NAME_NOT_RESOLVED")
+        );
+        assert!(r[0].capture.response.is_none());
+    }
+
+    #[test]
+    fn a_truncated_har_is_an_error_with_a_position() {
+        let err = read(r#"{"log": {"entries": [{"request": "#, false).unwrap_err();
+        assert!(matches!(err, InputError::Invalid { line: 1, .. }), "{err}");
+    }
+}

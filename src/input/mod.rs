@@ -1,0 +1,369 @@
+//! Input: whatever the user has → captures. Detects the format and reads it.
+//!
+//! | format | what | module |
+//! |---|---|---|
+//! | `capture` | a native JSON capture (`schemas/capture.schema.json`) | here |
+//! | `capture-list` | a JSON array of captures | here |
+//! | `jsonl` | JSON Lines of captures | here |
+//! | `har` | HAR 1.2 from browsers, mitmproxy, Charles, Proxyman | [`har`] |
+//! | `http` | `curl -i`/`curl -v` output, HTTPie `http -v`, a bare response, a curl command line | [`http`] |
+//! | `sdk` | an SDK's exception text: openai-python, openai-node, httpx/requests | [`sdk`] |
+//! | `log` | new-api / one-api log lines (`[GIN]`, `[ERR]`) | [`log`] |
+//!
+//! Each reader fills only what its format holds; everything else stays absent, and
+//! [`lacks`] says what was missing so the report can tell the user.
+
+pub mod har;
+pub mod http;
+pub mod log;
+pub mod sdk;
+
+use crate::capture::Capture;
+
+/// Largest input accepted by default (bytes).
+pub const DEFAULT_MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// An input format, as named by `--input`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Capture,
+    Jsonl,
+    Har,
+    Http,
+    Sdk,
+    Log,
+}
+
+impl Format {
+    /// Every format, in the order detection tries them.
+    pub const ALL: [Format; 6] = [
+        Format::Har,
+        Format::Capture,
+        Format::Jsonl,
+        Format::Log,
+        Format::Http,
+        Format::Sdk,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Capture => "capture",
+            Format::Jsonl => "jsonl",
+            Format::Har => "har",
+            Format::Http => "http",
+            Format::Sdk => "sdk",
+            Format::Log => "log",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Capture => "capture (JSON object or array)",
+            Format::Jsonl => "JSON Lines of captures",
+            Format::Har => "HAR",
+            Format::Http => "raw HTTP (curl -i/-v, HTTPie)",
+            Format::Sdk => "SDK error text (openai-python, openai-node)",
+            Format::Log => "new-api log lines",
+        }
+    }
+}
+
+/// How to read an input.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOptions {
+    pub max_bytes: usize,
+    /// Read as this format instead of detecting it.
+    pub format: Option<Format>,
+    /// HAR: report every entry, not only those that failed or look wrong.
+    pub all_entries: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_bytes: DEFAULT_MAX_INPUT_BYTES,
+            format: None,
+            all_entries: false,
+        }
+    }
+}
+
+/// One capture read from an input, with where it was found.
+#[derive(Clone, Debug)]
+pub struct InputCapture {
+    pub capture: Capture,
+    /// The detected format: `capture`, `capture-list`, `jsonl`, `har`, `http`, `sdk`, `log`.
+    pub format: &'static str,
+    /// Where in the input: `""` for a single capture, `[2]`, `line 3`, `entry 4`.
+    pub locator: String,
+    /// How many identical attempts this capture stands for (SDKs retry 429 and 5xx).
+    pub attempts: usize,
+}
+
+impl InputCapture {
+    pub fn new(capture: Capture, format: &'static str, locator: impl Into<String>) -> Self {
+        InputCapture {
+            capture,
+            format,
+            locator: locator.into(),
+            attempts: 1,
+        }
+    }
+}
+
+/// Why an input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("the input is {size} bytes; the limit is {limit} (raise it with --max-input-bytes)")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the input is not UTF-8 text (invalid byte at offset {offset}); is it a binary file?")]
+    NotText { offset: usize },
+    #[error("the input is empty")]
+    Empty,
+    #[error("line {line}, column {column}: {message}")]
+    Invalid {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("unrecognised input: tried {}. {detail}", Format::ALL.iter().map(|f| f.describe()).collect::<Vec<_>>().join(", "))]
+    Unrecognised { detail: String },
+}
+
+/// Reads all captures from an input, detecting its format.
+pub fn read(bytes: &[u8], max_bytes: usize) -> Result<Vec<InputCapture>, InputError> {
+    read_with(
+        bytes,
+        ReadOptions {
+            max_bytes,
+            ..Default::default()
+        },
+    )
+}
+
+/// Reads all captures from an input.
+pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>, InputError> {
+    if bytes.len() > options.max_bytes {
+        return Err(InputError::TooLarge {
+            size: bytes.len(),
+            limit: options.max_bytes,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotText {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(InputError::Empty);
+    }
+    let format = match options.format {
+        Some(f) => f,
+        None => detect(text).ok_or_else(|| InputError::Unrecognised {
+            detail: "Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your SDK printed.".into(),
+        })?,
+    };
+    match format {
+        Format::Har => har::read(text, options.all_entries),
+        Format::Capture | Format::Jsonl => read_json(text),
+        Format::Log => log::read(text),
+        Format::Http => http::read(text),
+        Format::Sdk => sdk::read(text),
+    }
+}
+
+/// Guesses the format from the text.
+pub fn detect(text: &str) -> Option<Format> {
+    let trimmed = text.trim_start();
+    // Log lines start with `[GIN]`, which would otherwise look like a JSON array.
+    if log::looks_like(text) {
+        return Some(Format::Log);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if har::looks_like(trimmed) {
+            return Some(Format::Har);
+        }
+        return Some(Format::Capture);
+    }
+    if http::looks_like(text) {
+        return Some(Format::Http);
+    }
+    if sdk::looks_like(text) {
+        return Some(Format::Sdk);
+    }
+    None
+}
+
+/// A native capture, a list of them, or JSON Lines.
+fn read_json(text: &str) -> Result<Vec<InputCapture>, InputError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let list: Vec<serde_json::Value> = serde_json::from_str(text).map_err(json_error)?;
+        return list
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                capture_from(v)
+                    .map(|capture| InputCapture::new(capture, "capture-list", format!("[{i}]")))
+                    .map_err(|message| InputError::Invalid {
+                        line: 0,
+                        column: 0,
+                        message: format!("item [{i}]: {message}"),
+                    })
+            })
+            .collect();
+    }
+    if !trimmed.starts_with('{') {
+        return Err(InputError::Unrecognised {
+            detail: "The input does not start with `{` or `[`.".into(),
+        });
+    }
+    // One JSON value, or JSON Lines when more than one value follows.
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let first = match stream.next() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Err(json_error(e)),
+        None => return Err(InputError::Empty),
+    };
+    let rest_is_empty = text
+        .get(stream.byte_offset()..)
+        .is_none_or(|rest| rest.trim().is_empty());
+    if rest_is_empty {
+        let capture = capture_from(first).map_err(|message| InputError::Invalid {
+            line: 1,
+            column: 1,
+            message,
+        })?;
+        return Ok(vec![InputCapture::new(capture, "capture", "")]);
+    }
+    read_json_lines(text)
+}
+
+fn read_json_lines(text: &str) -> Result<Vec<InputCapture>, InputError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| InputError::Invalid {
+                line: i + 1,
+                column: e.column(),
+                message: format!("not a JSON value ({e}); in JSON Lines each capture is one line"),
+            })?;
+        let capture = capture_from(value).map_err(|message| InputError::Invalid {
+            line: i + 1,
+            column: 1,
+            message,
+        })?;
+        out.push(InputCapture::new(
+            capture,
+            "jsonl",
+            format!("line {}", i + 1),
+        ));
+    }
+    Ok(out)
+}
+
+fn json_error(e: serde_json::Error) -> InputError {
+    InputError::Invalid {
+        line: e.line(),
+        column: e.column(),
+        message: format!("not valid JSON: {e}"),
+    }
+}
+
+/// A native capture from a JSON value.
+pub fn capture_from(value: serde_json::Value) -> Result<Capture, String> {
+    if !value.is_object() {
+        return Err("a capture must be a JSON object with `request` and/or `response`".into());
+    }
+    let has_part = ["request", "response", "client_error"]
+        .iter()
+        .any(|k| value.get(k).is_some());
+    if !has_part {
+        return Err(
+            "this JSON object is not a capture: it has none of `request`, `response`, `client_error` \
+             (see schemas/capture.schema.json)"
+                .into(),
+        );
+    }
+    serde_json::from_value(value)
+        .map_err(|e| format!("not a valid capture: {e} (see schemas/capture.schema.json)"))
+}
+
+/// Parts of a capture that rules could use but this input did not hold. The report
+/// says so, so users know when to give more (ids are stable; the report words them).
+pub fn lacks(capture: &Capture) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let request = capture.request.as_ref();
+    let response = capture.response.as_ref();
+    if request.and_then(|r| r.url.as_ref()).is_none() {
+        out.push("url");
+    }
+    if request.is_none_or(|r| r.headers.is_empty()) {
+        out.push("request.headers");
+    }
+    if request.is_none_or(|r| r.body.is_none()) {
+        out.push("request.body");
+    }
+    if response.is_none() {
+        out.push("response");
+    } else if response.is_some_and(|r| r.body.is_none()) {
+        out.push("response.body");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_list_and_lines_are_detected() {
+        let one = br#"{"response": {"status": 404}}"#;
+        let r = read(one, 1 << 20).unwrap();
+        assert_eq!((r.len(), r[0].format), (1, "capture"));
+        let list = br#"[{"response": {"status": 404}}, {"response": {"status": 401}}]"#;
+        let r = read(list, 1 << 20).unwrap();
+        assert_eq!(
+            (r.len(), r[1].format, r[1].locator.as_str()),
+            (2, "capture-list", "[1]")
+        );
+        let lines = b"{\"response\": {\"status\": 404}}\n\n{\"response\": {\"status\": 429}}\n";
+        let r = read(lines, 1 << 20).unwrap();
+        assert_eq!((r.len(), r[1].locator.as_str()), (2, "line 3"));
+        assert_eq!(r[1].capture.status(), Some(429));
+    }
+
+    #[test]
+    fn bad_inputs_say_what_and_where() {
+        assert!(matches!(read(b"", 10), Err(InputError::Empty)));
+        assert!(matches!(
+            read(&[0xff, 0xfe, 0x00], 10),
+            Err(InputError::NotText { .. })
+        ));
+        assert!(matches!(
+            read(&[b' '; 20], 10),
+            Err(InputError::TooLarge { .. })
+        ));
+        let err = read(b"my call failed, please help\n", 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("tried HAR, capture"), "{err}");
+        let err = read(b"{\"response\": {\"status\": 404}", 1 << 20).unwrap_err();
+        assert!(matches!(err, InputError::Invalid { line: 1, .. }), "{err}");
+        let err = read(b"{\"response\": {\"status\": 404}}\n{oops}\n", 1 << 20).unwrap_err();
+        assert!(matches!(err, InputError::Invalid { line: 2, .. }), "{err}");
+        let err = read(b"{\"status\": 404}", 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("not a capture"), "{err}");
+    }
+
+    #[test]
+    fn lacks_names_the_missing_parts() {
+        let c: Capture = serde_json::from_str(r#"{"response": {"status": 404}}"#).unwrap();
+        assert_eq!(
+            lacks(&c),
+            ["url", "request.headers", "request.body", "response.body"]
+        );
+        let c: Capture = serde_json::from_str(r#"{"client_error": "refused"}"#).unwrap();
+        assert!(lacks(&c).contains(&"response"));
+    }
+}

@@ -1,0 +1,451 @@
+//! SDK error text pasted from a terminal or a log: whole tracebacks, chained
+//! exceptions included.
+//!
+//! - openai-python 1.x prints `openai.NotFoundError: Error code: 404 - {'error': {…}}`:
+//!   the body is a Python dict literal (single quotes, `None`, `True`), read as data.
+//!   Connection errors carry their real cause earlier in the chain
+//!   (`LocalProtocolError: Illegal header value b'Bearer sk-… '`).
+//! - httpx logs `HTTP Request: POST https://… "HTTP/1.1 404 Not Found"`.
+//! - openai-node prints `NotFoundError: 404 Invalid URL (POST /v1/…)`, the stack, then
+//!   the error's fields (`status: 404`, `headers: {…}`), and `[cause]: …`.
+//! - Plain language errors users hit next (`'str' object has no attribute 'choices'`,
+//!   `Cannot read properties of undefined`) are client errors: evidence too.
+//!
+//! Only what the text holds is filled in: a status, the message as the body, the
+//! method and path the gateway echoed (`Invalid URL (POST /v1/…)`), a request id.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::{InputCapture, InputError};
+use crate::capture::{Body, Capture, Headers, Request, Response};
+
+fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
+    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+}
+
+/// An exception line at the start of a line: `openai.NotFoundError: …`, `TypeError: …`.
+fn exception_line() -> Option<&'static Regex> {
+    static R: OnceLock<Option<Regex>> = OnceLock::new();
+    re(
+        &R,
+        r"^(?:\[cause\]: |Caused by: |cause: )?([A-Za-z_][\w.]*(?:Error|Exception|Timeout)|openai\.\w+|Error): (.*)$",
+    )
+}
+
+/// Whether the text looks like an SDK's error output.
+pub fn looks_like(text: &str) -> bool {
+    text.contains("Traceback (most recent call last)")
+        || text.contains("Error code: ")
+        || text.contains("HTTP Request: ")
+        || text.contains("OpenAI:DEBUG")
+        || text.lines().any(|l| {
+            exception_line().is_some_and(|r| r.is_match(l.trim_end()))
+                && (l.contains("Error") || l.starts_with("openai."))
+        })
+}
+
+/// The HTTP status an SDK's exception class stands for.
+fn class_status(class: &str) -> Option<u16> {
+    let name = class.rsplit('.').next().unwrap_or(class);
+    Some(match name {
+        "BadRequestError" => 400,
+        "AuthenticationError" => 401,
+        "PermissionDeniedError" => 403,
+        "NotFoundError" => 404,
+        "ConflictError" => 409,
+        "UnprocessableEntityError" => 422,
+        "RateLimitError" => 429,
+        "InternalServerError" => 500,
+        _ => return None,
+    })
+}
+
+/// Reads one capture from an SDK's output.
+pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
+    let mut status: Option<u16> = None;
+    let mut body: Option<Body> = None;
+    let mut method: Option<String> = None;
+    let mut url: Option<String> = None;
+    let mut response_headers = Headers::default();
+    let mut errors: Vec<String> = Vec::new();
+    let mut client = None;
+
+    static HTTPX: OnceLock<Option<Regex>> = OnceLock::new();
+    static NODE_STATUS: OnceLock<Option<Regex>> = OnceLock::new();
+    static NODE_FIELD: OnceLock<Option<Regex>> = OnceLock::new();
+    static NODE_DEBUG: OnceLock<Option<Regex>> = OnceLock::new();
+    static INVALID_URL: OnceLock<Option<Regex>> = OnceLock::new();
+    let httpx = re(
+        &HTTPX,
+        r#"HTTP Request: ([A-Z]+) (\S+) "HTTP/[\d.]+ (\d{3})"#,
+    );
+    let node_status = re(&NODE_STATUS, r"^(\d{3}) (.*)$");
+    let node_field = re(
+        &NODE_FIELD,
+        r#"^\s*'?(x-oneapi-request-id|x-request-id|retry-after|content-type)'?: '([^']*)'"#,
+    );
+    let node_debug = re(&NODE_DEBUG, r"OpenAI:DEBUG:request (https?://\S+)");
+    let invalid_url = re(&INVALID_URL, r"Invalid URL \(([A-Z]+) (/[^)\s]*)\)");
+
+    for raw in text.lines() {
+        let line = raw.trim_end();
+        if line.contains("site-packages/openai")
+            || line.contains("import openai")
+            || line.contains("from openai")
+        {
+            client.get_or_insert("openai-python");
+        }
+        if line.contains("node_modules/openai") || line.contains("OpenAI:DEBUG") {
+            client.get_or_insert("openai-node");
+        }
+        if let Some(c) = httpx.and_then(|r| r.captures(line)) {
+            method = Some(c[1].to_owned());
+            url = Some(c[2].to_owned());
+            status = c[3].parse().ok();
+            continue;
+        }
+        if let Some(c) = node_debug.and_then(|r| r.captures(line)) {
+            url = Some(c[1].to_owned());
+            continue;
+        }
+        if let Some(c) = node_field.and_then(|r| r.captures(line)) {
+            if response_headers.get(&c[1]).is_none() {
+                response_headers.push(c[1].to_owned(), c[2].to_owned());
+            }
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let Some(c) = exception_line().and_then(|r| r.captures(trimmed)) else {
+            continue;
+        };
+        // Indented lines are source code in a traceback, unless they are a node cause.
+        if line.starts_with(' ') && !trimmed.starts_with("[cause]") {
+            continue;
+        }
+        let class = c[1].to_owned();
+        let message = c[2].to_owned();
+        // openai-python: `Error code: 404 - {'error': {…}}`
+        if let Some(rest) = message.strip_prefix("Error code: ") {
+            let (code, tail) = rest.split_once(" - ").unwrap_or((rest, ""));
+            status = code.trim().parse().ok().or(status);
+            if !tail.is_empty() {
+                body = Some(match python_literal(tail) {
+                    Some(json) => Body::Json(json),
+                    None => Body::Text(tail.to_owned()),
+                });
+            }
+            continue;
+        }
+        // openai-node: `NotFoundError: 404 Invalid URL (…)`, `401 status code (no body)`
+        if let Some(n) =
+            class_status(&class).or_else(|| (class == "APIError" || class == "Error").then_some(0))
+        {
+            if let Some(m) = node_status.and_then(|r| r.captures(&message)) {
+                status = m[1].parse().ok();
+                if !m[2].contains("status code (no body)") {
+                    body = Some(Body::Text(m[2].to_owned()));
+                }
+                continue;
+            }
+            if n > 0 {
+                // openai-python 2.x/3.x print only the message.
+                status = status.or(Some(n));
+                body = body.or(Some(Body::Text(message.clone())));
+                continue;
+            }
+        }
+        errors.push(format!("{class}: {message}"));
+    }
+    // The gateway echoes the method and path it could not route.
+    let echoed = |b: &Body| match b {
+        Body::Text(t) => t.clone(),
+        Body::Json(j) => j.to_string(),
+    };
+    if let Some(c) = body.as_ref().and_then(|b| {
+        invalid_url.and_then(|r| {
+            r.captures(&echoed(b))
+                .map(|c| (c[1].to_owned(), c[2].to_owned()))
+        })
+    }) {
+        method.get_or_insert(c.0);
+        url.get_or_insert(c.1);
+    }
+    if status.is_none() && errors.is_empty() && url.is_none() {
+        return Err(InputError::Unrecognised {
+            detail: "No SDK exception with a status or a cause was found.".into(),
+        });
+    }
+    let request = (method.is_some() || url.is_some()).then(|| Request {
+        method,
+        url,
+        headers: Headers::default(),
+        body: None,
+    });
+    let response = status.map(|s| Response {
+        status: Some(s),
+        headers: response_headers,
+        body,
+    });
+    // With a response, the exception lines only restate it; without one they are the
+    // evidence (the cause of a connection error, the user code's failure).
+    let client_error = (response.is_none() || errors.iter().any(|e| is_user_code_failure(e)))
+        .then(|| errors.join("\n"))
+        .filter(|e| !e.is_empty());
+    let mut capture = Capture {
+        request,
+        response,
+        client_error,
+        meta: Default::default(),
+    };
+    if let Some(c) = client {
+        capture.meta.insert("client".into(), c.into());
+    }
+    Ok(vec![InputCapture::new(capture, "sdk", "")])
+}
+
+fn is_user_code_failure(e: &str) -> bool {
+    e.contains("has no attribute") || e.contains("Cannot read properties of undefined")
+}
+
+/// Reads a Python literal (`repr` of dicts, lists, strings, numbers, `None`, `True`,
+/// `False`) as JSON. `None` for anything else.
+pub fn python_literal(text: &str) -> Option<serde_json::Value> {
+    let mut p = PyParser {
+        chars: text.trim().chars().collect(),
+        at: 0,
+        depth: 0,
+    };
+    let v = p.value()?;
+    p.skip_ws();
+    (p.at == p.chars.len()).then_some(v)
+}
+
+struct PyParser {
+    chars: Vec<char>,
+    at: usize,
+    depth: usize,
+}
+
+impl PyParser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        self.depth += 1;
+        if self.depth > 64 {
+            return None;
+        }
+        self.skip_ws();
+        let v = match self.peek()? {
+            '{' => {
+                self.at += 1;
+                let mut map = serde_json::Map::new();
+                while !self.eat('}') {
+                    let key = match self.value()? {
+                        J::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    if !self.eat(':') {
+                        return None;
+                    }
+                    map.insert(key, self.value()?);
+                    if !self.eat(',') {
+                        if !self.eat('}') {
+                            return None;
+                        }
+                        break;
+                    }
+                }
+                J::Object(map)
+            }
+            '[' | '(' => {
+                let close = if self.peek()? == '[' { ']' } else { ')' };
+                self.at += 1;
+                let mut list = Vec::new();
+                while !self.eat(close) {
+                    list.push(self.value()?);
+                    if !self.eat(',') {
+                        if !self.eat(close) {
+                            return None;
+                        }
+                        break;
+                    }
+                }
+                J::Array(list)
+            }
+            'b' if matches!(self.chars.get(self.at + 1), Some('\'' | '"')) => {
+                self.at += 1;
+                J::String(self.string()?)
+            }
+            '\'' | '"' => J::String(self.string()?),
+            _ => {
+                let start = self.at;
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))
+                {
+                    self.at += 1;
+                }
+                let word: String = self.chars[start..self.at].iter().collect();
+                match word.as_str() {
+                    "None" => J::Null,
+                    "True" => J::Bool(true),
+                    "False" => J::Bool(false),
+                    w => serde_json::from_str::<serde_json::Number>(w)
+                        .ok()
+                        .map(J::Number)?,
+                }
+            }
+        };
+        self.depth -= 1;
+        Some(v)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let quote = self.peek()?;
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let c = self.peek()?;
+            self.at += 1;
+            match c {
+                c if c == quote => return Some(out),
+                '\\' => {
+                    let e = self.peek()?;
+                    self.at += 1;
+                    match e {
+                        'n' => out.push('\n'),
+                        'r' => out.push('\r'),
+                        't' => out.push('\t'),
+                        'x' => {
+                            let hex: String =
+                                self.chars.get(self.at..self.at + 2)?.iter().collect();
+                            self.at += 2;
+                            out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                        }
+                        'u' => {
+                            let hex: String =
+                                self.chars.get(self.at..self.at + 4)?.iter().collect();
+                            self.at += 4;
+                            out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                        }
+                        other => out.push(other),
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(text: &str) -> Capture {
+        read(text).unwrap().remove(0).capture
+    }
+
+    #[test]
+    fn python_literals_read_as_json() {
+        assert_eq!(
+            python_literal(
+                "{'error': {'message': \"it's\", 'param': None, 'ok': True, 'n': -1.5, 'l': [1, (2,)]}}"
+            ),
+            Some(
+                json!({"error": {"message": "it's", "param": null, "ok": true, "n": -1.5, "l": [1, [2]]}})
+            )
+        );
+        assert_eq!(
+            python_literal("'a\\nb\\x41\\u4e2d'"),
+            Some(json!("a\nbA中"))
+        );
+        assert_eq!(python_literal("{'a': 1"), None);
+        assert_eq!(python_literal(&"[".repeat(200)), None, "depth is limited");
+    }
+
+    #[test]
+    fn openai_python_status_error() {
+        let text = "Traceback (most recent call last):\n  File \"/app/x.py\", line 4, in <module>\n    r = client.chat.completions.create(model=\"gpt-4o\")\n  File \"/usr/lib/python3.11/site-packages/openai/_base_client.py\", line 1047, in request\n    raise self._make_status_error_from_response(err.response) from None\nopenai.NotFoundError: Error code: 404 - {'error': {'message': 'Invalid URL (POST /v1/chat/completions/chat/completions)', 'type': 'invalid_request_error', 'param': '', 'code': ''}}\n";
+        assert!(looks_like(text));
+        let c = one(text);
+        assert_eq!(c.status(), Some(404));
+        let req = c.request.unwrap();
+        assert_eq!(
+            (req.method.as_deref(), req.url.as_deref()),
+            (Some("POST"), Some("/v1/chat/completions/chat/completions"))
+        );
+        assert!(matches!(c.response.unwrap().body, Some(Body::Json(_))));
+        assert!(c.client_error.is_none());
+        assert_eq!(c.meta["client"], "openai-python");
+    }
+
+    #[test]
+    fn connection_error_keeps_the_chain() {
+        let text = "h11._util.LocalProtocolError: Illegal header value b'Bearer sk-abc '\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"x.py\", line 1\nopenai.APIConnectionError: Connection error.\n";
+        let c = one(text);
+        assert!(c.response.is_none());
+        assert_eq!(
+            c.client_error.as_deref(),
+            Some(
+                "h11._util.LocalProtocolError: Illegal header value b'Bearer sk-abc '\nopenai.APIConnectionError: Connection error."
+            )
+        );
+    }
+
+    #[test]
+    fn openai_node_error_with_fields() {
+        let text = "/app/node_modules/openai/error.js:48\n            return new NotFoundError(status, error, message, headers);\n                   ^\n\nNotFoundError: 404 Invalid URL (POST /v1/chat/completions/chat/completions)\n    at APIError.generate (/app/node_modules/openai/error.js:48:20)\n    at OpenAI.makeStatusError (/app/node_modules/openai/core.js:295:33) {\n  status: 404,\n  headers: {\n    'content-type': 'application/json; charset=utf-8',\n    'x-oneapi-request-id': '20260819093313579253583268d9d6rhgZmzsh'\n  },\n  request_id: undefined,\n}\n";
+        let c = one(text);
+        assert_eq!(c.status(), Some(404));
+        let resp = c.response.unwrap();
+        assert_eq!(
+            resp.headers.get("x-oneapi-request-id"),
+            Some("20260819093313579253583268d9d6rhgZmzsh")
+        );
+        assert_eq!(
+            resp.body,
+            Some(Body::Text(
+                "Invalid URL (POST /v1/chat/completions/chat/completions)".into()
+            ))
+        );
+        assert_eq!(c.meta["client"], "openai-node");
+    }
+
+    #[test]
+    fn httpx_log_line_gives_method_url_status() {
+        let c = one(
+            "INFO:httpx:HTTP Request: POST https://api.moleapi.com/chat/completions \"HTTP/1.1 200 OK\"\nTraceback (most recent call last):\nAttributeError: 'str' object has no attribute 'choices'\n",
+        );
+        assert_eq!(c.status(), Some(200));
+        assert_eq!(
+            c.request.unwrap().url.as_deref(),
+            Some("https://api.moleapi.com/chat/completions")
+        );
+        assert_eq!(
+            c.client_error.as_deref(),
+            Some("AttributeError: 'str' object has no attribute 'choices'")
+        );
+    }
+}
