@@ -177,12 +177,33 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
             detail: "No SDK exception with a status or a cause was found.".into(),
         });
     }
-    let request = (method.is_some() || url.is_some()).then(|| Request {
-        method,
-        url,
-        headers: Headers::default(),
-        body: None,
-    });
+    // The header the client refused to send is quoted in its error: that is the key as
+    // it would have gone out (`Illegal header value b'Bearer sk-… '`).
+    let mut request_headers = Headers::default();
+    static REFUSED: OnceLock<Option<Regex>> = OnceLock::new();
+    let refused = re(
+        &REFUSED,
+        r#"(?:Illegal header value b|header value: |InvalidHeader: .*?: )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"#,
+    );
+    if let Some(value) = errors
+        .iter()
+        .find_map(|e| {
+            refused
+                .and_then(|r| r.captures(e))
+                .and_then(|c| python_literal(&c[1]))
+        })
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .filter(|v| v.to_ascii_lowercase().starts_with("bearer"))
+    {
+        request_headers.push("Authorization", value);
+    }
+    let request =
+        (method.is_some() || url.is_some() || !request_headers.is_empty()).then(|| Request {
+            method,
+            url,
+            headers: request_headers,
+            body: None,
+        });
     let response = status.map(|s| Response {
         status: Some(s),
         headers: response_headers,
@@ -406,6 +427,12 @@ mod tests {
         let text = "h11._util.LocalProtocolError: Illegal header value b'Bearer sk-abc '\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"x.py\", line 1\nopenai.APIConnectionError: Connection error.\n";
         let c = one(text);
         assert!(c.response.is_none());
+        let key = c.request.as_ref().unwrap().headers.get("authorization");
+        assert_eq!(
+            key,
+            Some("Bearer sk-abc "),
+            "the refused header, whitespace and all"
+        );
         assert_eq!(
             c.client_error.as_deref(),
             Some(
