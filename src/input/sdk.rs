@@ -198,7 +198,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
         request_headers.push("Authorization", value);
     }
     let request =
-        (method.is_some() || url.is_some() || !request_headers.is_empty()).then(|| Request {
+        (method.is_some() || url.is_some() || !request_headers.is_empty()).then_some(Request {
             method,
             url,
             headers: request_headers,
