@@ -48,6 +48,12 @@ pub const CODES: &[(&str, &str)] = &[
     ("RC019", "`suppresses` names a rule that does not exist"),
     ("RC020", "a case file is malformed"),
     ("RC021", "a case's diagnosis is not what it expects"),
+    ("RC030", "warning: a condition can never be true"),
+    (
+        "RC031",
+        "warning: a rule is never the top finding on its own examples",
+    ),
+    ("RC032", "warning: a rule has no `match` example"),
 ];
 
 /// How serious a diagnostic is.

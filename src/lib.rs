@@ -28,4 +28,5 @@ pub mod input;
 pub mod mask;
 pub mod report;
 pub mod rulebook;
+pub mod trace;
 pub mod yaml;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use rulecheck::diagnostic::Level;
 use rulecheck::evaluate::{self, EvalOptions};
 use rulecheck::input;
 use rulecheck::report::{CaptureReport, Report, render_text};
@@ -16,7 +17,7 @@ use rulecheck::rulebook::{self, Lang, LoadError, LoadOptions, RuleSet};
 mod exit {
     /// The command did its job (eval: every input was diagnosed).
     pub const OK: u8 = 0;
-    /// `test`: an example or case failed.
+    /// `test`: an example or case failed; `lint --deny-warnings`: warnings.
     pub const FAILED: u8 = 1;
     /// Bad input, bad rulebook or bad usage.
     pub const BAD_INPUT: u8 = 2;
@@ -38,6 +39,9 @@ struct RuleArgs {
     /// Rulebook file or directory of *.yaml rulebooks to use instead of the built-in one (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
+    /// A rulebook to add on top of the rules in use (the built-in one by default), e.g. your team's rules (repeatable).
+    #[arg(long = "overlay", value_name = "PATH")]
+    overlays: Vec<PathBuf>,
     /// Override a rulebook variable, e.g. --var base_url=http://127.0.0.1:3000/v1 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
@@ -56,6 +60,9 @@ struct EvalArgs {
     /// HAR: report every entry, not only the API calls that failed or look wrong.
     #[arg(long)]
     all_entries: bool,
+    /// Show, for every rule, the truth of each node of its condition on each capture.
+    #[arg(long)]
+    trace: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -138,12 +145,22 @@ enum Command {
         #[arg(long, value_enum)]
         lang: Option<LangArg>,
     },
+    /// Print a rule in full: where it is, how it ranks, its condition, texts and examples.
+    Explain {
+        /// The rule id, e.g. address.missing-v1.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
     /// Check rulebooks for problems (default: the built-in rulebook).
     Lint {
         /// Rulebook files or directories.
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Exit 1 when there are warnings (errors always exit 2).
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Run every rule's examples and any case files (default: the built-in rulebook).
     Test {
@@ -152,6 +169,10 @@ enum Command {
         /// Case files or directories of them: captures with the ids they must (not) get.
         #[arg(long = "cases", value_name = "PATH")]
         cases: Vec<PathBuf>,
+        /// Report, per rule and per condition, whether it was ever true and ever false
+        /// across all examples and cases.
+        #[arg(long)]
+        coverage: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -192,12 +213,18 @@ fn main() -> ExitCode {
             rules,
             lang,
         } => list(format, &rules, pick_lang(lang)),
-        Command::Lint { paths, format } => lint(&paths, format),
+        Command::Lint {
+            paths,
+            format,
+            deny_warnings,
+        } => lint(&paths, format, deny_warnings),
+        Command::Explain { id, rules } => explain(&id, &rules),
         Command::Test {
             paths,
             cases,
+            coverage,
             format,
-        } => test(&paths, &cases, format),
+        } => test(&paths, &cases, coverage, format),
     };
     ExitCode::from(code)
 }
@@ -219,16 +246,7 @@ fn load_rules(args: &RuleArgs) -> Result<RuleSet, LoadError> {
         vars: args.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
         ..Default::default()
     };
-    if args.rules.is_empty() {
-        let set = RuleSet::default_rulebook(&options)?;
-        rulebook::check_vars(&set.rulebooks, &options).map_err(|diagnostics| LoadError {
-            diagnostics,
-            sources: BTreeMap::new(),
-        })?;
-        Ok(set)
-    } else {
-        RuleSet::load_paths(&args.rules, &options)
-    }
+    RuleSet::load_layers(&args.rules, &args.overlays, &options)
 }
 
 fn report_load_error(e: &LoadError) -> u8 {
@@ -277,7 +295,11 @@ fn eval(args: &EvalArgs) -> u8 {
             Ok(captures) => {
                 for c in captures {
                     let diagnosis = evaluate::diagnose(&set, &c.capture, EvalOptions { lang });
-                    reports.push(CaptureReport::new(name, &c, diagnosis));
+                    let mut report = CaptureReport::new(name, &c, diagnosis);
+                    if args.trace {
+                        report.trace = Some(rulecheck::trace::trace_all(&set, &c.capture));
+                    }
+                    reports.push(report);
                 }
             }
             Err(e) => {
@@ -414,40 +436,66 @@ fn load_for_check(paths: &[PathBuf]) -> Result<RuleSet, LoadError> {
     }
 }
 
-fn lint(paths: &[PathBuf], format: Format) -> u8 {
+fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
     let result = load_for_check(paths);
+    let (diagnostics, sources, rules) = match &result {
+        Ok(set) => {
+            let sources = set
+                .rulebooks
+                .iter()
+                .filter_map(|rb| {
+                    if rb.source == rulebook::DEFAULT_RULEBOOK.0 && paths.is_empty() {
+                        Some((rb.source.clone(), rulebook::DEFAULT_RULEBOOK.1.to_owned()))
+                    } else {
+                        std::fs::read_to_string(&rb.source)
+                            .ok()
+                            .map(|t| (rb.source.clone(), t))
+                    }
+                })
+                .collect();
+            (rulebook::lints::lint(set), sources, set.rules().count())
+        }
+        Err(e) => (e.diagnostics.clone(), e.sources.clone(), 0),
+    };
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
     match format {
         Format::Json => {
-            let diagnostics = match &result {
-                Ok(_) => Vec::new(),
-                Err(e) => e.diagnostics.clone(),
-            };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "diagnostics": diagnostics }))
-                    .unwrap_or_default()
-            );
+            let doc = serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": diagnostics });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        Format::Text => match &result {
-            Ok(set) => println!(
-                "rulecheck: {} rulebook{} clean ({} rules)",
-                set.rulebooks.len(),
-                if set.rulebooks.len() == 1 { "" } else { "s" },
-                set.rules().count()
-            ),
-            Err(e) => {
-                report_load_error(e);
+        Format::Text => {
+            let mut stderr = anstream::stderr();
+            for d in &diagnostics {
+                let _ = writeln!(
+                    stderr,
+                    "{}",
+                    d.render(sources.get(&d.file).map(String::as_str))
+                );
             }
-        },
+            if errors > 0 {
+                let _ = writeln!(
+                    stderr,
+                    "rulecheck: {errors} error(s), {warnings} warning(s)"
+                );
+            } else {
+                println!("rulecheck: {rules} rules, {warnings} warning(s), no errors");
+            }
+        }
     }
-    if result.is_ok() {
-        exit::OK
-    } else {
+    if errors > 0 {
         exit::BAD_INPUT
+    } else if warnings > 0 && deny_warnings {
+        exit::FAILED
+    } else {
+        exit::OK
     }
 }
 
-fn test(paths: &[PathBuf], case_paths: &[PathBuf], format: Format) -> u8 {
+fn test(paths: &[PathBuf], case_paths: &[PathBuf], with_coverage: bool, format: Format) -> u8 {
     let set = match load_for_check(paths) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
@@ -480,22 +528,43 @@ fn test(paths: &[PathBuf], case_paths: &[PathBuf], format: Format) -> u8 {
         })
         .collect();
     let failed = report.failures.len() + case_report.failures.len();
+    let coverage = with_coverage.then(|| {
+        let examples = set
+            .rules()
+            .flat_map(|(_, r)| r.examples_match.iter().chain(&r.examples_no_match))
+            .map(|e| &e.capture);
+        rulecheck::trace::coverage(&set, examples.chain(cases.iter().map(|c| &c.capture)))
+    });
     match format {
         Format::Json => {
-            let doc = serde_json::json!({ "examples": report, "cases": case_report });
+            let doc = serde_json::json!({ "examples": report, "cases": case_report, "coverage": coverage });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             for f in &report.failures {
                 let source = sources.get(&f.diagnostic.file).map(String::as_str);
                 eprint!("{}", f.diagnostic.render(source));
+                let mut tree = String::new();
+                rulecheck::trace::render(&f.trace, 2, &mut tree);
+                eprintln!(
+                    "  why: the condition of `{}` on this example\n{tree}",
+                    f.rule
+                );
             }
             for f in &case_report.failures {
                 let source = std::fs::read_to_string(&f.diagnostic.file).ok();
                 eprint!("{}", f.diagnostic.render(source.as_deref()));
+                for (id, t) in &f.traces {
+                    let mut tree = String::new();
+                    rulecheck::trace::render(t, 2, &mut tree);
+                    eprintln!("  why: `{id}` on this capture\n{tree}");
+                }
             }
             for id in &report.without_positive_example {
                 eprintln!("warning: rule `{id}` has no `match` example");
+            }
+            if let Some(cov) = &coverage {
+                print_coverage(cov);
             }
             println!(
                 "{} passed, {failed} failed",
@@ -504,4 +573,110 @@ fn test(paths: &[PathBuf], case_paths: &[PathBuf], format: Format) -> u8 {
         }
     }
     if failed == 0 { exit::OK } else { exit::FAILED }
+}
+
+fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
+    let set = match load_rules(rule_args) {
+        Ok(s) => s,
+        Err(e) => return report_load_error(&e),
+    };
+    let Some((rb, rule)) = set.rules().find(|(_, r)| r.id == id) else {
+        let ids: Vec<&str> = set.rules().map(|(_, r)| r.id.as_str()).collect();
+        let hint = rulecheck::facts::suggest(id, ids.iter().copied())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_else(|| "; `rulecheck list` shows them all".to_owned());
+        eprintln!("rulecheck: no rule `{id}` in the rulebooks in use{hint}");
+        return exit::BAD_INPUT;
+    };
+    let text = if rb.source == rulebook::DEFAULT_RULEBOOK.0 {
+        Some(rulebook::DEFAULT_RULEBOOK.1.to_owned())
+    } else {
+        std::fs::read_to_string(&rb.source).ok()
+    };
+    println!("{} — {}", rule.id, rule.title.en);
+    println!(
+        "rulebook {} {} ({}:{})",
+        rb.name, rb.version, rb.source, rule.pos.line
+    );
+    let mut facts = format!(
+        "category {} · severity {} · priority {}",
+        rule.category,
+        rule.severity.name(),
+        rule.priority
+    );
+    if rule.fallback {
+        facts.push_str(" · fallback");
+    }
+    if !rule.suppresses.is_empty() {
+        facts.push_str(&format!(" · suppresses {}", rule.suppresses.join(", ")));
+    }
+    println!("{facts}");
+    println!(
+        "{} match example(s), {} no_match example(s)\n",
+        rule.examples_match.len(),
+        rule.examples_no_match.len()
+    );
+    // The rule as written: from its line to the next rule (or the end of the file).
+    if let Some(text) = text {
+        let start = rule.pos.line as usize;
+        let next = rb
+            .rules
+            .iter()
+            .map(|r| r.pos.line as usize)
+            .filter(|l| *l > start)
+            .min()
+            .unwrap_or(usize::MAX);
+        let lines: Vec<&str> = text.lines().collect();
+        let from = start.saturating_sub(1);
+        let to = next.saturating_sub(1).min(lines.len());
+        // Include the `- ` of the list item, and drop trailing blank and comment lines
+        // that belong to the next rule.
+        let mut body: Vec<&str> = lines.get(from..to).unwrap_or(&[]).to_vec();
+        while body
+            .last()
+            .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            body.pop();
+        }
+        for line in body {
+            println!("{line}");
+        }
+    }
+    exit::OK
+}
+
+fn print_coverage(cov: &rulecheck::trace::Coverage) {
+    let both = cov
+        .rules
+        .iter()
+        .filter(|r| r.held > 0 && r.failed > 0)
+        .count();
+    println!(
+        "coverage over {} captures: {} of {} rules held on some and failed on others",
+        cov.captures,
+        both,
+        cov.rules.len()
+    );
+    for r in &cov.rules {
+        if r.held == 0 {
+            println!("  rule {} never held: nothing proves it can fire", r.rule);
+        } else if r.failed == 0 {
+            println!(
+                "  rule {} held on every capture: nothing proves it can stay silent",
+                r.rule
+            );
+        }
+    }
+    let gaps = cov.gaps();
+    if gaps.is_empty() {
+        println!("  every condition node was both true and false");
+    } else {
+        println!(
+            "  {} condition nodes were not exercised both ways:",
+            gaps.len()
+        );
+        for (rule, node, what) in gaps {
+            println!("    {rule} {} ({}): {what}", node.path, node.node);
+        }
+    }
 }

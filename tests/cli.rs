@@ -434,3 +434,85 @@ fn input_format_can_be_forced_and_har_entries_all_shown() {
         serde_json::json!(["request.headers", "request.body"])
     );
 }
+
+#[test]
+fn explain_trace_and_coverage() {
+    let out = rulecheck(&["explain", "address.missing-v1"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("category address · severity error · priority 85"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - id: address.missing-v1") && text.contains("examples:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("id: address.html-response"),
+        "only this rule: {text}"
+    );
+    assert_eq!(
+        rulecheck(&["explain", "address.missing-v2"]).status.code(),
+        Some(2)
+    );
+
+    let path = fixture("captures/gateway/py-key-truncated.json");
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--trace",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let traces = v["reports"][0]["trace"].as_array().unwrap();
+    let truncated = traces
+        .iter()
+        .find(|t| t["rule"] == "key.truncated")
+        .unwrap();
+    assert_eq!(truncated["holds"], true);
+    assert!(traces.iter().any(|t| t["holds"] == false));
+    assert!(
+        !stdout(&out).contains("sk-I1kWLAhifinX2qoQRzRwKKYodylVCnL6qOtrU8iimn3AE0QF"),
+        "traces are redacted"
+    );
+
+    let out = rulecheck(&["test", "--coverage", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rules = v["coverage"]["rules"].as_array().unwrap();
+    assert!(rules.len() >= 30);
+    assert!(
+        rules.iter().all(|r| r["held"].as_u64().unwrap() > 0),
+        "every rule fires on some example"
+    );
+}
+
+#[test]
+fn lint_warnings_fail_only_when_denied() {
+    let dir = tempdir();
+    let file = dir.join("warn.yaml");
+    std::fs::write(
+        &file,
+        "format: rulecheck/v1\nname: w\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when: { all: [{ status: 404 }, { status: 401 }] }\n    message: m\n",
+    )
+    .unwrap();
+    let p = file.to_str().unwrap();
+    let out = rulecheck(&["lint", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning[RC030]") && stderr(&out).contains("warning[RC032]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        rulecheck(&["lint", p, "--deny-warnings"]).status.code(),
+        Some(1)
+    );
+    let out = rulecheck(&["lint", p, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["errors"].as_u64(), v["warnings"].as_u64()),
+        (Some(0), Some(2))
+    );
+}

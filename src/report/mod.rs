@@ -48,6 +48,9 @@ pub struct CaptureReport {
     pub lacks: Vec<String>,
     #[serde(flatten)]
     pub diagnosis: Diagnosis,
+    /// With `--trace`: every rule's condition on this capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<crate::trace::RuleTrace>>,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -71,6 +74,7 @@ impl CaptureReport {
                 .map(str::to_owned)
                 .collect(),
             diagnosis,
+            trace: None,
         }
     }
 }

@@ -149,6 +149,16 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
     for (n, f) in d.findings.iter().enumerate() {
         render_finding(out, n + 1, f, &l);
     }
+    if let Some(traces) = &r.trace {
+        let _ = writeln!(out, "\n  {BOLD}trace{BOLD:#}");
+        for t in traces {
+            let mark = if t.holds { "✓" } else { "✗" };
+            let _ = writeln!(out, "  {mark} {}", t.rule);
+            let mut tree = String::new();
+            crate::trace::render(&t.tree, 2, &mut tree);
+            out.push_str(&tree);
+        }
+    }
 }
 
 fn render_finding(out: &mut String, n: usize, f: &Finding, l: &Labels) {

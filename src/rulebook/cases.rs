@@ -48,6 +48,9 @@ pub struct CaseFailure {
     /// The finding ids the capture got, ranked.
     pub got: Vec<String>,
     pub diagnostic: Diagnostic,
+    /// Why the rules in question did or did not fire: each expected rule that is
+    /// missing, and each unwanted rule that fired.
+    pub traces: Vec<(String, crate::trace::TraceNode)>,
 }
 
 /// Loads a case file, or every `*.yaml` case file in a directory.
@@ -235,7 +238,24 @@ pub fn run(set: &RuleSet, cases: &[Case]) -> CaseReport {
         if problems.is_empty() {
             report.passed += 1;
         } else {
+            let facts = crate::facts::Facts::derive(&case.capture);
+            let redactor = crate::mask::Redactor::new(facts.secrets());
+            let in_question = case
+                .expect
+                .iter()
+                .filter(|id| !got.contains(id))
+                .chain(case.absent.iter().filter(|id| got.contains(id)));
+            let traces = in_question
+                .filter_map(|id| set.rules().find(|(_, r)| &r.id == id))
+                .map(|(rb, r)| {
+                    (
+                        r.id.clone(),
+                        crate::trace::trace(&r.when, &facts, rb, &redactor),
+                    )
+                })
+                .collect();
             report.failures.push(CaseFailure {
+                traces,
                 case: case.name.clone(),
                 diagnostic: Diagnostic::error(
                     "RC021",

@@ -29,6 +29,8 @@ pub struct ExampleFailure {
     /// The rules that did fire on the example.
     pub fired: Vec<String>,
     pub diagnostic: Diagnostic,
+    /// The rule's condition on the example: every node, its truth, each fact's value.
+    pub trace: crate::trace::TraceNode,
 }
 
 /// Runs every example of every rule in the set.
@@ -80,10 +82,14 @@ pub fn run(set: &RuleSet) -> ExampleReport {
             } else {
                 format!("rules that fired: {}", fired.join(", "))
             };
+            let facts = crate::facts::Facts::derive(&example.capture);
+            let redactor = crate::mask::Redactor::new(facts.secrets());
+            let trace = crate::trace::trace(&rule.when, &facts, rb, &redactor);
             report.failures.push(ExampleFailure {
                 rule: rule.id.clone(),
                 kind,
                 index,
+                trace,
                 fired,
                 diagnostic: Diagnostic::error("RC018", &rb.source, Some(example.pos), message)
                     .with_help(help),

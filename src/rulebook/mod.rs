@@ -9,6 +9,7 @@ pub mod cases;
 pub mod compile;
 pub mod condition;
 pub mod examples;
+pub mod lints;
 pub mod schema;
 pub mod template;
 
@@ -334,6 +335,24 @@ impl RuleSet {
         paths: &[impl AsRef<Path>],
         options: &LoadOptions,
     ) -> Result<RuleSet, LoadError> {
+        let (rulebooks, sources) = RuleSet::load_paths_unchecked(paths, options)?;
+        if let Err(diagnostics) = check_vars(&rulebooks, options) {
+            return Err(LoadError {
+                diagnostics,
+                sources,
+            });
+        }
+        RuleSet::new(rulebooks).map_err(|diagnostics| LoadError {
+            diagnostics,
+            sources,
+        })
+    }
+
+    /// Loads every rulebook of the paths, collecting all their problems.
+    fn load_paths_unchecked(
+        paths: &[impl AsRef<Path>],
+        options: &LoadOptions,
+    ) -> Result<(Vec<Rulebook>, BTreeMap<String, String>), LoadError> {
         let mut files = Vec::new();
         let mut diagnostics = Vec::new();
         for path in paths {
@@ -388,12 +407,37 @@ impl RuleSet {
             }
             sources.insert(name, text);
         }
-        if diagnostics.is_empty()
-            && let Err(d) = check_vars(&rulebooks, options)
-        {
-            diagnostics.extend(d);
-        }
         if !diagnostics.is_empty() {
+            return Err(LoadError {
+                diagnostics,
+                sources,
+            });
+        }
+        Ok((rulebooks, sources))
+    }
+
+    /// The rulebooks in use: `base` (the built-in rulebook when empty), then each
+    /// overlay on top. Rule ids stay unique across all layers; `--var` must name a
+    /// variable some layer declares.
+    pub fn load_layers(
+        base: &[impl AsRef<Path>],
+        overlays: &[impl AsRef<Path>],
+        options: &LoadOptions,
+    ) -> Result<RuleSet, LoadError> {
+        let (mut rulebooks, mut sources) = if base.is_empty() {
+            (
+                RuleSet::default_rulebook(options)?.rulebooks,
+                BTreeMap::new(),
+            )
+        } else {
+            RuleSet::load_paths_unchecked(base, options)?
+        };
+        if !overlays.is_empty() {
+            let (more, more_sources) = RuleSet::load_paths_unchecked(overlays, options)?;
+            rulebooks.extend(more);
+            sources.extend(more_sources);
+        }
+        if let Err(diagnostics) = check_vars(&rulebooks, options) {
             return Err(LoadError {
                 diagnostics,
                 sources,

@@ -1,0 +1,204 @@
+//! Warnings about rulebooks that load but are probably wrong: a condition that can
+//! never be true, a rule that never comes first on its own examples, a rule with no
+//! example proving it can fire. `rulecheck lint` reports them; `--deny-warnings`
+//! makes them fail.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use super::{Condition, Op, RuleSet, Rulebook, Test};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::evaluate::{EvalOptions, diagnose};
+
+/// Every warning for a loaded rule set.
+pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rb in &set.rulebooks {
+        for n in &rb.named {
+            never_true(&n.condition, rb, &mut out);
+        }
+        for rule in &rb.rules {
+            never_true(&rule.when, rb, &mut out);
+            if rule.examples_match.is_empty() {
+                out.push(warning(
+                    "RC032",
+                    rb,
+                    rule.pos,
+                    format!(
+                        "the rule `{}` has no `match` example: nothing proves it can fire",
+                        rule.id
+                    ),
+                    "add a capture it must fire on under `examples: match:`",
+                ));
+            }
+        }
+    }
+    out.extend(never_first(set));
+    crate::diagnostic::sort(&mut out);
+    out
+}
+
+fn warning(
+    code: &'static str,
+    rb: &Rulebook,
+    pos: crate::yaml::Pos,
+    message: String,
+    help: &str,
+) -> Diagnostic {
+    let mut d = Diagnostic::error(code, &rb.source, Some(pos), message).with_help(help);
+    d.level = Level::Warning;
+    d
+}
+
+/// What values an equality-like test allows: a finite set, or a status class.
+enum Allowed {
+    Values(Vec<String>),
+    Class(u16),
+}
+
+fn allowed(test: &Test) -> Option<Allowed> {
+    let key = |v: &Json| match v {
+        Json::String(s) if test.ignore_case => s.to_lowercase(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    test.ops.iter().find_map(|op| match op {
+        Op::Equals(v) => Some(Allowed::Values(vec![key(v)])),
+        Op::In(vs) => Some(Allowed::Values(vs.iter().map(key).collect())),
+        Op::Class(c) => Some(Allowed::Class(*c)),
+        _ => None,
+    })
+}
+
+fn disjoint(a: &Allowed, b: &Allowed) -> bool {
+    let in_class = |v: &str, c: u16| v.parse::<u16>().is_ok_and(|n| n / 100 == c);
+    match (a, b) {
+        (Allowed::Values(x), Allowed::Values(y)) => !x.iter().any(|v| y.contains(v)),
+        (Allowed::Class(c), Allowed::Values(v)) | (Allowed::Values(v), Allowed::Class(c)) => {
+            !v.iter().any(|v| in_class(v, *c))
+        }
+        (Allowed::Class(c), Allowed::Class(d)) => c != d,
+    }
+}
+
+/// Two tests in one `all` that no single value can satisfy together
+/// (`status: 404` and `status: 401`).
+fn never_true(c: &Condition, rb: &Rulebook, out: &mut Vec<Diagnostic>) {
+    match c {
+        Condition::All(cs) => {
+            let mut seen: BTreeMap<&str, Vec<(&Test, Allowed)>> = BTreeMap::new();
+            for child in cs {
+                if let Condition::Test(t) = child
+                    && let Some(a) = allowed(t)
+                {
+                    let earlier = seen.entry(t.fact_name.as_str()).or_default();
+                    if let Some((first, _)) = earlier.iter().find(|(_, e)| disjoint(e, &a)) {
+                        out.push(warning(
+                                "RC030",
+                                rb,
+                                t.pos,
+                                format!(
+                                    "this condition can never be true: `{}` cannot match both this test and the one at line {}",
+                                    t.fact_name, first.pos.line
+                                ),
+                                "use `any:` for alternatives, or `in: [..]` for several values",
+                            ));
+                    }
+                    earlier.push((t, a));
+                }
+                never_true(child, rb, out);
+            }
+        }
+        Condition::Any(cs) => cs.iter().for_each(|c| never_true(c, rb, out)),
+        Condition::Not(c) => never_true(c, rb, out),
+        Condition::Named(..) | Condition::Test(_) => {}
+    }
+}
+
+/// Rules that, on every one of their own `match` examples, are outranked by another
+/// specific finding: their precedence probably hides them behind another rule.
+fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (rb, rule) in set.rules() {
+        if rule.fallback || rule.examples_match.is_empty() {
+            continue;
+        }
+        let mut above: Option<String> = None;
+        let mut always_below = true;
+        for e in &rule.examples_match {
+            let d = diagnose(set, &e.capture, EvalOptions::default());
+            let first = d.findings.iter().find(|f| !f.id.starts_with("status."));
+            match first {
+                Some(f) if f.id != rule.id && d.findings.iter().any(|g| g.id == rule.id) => {
+                    above.get_or_insert_with(|| f.id.clone());
+                }
+                _ => always_below = false,
+            }
+        }
+        if always_below && let Some(other) = above {
+            out.push(warning(
+                    "RC031",
+                    rb,
+                    rule.pos,
+                    format!("the rule `{}` is never the top finding on its own examples: `{other}` outranks it", rule.id),
+                    "raise its `priority`, or give it an example where it is the main cause",
+                ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rulebook::{LoadOptions, load_str};
+
+    fn set(rules: &str) -> RuleSet {
+        let text = format!(
+            "format: rulecheck/v1\nname: t\nversion: 1.0.0\ncategories: [{{id: c, title: C}}]\nrules:\n{rules}"
+        );
+        RuleSet::new(vec![
+            load_str("t.yaml", &text, &LoadOptions::default()).unwrap(),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn contradictions_in_one_all_are_found() {
+        let s = set(
+            "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 404\n        - status: 401\n    message: m\n    examples: { match: [{ response: { status: 404 } }] }\n",
+        );
+        let w = lint(&s);
+        assert_eq!(
+            w.iter().map(|d| (d.code, d.line)).collect::<Vec<_>>(),
+            [("RC030", Some(13))]
+        );
+        let s = set(
+            "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 4xx\n        - status: [500, 503]\n    message: m\n    examples: { match: [{ response: { status: 404 } }] }\n",
+        );
+        assert_eq!(lint(&s)[0].code, "RC030");
+        let fine = set(
+            "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 4xx\n        - status: [401, 500]\n    message: m\n    examples: { match: [{ response: { status: 401 } }] }\n",
+        );
+        assert!(lint(&fine).is_empty(), "{:?}", lint(&fine));
+    }
+
+    #[test]
+    fn missing_examples_and_hidden_rules_are_warned() {
+        let s = set(
+            "  - id: a\n    title: A\n    category: c\n    severity: error\n    priority: 10\n    when: { status: 4xx }\n    message: m\n    examples: { match: [{ response: { status: 404 } }] }\n  - id: b\n    title: B\n    category: c\n    severity: error\n    when: { status: 404 }\n    message: m\n    examples: { match: [{ response: { status: 404 } }] }\n  - id: c\n    title: C\n    category: c\n    severity: error\n    when: { status: 500 }\n    message: m\n",
+        );
+        let codes: Vec<_> = lint(&s)
+            .iter()
+            .map(|d| {
+                (
+                    d.code,
+                    d.message.contains("`b`") || d.message.contains("`c`"),
+                )
+            })
+            .collect();
+        assert_eq!(codes, [("RC031", true), ("RC032", true)]);
+        assert!(lint(&s).iter().all(|d| d.level == Level::Warning));
+    }
+}

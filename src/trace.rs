@@ -1,0 +1,361 @@
+//! Why a rule did or did not fire: every node of its condition with its truth and,
+//! for fact tests, the value the fact had. Printed by `rulecheck test` on a failing
+//! example (without being asked), by `rulecheck eval --trace`, and counted by
+//! `rulecheck test --coverage`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::facts::Facts;
+use crate::mask::Redactor;
+use crate::rulebook::{Condition, Op, Rulebook};
+
+/// One node of a condition, evaluated.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceNode {
+    /// `all`, `any`, `not`, `condition: name`, or the test as written (`status equals 401`).
+    pub node: String,
+    /// A stable path to the node within the rule (`when.any[1].not`), for coverage.
+    pub path: String,
+    pub truth: bool,
+    /// For a fact test: the value the fact had (`(absent)` when the capture lacks it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TraceNode>,
+}
+
+/// Evaluates every node (no short-circuit), so the whole tree can be shown.
+pub fn trace(
+    condition: &Condition,
+    facts: &Facts<'_>,
+    rb: &Rulebook,
+    redactor: &Redactor,
+) -> TraceNode {
+    walk(condition, facts, rb, redactor, "when".to_owned(), 0)
+}
+
+fn walk(
+    c: &Condition,
+    facts: &Facts<'_>,
+    rb: &Rulebook,
+    r: &Redactor,
+    path: String,
+    depth: usize,
+) -> TraceNode {
+    let node = |label: String, truth: bool, children: Vec<TraceNode>| TraceNode {
+        node: label,
+        path: path.clone(),
+        truth,
+        observed: None,
+        children,
+    };
+    // Named conditions cannot cycle (the compiler refuses that); the depth is a backstop.
+    if depth > 64 {
+        return node("(too deep)".into(), false, Vec::new());
+    }
+    match c {
+        Condition::All(cs) | Condition::Any(cs) => {
+            let is_all = matches!(c, Condition::All(_));
+            let word = if is_all { "all" } else { "any" };
+            let children: Vec<TraceNode> = cs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| walk(c, facts, rb, r, format!("{path}.{word}[{i}]"), depth + 1))
+                .collect();
+            let truth = if is_all {
+                children.iter().all(|t| t.truth)
+            } else {
+                children.iter().any(|t| t.truth)
+            };
+            node(word.into(), truth, children)
+        }
+        Condition::Not(inner) => {
+            let child = walk(inner, facts, rb, r, format!("{path}.not"), depth + 1);
+            node("not".into(), !child.truth, vec![child])
+        }
+        Condition::Named(i, name) => {
+            let child = rb.named.get(*i).map(|n| {
+                walk(
+                    &n.condition,
+                    facts,
+                    rb,
+                    r,
+                    format!("{path}.{name}"),
+                    depth + 1,
+                )
+            });
+            let truth = child.as_ref().is_some_and(|c| c.truth);
+            node(
+                format!("condition: {name}"),
+                truth,
+                child.into_iter().collect(),
+            )
+        }
+        Condition::Test(t) => {
+            let value = facts.get(&t.fact);
+            let truth = t
+                .ops
+                .iter()
+                .all(|op| op.holds(value.as_ref(), t.ignore_case));
+            let ops: Vec<String> = t.ops.iter().map(describe).collect();
+            let case = if t.ignore_case {
+                " (ignoring case)"
+            } else {
+                ""
+            };
+            let observed = facts
+                .display(&t.fact)
+                .map(|v| r.redact(&v))
+                .unwrap_or_else(|| crate::evaluate::ABSENT.to_owned());
+            TraceNode {
+                node: format!("{} {}{case}", t.fact_name, ops.join(" and ")),
+                path: path.clone(),
+                truth,
+                observed: Some(observed),
+                children: Vec::new(),
+            }
+        }
+    }
+}
+
+/// An operator as a rule author wrote it.
+pub fn describe(op: &Op) -> String {
+    let num = |n: &f64| {
+        if n.fract() == 0.0 {
+            format!("{}", *n as i64)
+        } else {
+            n.to_string()
+        }
+    };
+    match op {
+        Op::Equals(v) => format!("equals {v}"),
+        Op::In(vs) => format!(
+            "in [{}]",
+            vs.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Op::Gt(n) => format!("gt {}", num(n)),
+        Op::Gte(n) => format!("gte {}", num(n)),
+        Op::Lt(n) => format!("lt {}", num(n)),
+        Op::Lte(n) => format!("lte {}", num(n)),
+        Op::Between(a, b) => format!("between [{}, {}]", num(a), num(b)),
+        Op::Class(c) => format!("class {c}xx"),
+        Op::Matches(re) => format!("matches '{}'", re.as_str()),
+        Op::StartsWith(s) => format!("starts_with {s:?}"),
+        Op::EndsWith(s) => format!("ends_with {s:?}"),
+        Op::Contains(s) => format!("contains {s:?}"),
+        Op::Exists(b) => format!("exists {b}"),
+        Op::Len(ops) => format!(
+            "len {}",
+            ops.iter().map(describe).collect::<Vec<_>>().join(" and ")
+        ),
+        Op::Near { to, max } => format!("near [{}] (max {max})", to.join(", ")),
+        Op::Type(ts) => format!("type [{}]", ts.join(", ")),
+    }
+}
+
+/// The tree as indented lines: `✓`/`✗`, the node, and what the fact was.
+pub fn render(node: &TraceNode, indent: usize, out: &mut String) {
+    let mark = if node.truth { "✓" } else { "✗" };
+    let pad = "  ".repeat(indent);
+    match &node.observed {
+        Some(v) => {
+            let _ = writeln!(
+                out,
+                "{pad}{mark} {}   ← {} was {}",
+                node.node,
+                fact_of(&node.node),
+                quote(v)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{pad}{mark} {}", node.node);
+        }
+    }
+    for c in &node.children {
+        render(c, indent + 1, out);
+    }
+}
+
+fn fact_of(label: &str) -> &str {
+    label.split_whitespace().next().unwrap_or(label)
+}
+
+fn quote(v: &str) -> String {
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) || v == crate::evaluate::ABSENT {
+        v.to_owned()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// One rule's condition on one capture.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleTrace {
+    pub rule: String,
+    /// Whether the condition held (the rule may still be suppressed or ranked low).
+    pub holds: bool,
+    pub tree: TraceNode,
+}
+
+/// Traces every rule of a set on one capture (`rulecheck eval --trace`).
+pub fn trace_all(
+    set: &crate::rulebook::RuleSet,
+    capture: &crate::capture::Capture,
+) -> Vec<RuleTrace> {
+    let facts = Facts::derive(capture);
+    let redactor = Redactor::new(facts.secrets());
+    set.rules()
+        .map(|(rb, rule)| {
+            let tree = trace(&rule.when, &facts, rb, &redactor);
+            RuleTrace {
+                rule: rule.id.clone(),
+                holds: tree.truth,
+                tree,
+            }
+        })
+        .collect()
+}
+
+/// Visits every node of a trace.
+pub fn for_each<'a>(node: &'a TraceNode, f: &mut impl FnMut(&'a TraceNode)) {
+    f(node);
+    for c in &node.children {
+        for_each(c, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Capture;
+    use crate::rulebook::{LoadOptions, RuleSet};
+
+    #[test]
+    fn the_tree_shows_every_node_with_observed_values() {
+        let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let (rb, rule) = set
+            .rules()
+            .find(|(_, r)| r.id == "key.invalid-or-expired")
+            .unwrap();
+        let c: Capture =
+            serde_json::from_value(serde_json::json!({"response": {"status": 429}})).unwrap();
+        let facts = Facts::derive(&c);
+        let t = trace(&rule.when, &facts, rb, &Redactor::default());
+        assert!(!t.truth);
+        let mut text = String::new();
+        render(&t, 0, &mut text);
+        assert!(
+            text.contains("✗ status equals 401   ← status was 429"),
+            "{text}"
+        );
+        assert!(text.contains("key matches"), "{text}");
+        assert!(text.contains("was (absent)"), "{text}");
+        let mut paths = Vec::new();
+        for_each(&t, &mut |n| paths.push(n.path.clone()));
+        assert!(
+            paths.iter().any(|p| p.starts_with("when.all[1].any[0]")),
+            "{paths:?}"
+        );
+    }
+}
+
+/// Whether each rule, and each node of its condition, was ever true and ever false
+/// across a corpus (the rules' examples and the case files).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    pub captures: usize,
+    pub rules: Vec<RuleCoverage>,
+}
+
+/// One rule's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleCoverage {
+    pub rule: String,
+    /// Captures on which the condition held / did not hold.
+    pub held: usize,
+    pub failed: usize,
+    pub nodes: Vec<NodeCoverage>,
+}
+
+/// One node's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeCoverage {
+    pub path: String,
+    pub node: String,
+    pub true_count: usize,
+    pub false_count: usize,
+}
+
+impl Coverage {
+    /// Nodes never true or never false, as `(rule, node, what was never seen)`.
+    pub fn gaps(&self) -> Vec<(&str, &NodeCoverage, &'static str)> {
+        let mut out = Vec::new();
+        for r in &self.rules {
+            for n in &r.nodes {
+                if n.true_count == 0 {
+                    out.push((r.rule.as_str(), n, "never true"));
+                } else if n.false_count == 0 {
+                    out.push((r.rule.as_str(), n, "never false"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Measures coverage of every rule of the set over the captures.
+pub fn coverage<'c>(
+    set: &crate::rulebook::RuleSet,
+    captures: impl IntoIterator<Item = &'c crate::capture::Capture>,
+) -> Coverage {
+    let mut cov = Coverage {
+        captures: 0,
+        rules: set
+            .rules()
+            .map(|(_, r)| RuleCoverage {
+                rule: r.id.clone(),
+                held: 0,
+                failed: 0,
+                nodes: Vec::new(),
+            })
+            .collect(),
+    };
+    for capture in captures {
+        cov.captures += 1;
+        for (i, t) in trace_all(set, capture).into_iter().enumerate() {
+            let Some(rc) = cov.rules.get_mut(i) else {
+                continue;
+            };
+            if t.holds {
+                rc.held += 1;
+            } else {
+                rc.failed += 1;
+            }
+            for_each(&t.tree, &mut |n| {
+                let entry = match rc.nodes.iter_mut().find(|e| e.path == n.path) {
+                    Some(e) => e,
+                    None => {
+                        rc.nodes.push(NodeCoverage {
+                            path: n.path.clone(),
+                            node: n.node.clone(),
+                            true_count: 0,
+                            false_count: 0,
+                        });
+                        rc.nodes.last_mut().expect("just pushed")
+                    }
+                };
+                if n.truth {
+                    entry.true_count += 1;
+                } else {
+                    entry.false_count += 1;
+                }
+            });
+        }
+    }
+    cov
+}
