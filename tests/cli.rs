@@ -134,6 +134,11 @@ fn test_command_passes_on_the_default_and_fails_on_a_wrong_example() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        stderr(&out).contains("✗ status equals 401   ← status was 429"),
+        "a failing example shows the condition with the observed value: {}",
+        stderr(&out)
+    );
 }
 
 #[test]

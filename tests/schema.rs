@@ -135,3 +135,34 @@ fn every_fixture_capture_matches_the_capture_schema() {
     assert!(!validator.is_valid(&bad));
     assert!(serde_json::from_value::<rulecheck::capture::Capture>(bad).is_err());
 }
+
+/// Editors show each field's description on hover: every field has one.
+#[test]
+fn every_rulebook_field_is_described() {
+    fn walk(node: &Value, path: &str, missing: &mut Vec<String>) {
+        let Some(obj) = node.as_object() else { return };
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                if v.get("description").is_none() && v.get("$ref").is_none() {
+                    missing.push(format!("{path}.{k}"));
+                }
+                walk(v, &format!("{path}.{k}"), missing);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(v) = obj.get(key) {
+                walk(v, &format!("{path}.{key}"), missing);
+            }
+        }
+        for key in ["$defs", "patternProperties"] {
+            if let Some(defs) = obj.get(key).and_then(Value::as_object) {
+                for (k, v) in defs {
+                    walk(v, &format!("{path}.{k}"), missing);
+                }
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&schema("rulebook.schema.json"), "", &mut missing);
+    assert_eq!(missing, Vec::<String>::new());
+}
