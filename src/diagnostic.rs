@@ -48,6 +48,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("RC019", "`suppresses` names a rule that does not exist"),
     ("RC020", "a case file is malformed"),
     ("RC021", "a case's diagnosis is not what it expects"),
+    ("RC022", "an override names a rule no earlier layer defines"),
+    ("RC023", "the project file is malformed"),
     ("RC030", "warning: a condition can never be true"),
     (
         "RC031",

@@ -52,6 +52,9 @@ pub struct Finding {
     pub docs: Option<String>,
     /// The rulebook (name) that produced the finding.
     pub rulebook: String,
+    /// The overlays that changed the rule (provenance).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overridden_by: Vec<String>,
 }
 
 /// Everything rulecheck concluded about one capture.
@@ -118,7 +121,9 @@ fn run_rules(set: &RuleSet, facts: &Facts<'_>, lang: Lang) -> Vec<Finding> {
         }
         for (rulebook_index, rb) in set.rulebooks.iter().enumerate() {
             for (rule_index, rule) in rb.rules.iter().enumerate() {
-                if rule.fallback == fallback_pass && holds(&rule.when, facts, rb) {
+                let runs =
+                    set.include_preview || rule.status != crate::rulebook::Lifecycle::Preview;
+                if runs && rule.fallback == fallback_pass && holds(&rule.when, facts, rb) {
                     fired.push(Fired {
                         rulebook: rb,
                         rulebook_index,
@@ -245,6 +250,7 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding
         checks: Vec::new(),
         docs: rule.docs.clone(),
         rulebook: rb.name.clone(),
+        overridden_by: rule.overridden_by.clone(),
     }
 }
 
@@ -297,6 +303,7 @@ fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
         checks,
         docs: None,
         rulebook,
+        overridden_by: Vec::new(),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod evaluate;
 pub mod facts;
 pub mod input;
 pub mod mask;
+pub mod project;
 pub mod report;
 pub mod rulebook;
 pub mod trace;

@@ -45,6 +45,12 @@ struct RuleArgs {
     /// Override a rulebook variable, e.g. --var base_url=http://127.0.0.1:3000/v1 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
+    /// Run rules marked `status: preview` too.
+    #[arg(long)]
+    preview: bool,
+    /// Ignore rulecheck.yaml (otherwise looked for in this directory and its parents).
+    #[arg(long)]
+    no_project: bool,
 }
 
 /// `rulecheck eval`: what to read, how, and how to answer.
@@ -242,11 +248,43 @@ fn pick_lang(arg: Option<LangArg>) -> Lang {
 }
 
 fn load_rules(args: &RuleArgs) -> Result<RuleSet, LoadError> {
+    // The project file's layers first; flags add to them.
+    let project = if args.no_project {
+        None
+    } else {
+        let here = std::env::current_dir().unwrap_or_default();
+        match rulecheck::project::find(&here).map(|p| rulecheck::project::load(&p)) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(d)) => {
+                return Err(LoadError {
+                    diagnostics: vec![d],
+                    sources: BTreeMap::new(),
+                });
+            }
+            None => None,
+        }
+    };
+    let project = project.unwrap_or_default();
+    let mut vars = project.vars.clone();
+    vars.extend(args.vars.iter().cloned());
     let options = LoadOptions {
-        vars: args.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
+        vars,
         ..Default::default()
     };
-    RuleSet::load_layers(&args.rules, &args.overlays, &options)
+    let base = if args.rules.is_empty() {
+        &project.rules
+    } else {
+        &args.rules
+    };
+    let overlays: Vec<PathBuf> = project
+        .overlays
+        .iter()
+        .chain(&args.overlays)
+        .cloned()
+        .collect();
+    let mut set = RuleSet::load_layers(base, &overlays, &options)?;
+    set.include_preview = args.preview;
+    Ok(set)
 }
 
 fn report_load_error(e: &LoadError) -> u8 {
@@ -393,8 +431,10 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
                 "category": r.category,
                 "severity": r.severity.name(),
                 "priority": r.priority,
+                "status": r.status.name(),
                 "title": r.title.get(lang),
                 "rulebook": rb.name,
+                "overridden_by": r.overridden_by,
             })
         })
         .collect();
@@ -405,14 +445,32 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
         }
         Format::Text => {
             let width = set.rules().map(|(_, r)| r.id.len()).max().unwrap_or(0);
-            for (_, r) in set.rules() {
+            for (rb, r) in set.rules() {
+                let mut notes = Vec::new();
+                if r.status != rulebook::Lifecycle::Stable {
+                    notes.push(r.status.name().to_owned());
+                }
+                if set.rulebooks.len() > 1 {
+                    notes.push(format!("from {}", rb.name));
+                }
+                if !r.overridden_by.is_empty() {
+                    notes.push(format!("changed by {}", r.overridden_by.join(", ")));
+                }
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", notes.join("; "))
+                };
                 println!(
-                    "{:<width$}  {:<10} {:<7}  {}",
+                    "{:<width$}  {:<10} {:<7}  {}{notes}",
                     r.id,
                     r.category,
                     r.severity.name(),
                     r.title.get(lang)
                 );
+            }
+            for s in set.skipped() {
+                println!("{:<width$}  skipped: {}", s.rule, s.reason);
             }
         }
     }

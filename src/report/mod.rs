@@ -19,14 +19,21 @@ pub struct Report {
     pub rulebooks: Vec<RulebookInfo>,
     /// One per capture, in input order.
     pub reports: Vec<CaptureReport>,
+    /// Rules left out because they need a newer rulecheck, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::rulebook::SkippedRule>,
 }
 
-/// Which rulebook produced the findings.
+/// Which rulebook produced the findings: enough to reproduce a diagnosis later.
 #[derive(Clone, Debug, Serialize)]
 pub struct RulebookInfo {
     pub name: String,
     pub version: String,
     pub source: String,
+    /// `sha256:` of the rulebook's text (compare with `sha256sum`).
+    pub digest: String,
+    /// 0 for the base, 1… for the overlays in the order they were applied.
+    pub layer: usize,
 }
 
 /// The diagnosis of one capture and where the capture came from.
@@ -86,13 +93,17 @@ impl Report {
             rulebooks: set
                 .rulebooks
                 .iter()
-                .map(|rb| RulebookInfo {
+                .enumerate()
+                .map(|(layer, rb)| RulebookInfo {
                     name: rb.name.clone(),
                     version: rb.version.to_string(),
                     source: rb.source.clone(),
+                    digest: rb.digest.clone(),
+                    layer,
                 })
                 .collect(),
             reports,
+            skipped: set.skipped().cloned().collect(),
         }
     }
 

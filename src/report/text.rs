@@ -101,6 +101,13 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
         }
         render_capture(&mut out, r, lang);
     }
+    for s in &report.skipped {
+        let _ = writeln!(
+            out,
+            "\n{DIM}skipped rule {} ({}): {}{DIM:#}",
+            s.rule, s.rulebook, s.reason
+        );
+    }
     out
 }
 

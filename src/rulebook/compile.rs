@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 use super::condition::{Condition, OPERATORS, Op, TYPES, Test};
 use super::template::Template;
 use super::{
-    Category, ENGINE_VERSION, Example, FORMAT, LoadOptions, Localized, NamedCondition, Rule,
-    Rulebook, Severity, StatusGuide, StatusKey,
+    Category, ENGINE_VERSION, Example, FORMAT, Lifecycle, LoadOptions, Localized, NamedCondition,
+    Override, Rule, Rulebook, Severity, SkippedRule, StatusGuide, StatusKey,
 };
 use crate::capture::Capture;
 use crate::diagnostic::Diagnostic;
@@ -29,9 +29,11 @@ pub const TOP_KEYS: &[&str] = &[
     "vars",
     "categories",
     "statuses",
+    "unsupported_rules",
     "derive",
     "conditions",
     "rules",
+    "overrides",
 ];
 /// Keys of a rule.
 pub const RULE_KEYS: &[&str] = &[
@@ -41,6 +43,8 @@ pub const RULE_KEYS: &[&str] = &[
     "severity",
     "priority",
     "fallback",
+    "status",
+    "requires",
     "suppresses",
     "when",
     "message",
@@ -49,6 +53,12 @@ pub const RULE_KEYS: &[&str] = &[
     "docs",
     "examples",
 ];
+/// Keys of an override in an overlay.
+pub const OVERRIDE_KEYS: &[&str] = &[
+    "disable", "rule", "reason", "title", "severity", "priority", "message", "fix",
+];
+/// Rule lifecycles.
+pub const LIFECYCLES: &[&str] = &["stable", "preview", "deprecated"];
 /// Keys of a category.
 pub const CATEGORY_KEYS: &[&str] = &["id", "title"];
 /// Keys of a status entry.
@@ -344,11 +354,44 @@ pub fn compile(
         .collect();
     check_cycles(&mut cx, &named, root);
 
+    let skip_unsupported = match root.get("unsupported_rules") {
+        None => false,
+        Some(n) => match n.as_str() {
+            Some("skip") => true,
+            Some("error") => false,
+            _ => {
+                cx.error(
+                    "RC015",
+                    n.pos,
+                    "`unsupported_rules` must be `skip` or `error`",
+                    "`skip` leaves out rules that need a newer rulecheck, with the reason in the report",
+                );
+                false
+            }
+        },
+    };
+    let rulebook_name = name.clone().unwrap_or_default();
+    let mut skipped = Vec::new();
     let mut rules = Vec::new();
     let mut ids: HashMap<String, Pos> = HashMap::new();
     match root.get("rules").map(|n| (&n.value, n.pos)) {
         Some((Value::Seq(items), _)) => {
             for item in items {
+                // A rule that needs a newer engine is not compiled at all: it may use
+                // operators or facts this engine does not know.
+                if let Some(reason) = unsupported(&mut cx, item, skip_unsupported) {
+                    let rule = item
+                        .get("id")
+                        .and_then(Node::as_str)
+                        .unwrap_or("?")
+                        .to_owned();
+                    skipped.push(SkippedRule {
+                        rulebook: rulebook_name.clone(),
+                        rule,
+                        reason,
+                    });
+                    continue;
+                }
                 if let Some(rule) = compile_rule(&mut cx, item, &categories, &named_index) {
                     if let Some(first) = ids.get(&rule.id) {
                         cx.error(
@@ -376,6 +419,7 @@ pub fn compile(
         None => {}
     }
 
+    let overrides = compile_overrides(&mut cx, root);
     if cx.diagnostics.is_empty()
         && let (Some(name), Some(version)) = (name, version)
     {
@@ -390,10 +434,195 @@ pub fn compile(
             statuses,
             named,
             rules,
+            skipped,
+            overrides,
+            digest: digest(source),
         });
     }
     crate::diagnostic::sort(&mut cx.diagnostics);
     Err(cx.diagnostics)
+}
+
+fn severity(cx: &mut Ctx<'_>, n: &Node) -> Option<Severity> {
+    match n.as_str() {
+        Some("error") => Some(Severity::Error),
+        Some("warning") => Some(Severity::Warning),
+        Some("info") => Some(Severity::Info),
+        _ => {
+            cx.error(
+                "RC015",
+                n.pos,
+                "`severity` must be `error`, `warning` or `info`",
+                "pick one of the three",
+            );
+            None
+        }
+    }
+}
+
+/// Indices of the rules a newer engine is needed for, when the rulebook allows
+/// skipping them (so the schema does not judge syntax this engine cannot know).
+pub fn rules_to_skip(root: &Node) -> Vec<usize> {
+    if root.get("unsupported_rules").and_then(Node::as_str) != Some("skip") {
+        return Vec::new();
+    }
+    let engine = semver::Version::parse(ENGINE_VERSION).unwrap_or(semver::Version::new(0, 0, 0));
+    let Some(Value::Seq(rules)) = root.get("rules").map(|n| &n.value) else {
+        return Vec::new();
+    };
+    rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.get("requires")
+                .and_then(Node::as_str)
+                .and_then(|t| semver::VersionReq::parse(t).ok())
+                .is_some_and(|req| !req.matches(&engine))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `sha256:` and the hex digest of a rulebook's text (what `sha256sum` prints).
+pub fn digest(text: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// `Some(reason)` when a rule declares `requires` that this engine does not meet and
+/// the rulebook allows skipping it; an error when it does not allow that.
+fn unsupported(cx: &mut Ctx<'_>, rule: &Node, skip_allowed: bool) -> Option<String> {
+    let node = rule.get("requires")?;
+    let Some(text) = node.as_str() else {
+        cx.error(
+            "RC012",
+            node.pos,
+            "a rule's `requires` must be a semver range such as \">=0.2\"",
+            "quote it",
+        );
+        return None;
+    };
+    let req = match semver::VersionReq::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.error(
+                "RC012",
+                node.pos,
+                format!("`requires` is not a semver requirement: {e}"),
+                "write a range such as \">=0.2\"",
+            );
+            return None;
+        }
+    };
+    let engine = semver::Version::parse(ENGINE_VERSION).unwrap_or(semver::Version::new(0, 0, 0));
+    if req.matches(&engine) {
+        return None;
+    }
+    let reason = format!("needs rulecheck {req}; this is rulecheck {ENGINE_VERSION}");
+    if skip_allowed {
+        Some(reason)
+    } else {
+        let id = rule.get("id").and_then(Node::as_str).unwrap_or("?");
+        cx.error(
+            "RC011",
+            node.pos,
+            format!("the rule `{id}` {reason}"),
+            "upgrade rulecheck, or set `unsupported_rules: skip` so such rules are left out with a reason",
+        );
+        None
+    }
+}
+
+/// `overrides:` — an overlay's explicit changes to rules of earlier layers.
+fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
+    let Some(node) = root.get("overrides") else {
+        return Vec::new();
+    };
+    let Value::Seq(items) = &node.value else {
+        cx.error(
+            "RC004",
+            node.pos,
+            "`overrides` must be a list",
+            "write `- disable: rule.id` or `- rule: rule.id` entries",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if !cx.check_keys(item, "an override", OVERRIDE_KEYS, &[]) {
+            continue;
+        }
+        let (target, disable) = match (item.get("disable"), item.get("rule")) {
+            (Some(d), None) => (d, true),
+            (None, Some(r)) => (r, false),
+            _ => {
+                cx.error(
+                    "RC016",
+                    item.pos,
+                    "an override names its rule with either `disable: id` or `rule: id`",
+                    "use `disable:` to turn a rule off, `rule:` to change its fields",
+                );
+                continue;
+            }
+        };
+        let Some(id) = cx.string(target, "a rule id").map(str::to_owned) else {
+            continue;
+        };
+        if disable && OVERRIDE_KEYS[3..].iter().any(|k| item.get(k).is_some()) {
+            cx.error(
+                "RC015",
+                item.pos,
+                format!("`disable: {id}` cannot also change the rule's fields"),
+                "drop the other keys",
+            );
+            continue;
+        }
+        let title = item
+            .get("title")
+            .and_then(|n| cx.localized_string(n, "a rule title"));
+        let severity = item.get("severity").and_then(|n| severity(cx, n));
+        let priority = item.get("priority").and_then(|n| match n.value {
+            Value::Int(i) => Some(i),
+            _ => {
+                cx.error("RC004", n.pos, "`priority` must be a whole number", "");
+                None
+            }
+        });
+        let message = item
+            .get("message")
+            .and_then(|n| cx.localized_template(n, "a rule message"));
+        let fix = item
+            .get("fix")
+            .and_then(|n| cx.localized_template(n, "a rule fix"));
+        if !disable
+            && title.is_none()
+            && severity.is_none()
+            && priority.is_none()
+            && message.is_none()
+            && fix.is_none()
+        {
+            cx.error(
+                "RC016",
+                item.pos,
+                format!("the override of `{id}` changes nothing"),
+                "set at least one of title, severity, priority, message, fix",
+            );
+            continue;
+        }
+        out.push(Override {
+            target: id,
+            pos: target.pos,
+            disable,
+            title,
+            severity,
+            priority,
+            message,
+            fix,
+        });
+    }
+    out
 }
 
 fn valid_id(s: &str) -> bool {
@@ -763,20 +992,24 @@ fn compile_rule(
         }
         Some(c.to_owned())
     });
-    let severity = node.get("severity").and_then(|n| match n.as_str() {
-        Some("error") => Some(Severity::Error),
-        Some("warning") => Some(Severity::Warning),
-        Some("info") => Some(Severity::Info),
-        _ => {
-            cx.error(
-                "RC015",
-                n.pos,
-                "`severity` must be `error`, `warning` or `info`",
-                "pick one of the three",
-            );
-            None
-        }
-    });
+    let severity = node.get("severity").and_then(|n| severity(cx, n));
+    let status = match node.get("status") {
+        None => Some(Lifecycle::Stable),
+        Some(n) => match n.as_str() {
+            Some("stable") => Some(Lifecycle::Stable),
+            Some("preview") => Some(Lifecycle::Preview),
+            Some("deprecated") => Some(Lifecycle::Deprecated),
+            _ => {
+                cx.error(
+                    "RC015",
+                    n.pos,
+                    format!("`status` must be one of {}", LIFECYCLES.join(", ")),
+                    "preview rules run only with --preview",
+                );
+                None
+            }
+        },
+    };
     let priority = match node.get("priority") {
         None => Some(0),
         Some(n) => match n.value {
@@ -848,6 +1081,8 @@ fn compile_rule(
         severity: severity?,
         priority: priority?,
         fallback: fallback?,
+        status: status?,
+        overridden_by: Vec::new(),
         suppresses: suppresses?,
         when: when?,
         message: message?,

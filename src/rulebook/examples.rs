@@ -35,6 +35,10 @@ pub struct ExampleFailure {
 
 /// Runs every example of every rule in the set.
 pub fn run(set: &RuleSet) -> ExampleReport {
+    // Preview rules are tested like any other.
+    let mut with_preview = set.clone();
+    with_preview.include_preview = true;
+    let set = &with_preview;
     let mut report = ExampleReport::default();
     for (rb, rule) in set.rules() {
         if rule.examples_match.is_empty() {

@@ -144,6 +144,9 @@ pub struct Rule {
     pub priority: i64,
     /// Fires only when no other rule of the rulebook set fired (e.g. `ok`).
     pub fallback: bool,
+    pub status: Lifecycle,
+    /// Names of the layers that overrode this rule (provenance).
+    pub overridden_by: Vec<String>,
     /// Rules this one makes moot: when this rule fires, they are not reported
     /// (a request to api.openai.com makes "key invalid" moot).
     pub suppresses: Vec<String>,
@@ -172,6 +175,52 @@ pub struct Rulebook {
     pub statuses: Vec<StatusGuide>,
     pub named: Vec<NamedCondition>,
     pub rules: Vec<Rule>,
+    /// Rules left out because they need a newer engine (`unsupported_rules: skip`).
+    pub skipped: Vec<SkippedRule>,
+    /// Changes this layer makes to rules of earlier layers.
+    pub overrides: Vec<Override>,
+    /// `sha256:` of the rulebook's text, for provenance.
+    pub digest: String,
+}
+
+/// A rule this engine cannot run, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SkippedRule {
+    pub rulebook: String,
+    pub rule: String,
+    pub reason: String,
+}
+
+/// The lifecycle of a rule: preview rules run only with `--preview`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lifecycle {
+    #[default]
+    Stable,
+    Preview,
+    Deprecated,
+}
+
+impl Lifecycle {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lifecycle::Stable => "stable",
+            Lifecycle::Preview => "preview",
+            Lifecycle::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// An overlay's explicit change to a rule of an earlier layer.
+#[derive(Clone, Debug)]
+pub struct Override {
+    pub target: String,
+    pub pos: Pos,
+    pub disable: bool,
+    pub title: Option<Localized<String>>,
+    pub severity: Option<Severity>,
+    pub priority: Option<i64>,
+    pub message: Option<Localized<Template>>,
+    pub fix: Option<Localized<Template>>,
 }
 
 /// Options that shape how rulebooks compile.
@@ -217,7 +266,11 @@ pub fn load_str(
     })?;
     let mut diagnostics = Vec::new();
     if !options.skip_schema {
-        diagnostics.extend(schema::validate(file, &root));
+        diagnostics.extend(schema::validate_except(
+            file,
+            &root,
+            &compile::rules_to_skip(&root),
+        ));
     }
     match compile(file, text, &root, options) {
         Ok(rulebook) if diagnostics.is_empty() => Ok(rulebook),
@@ -244,12 +297,81 @@ pub struct RuleSet {
     pub rulebooks: Vec<Rulebook>,
     /// Category ids in display order: the first rulebook's order, then new ones.
     pub category_order: Vec<String>,
+    /// Run `status: preview` rules too (`--preview`).
+    pub include_preview: bool,
 }
 
 impl RuleSet {
     /// Builds a set, refusing a rule id defined by two rulebooks.
-    pub fn new(rulebooks: Vec<Rulebook>) -> Result<RuleSet, Vec<Diagnostic>> {
+    pub fn new(mut rulebooks: Vec<Rulebook>) -> Result<RuleSet, Vec<Diagnostic>> {
         let mut diagnostics = Vec::new();
+        // Overrides first, layer by layer: each changes or disables a rule of an
+        // earlier layer, explicitly; an override of a missing rule is an error.
+        for layer in 0..rulebooks.len() {
+            let (earlier, rest) = rulebooks.split_at_mut(layer);
+            let Some(rb) = rest.first() else { continue };
+            for o in &rb.overrides {
+                let found = earlier.iter_mut().rev().find_map(|e| {
+                    e.rules
+                        .iter()
+                        .position(|r| r.id == o.target)
+                        .map(|i| (e, i))
+                });
+                let Some((owner, index)) = found else {
+                    let known: Vec<&str> = earlier
+                        .iter()
+                        .flat_map(|e| e.rules.iter().map(|r| r.id.as_str()))
+                        .collect();
+                    let mut d = Diagnostic::error(
+                        "RC022",
+                        &rb.source,
+                        Some(o.pos),
+                        format!(
+                            "the override names `{}`, which no earlier layer defines",
+                            o.target
+                        ),
+                    );
+                    d = match crate::facts::suggest(&o.target, known.iter().copied()) {
+                        Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                        None => d.with_help("overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)"),
+                    };
+                    diagnostics.push(d);
+                    continue;
+                };
+                if o.disable {
+                    owner.rules.remove(index);
+                    continue;
+                }
+                let Some(rule) = owner.rules.get_mut(index) else {
+                    continue;
+                };
+                if let Some(t) = &o.title {
+                    rule.title = t.clone();
+                }
+                if let Some(s) = o.severity {
+                    rule.severity = s;
+                }
+                if let Some(p) = o.priority {
+                    rule.priority = p;
+                }
+                if let Some(m) = &o.message {
+                    rule.message = m.clone();
+                }
+                if let Some(f) = &o.fix {
+                    rule.fix = Some(f.clone());
+                }
+                rule.overridden_by.push(rb.name.clone());
+            }
+        }
+        let disabled: Vec<String> = rulebooks
+            .iter()
+            .flat_map(|rb| {
+                rb.overrides
+                    .iter()
+                    .filter(|o| o.disable)
+                    .map(|o| o.target.clone())
+            })
+            .collect();
         let mut seen: BTreeMap<&str, &Rulebook> = BTreeMap::new();
         for rb in &rulebooks {
             for rule in &rb.rules {
@@ -259,13 +381,11 @@ impl RuleSet {
                             "RC006",
                             &rb.source,
                             Some(rule.pos),
-                            format!(
-                                "the rule id `{}` is already defined in {}",
-                                rule.id, first.source
-                            ),
+                            format!("the rule id `{}` is already defined in {}", rule.id, first.source),
                         )
                         .with_help(
-                            "rule ids must be unique across all rulebooks in use; rename one",
+                            "rule ids must be unique across all rulebooks in use: rename one, or change the earlier \
+                             rule with `overrides:` (`disable:` it first to replace it whole)",
                         ),
                     );
                 }
@@ -274,7 +394,8 @@ impl RuleSet {
         for rb in &rulebooks {
             for rule in &rb.rules {
                 for target in &rule.suppresses {
-                    if !seen.contains_key(target.as_str()) {
+                    // Suppressing a rule an overlay disabled is harmless.
+                    if !seen.contains_key(target.as_str()) && !disabled.contains(target) {
                         let mut d = Diagnostic::error(
                             "RC019",
                             &rb.source,
@@ -309,7 +430,13 @@ impl RuleSet {
         Ok(RuleSet {
             rulebooks,
             category_order,
+            include_preview: false,
         })
+    }
+
+    /// Rules that need a newer engine and were left out, with the reason.
+    pub fn skipped(&self) -> impl Iterator<Item = &SkippedRule> {
+        self.rulebooks.iter().flat_map(|rb| rb.skipped.iter())
     }
 
     /// The built-in default rulebook.

@@ -27,6 +27,12 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
 
 /// Validates a rulebook's node tree; one diagnostic per schema violation.
 pub fn validate(file: &str, root: &Node) -> Vec<Diagnostic> {
+    validate_except(file, root, &[])
+}
+
+/// Validates, ignoring the rules at these indices (rules for a newer engine, which may
+/// use syntax this engine's schema does not know).
+pub fn validate_except(file: &str, root: &Node, skipped_rules: &[usize]) -> Vec<Diagnostic> {
     let validator = match validator() {
         Ok(v) => v,
         Err(e) => return vec![Diagnostic::error("RC002", file, None, e)],
@@ -35,6 +41,12 @@ pub fn validate(file: &str, root: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for error in validator.iter_errors(&instance) {
         let pointer = error.instance_path().as_str().to_owned();
+        if skipped_rules.iter().any(|i| {
+            let p = format!("/rules/{i}");
+            pointer == p || pointer.starts_with(&format!("{p}/"))
+        }) {
+            continue;
+        }
         let node_pos = root.pointer(&pointer).map(|n| n.pos);
         let (pos, message) = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {

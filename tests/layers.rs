@@ -1,0 +1,207 @@
+//! Rulebooks that evolve: engine requirements per rule, overlays with explicit
+//! overrides, project files and provenance.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rulecheck::capture::Capture;
+use rulecheck::evaluate::{EvalOptions, diagnose};
+use rulecheck::rulebook::{LoadOptions, RuleSet};
+
+fn layer(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rulebooks/layers")
+        .join(name)
+}
+
+fn capture(v: serde_json::Value) -> Capture {
+    serde_json::from_value(v).unwrap()
+}
+
+fn ids(set: &RuleSet, c: &Capture) -> Vec<String> {
+    diagnose(set, c, EvalOptions::default())
+        .findings
+        .into_iter()
+        .map(|f| f.id)
+        .collect()
+}
+
+#[test]
+fn an_overlay_adds_disables_and_changes_rules() {
+    let none: [&Path; 0] = [];
+    let set = RuleSet::load_layers(&none, &[layer("team.yaml")], &LoadOptions::default()).unwrap();
+    // Added.
+    let daily = capture(
+        serde_json::json!({"response": {"status": 403, "body": {"error": {"message": "该令牌已超出每日使用上限"}}}}),
+    );
+    assert_eq!(ids(&set, &daily)[0], "team.daily-limit");
+    // Disabled.
+    assert!(set.rules().all(|(_, r)| r.id != "key.missing-bearer"));
+    let doubled = capture(
+        serde_json::json!({"request": {"url": "https://api.moleapi.com/v1/chat/completions", "headers": {"Authorization": "Bearer Bearer sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl"}}, "response": {"status": 401}}),
+    );
+    assert!(!ids(&set, &doubled).contains(&"key.missing-bearer".to_owned()));
+    // Changed: severity, priority and message, with provenance.
+    let poor = capture(
+        serde_json::json!({"response": {"status": 403, "body": {"error": {"message": "用户额度不足", "code": "insufficient_user_quota"}}}}),
+    );
+    let d = diagnose(&set, &poor, EvalOptions::default());
+    let f = d.findings.iter().find(|f| f.id == "quota.balance").unwrap();
+    assert_eq!(f.severity, rulecheck::rulebook::Severity::Warning);
+    assert!(
+        f.message
+            .starts_with("Team note: top up via the finance portal"),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.rulebook, "moleapi");
+    assert_eq!(f.overridden_by, ["team"]);
+}
+
+#[test]
+fn an_override_of_a_missing_rule_is_an_error() {
+    let none: [&Path; 0] = [];
+    let err = RuleSet::load_layers(
+        &none,
+        &[layer("missing-target.yaml")],
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1);
+    let d = &err.diagnostics[0];
+    assert_eq!((d.code, d.line), ("RC022", Some(6)));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("did you mean `key.missing-bearer`?")
+    );
+}
+
+#[test]
+fn the_same_id_in_two_layers_needs_an_explicit_disable() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-layers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redefine = |extra: &str| {
+        format!(
+            "format: rulecheck/v1\nname: again\nversion: 1.0.0\ncategories: [{{id: ok, title: OK}}]\nrules:\n  - id: ok\n    title: Fine\n    category: ok\n    severity: info\n    when: {{ status: 2xx }}\n    message: m\n{extra}"
+        )
+    };
+    let plain = dir.join("plain.yaml");
+    std::fs::write(&plain, redefine("")).unwrap();
+    let none: [&Path; 0] = [];
+    let err = RuleSet::load_layers(&none, &[&plain], &LoadOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, "RC006");
+    let replacing = dir.join("replacing.yaml");
+    std::fs::write(&replacing, redefine("overrides:\n  - disable: ok\n")).unwrap();
+    let set = RuleSet::load_layers(&none, &[&replacing], &LoadOptions::default()).unwrap();
+    let (rb, _) = set.rules().find(|(_, r)| r.id == "ok").unwrap();
+    assert_eq!(rb.name, "again");
+}
+
+#[test]
+fn a_rule_for_a_newer_engine_is_skipped_with_the_reason() {
+    let set = RuleSet::load_paths(&[layer("future-rule.yaml")], &LoadOptions::default()).unwrap();
+    let skipped: Vec<_> = set.skipped().collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].rule, "future.entropy");
+    assert!(
+        skipped[0].reason.contains("needs rulecheck >=9.0"),
+        "{}",
+        skipped[0].reason
+    );
+    assert_eq!(
+        ids(
+            &set,
+            &capture(serde_json::json!({"response": {"status": 401}}))
+        )[0],
+        "future.plain"
+    );
+    // Without `unsupported_rules: skip`, the same rulebook is refused, naming both versions.
+    let text = std::fs::read_to_string(layer("future-rule.yaml"))
+        .unwrap()
+        .replace("unsupported_rules: skip\n", "");
+    let err =
+        rulecheck::rulebook::load_str("future.yaml", &text, &LoadOptions::default()).unwrap_err();
+    assert_eq!(err[0].code, "RC011");
+    assert!(
+        err[0].message.contains(">=9.0") && err[0].message.contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        err[0].message
+    );
+}
+
+#[test]
+fn preview_rules_run_only_when_asked() {
+    let text = "format: rulecheck/v1\nname: p\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n  - id: p.new\n    title: New\n    category: c\n    severity: info\n    status: preview\n    when: { status: 418 }\n    message: m\n    examples: { match: [{ response: { status: 418 } }] }\n";
+    let rb = rulecheck::rulebook::load_str("p.yaml", text, &LoadOptions::default()).unwrap();
+    let mut set = RuleSet::new(vec![rb]).unwrap();
+    let teapot = capture(serde_json::json!({"response": {"status": 418}}));
+    assert!(!ids(&set, &teapot).contains(&"p.new".to_owned()));
+    assert!(
+        rulecheck::rulebook::examples::run(&set).failures.is_empty(),
+        "its examples still run"
+    );
+    set.include_preview = true;
+    assert_eq!(ids(&set, &teapot)[0], "p.new");
+}
+
+#[test]
+fn reports_name_each_rulebook_with_its_digest_and_layer() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-prov-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rulecheck.yaml"),
+        format!("overlays: [{}]\n", layer("team.yaml").display()),
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.json"), r#"{"response": {"status": 403, "body": {"error": {"message": "该令牌已超出每日使用上限"}}}}"#).unwrap();
+    // The project file is found from a subdirectory: no flags needed.
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", "../c.json", "--format", "json"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"][0]["findings"][0]["id"], "team.daily-limit");
+    let books = v["rulebooks"].as_array().unwrap();
+    assert_eq!(
+        (books[0]["name"].as_str(), books[0]["layer"].as_u64()),
+        (Some("moleapi"), Some(0))
+    );
+    assert_eq!(
+        (books[1]["name"].as_str(), books[1]["layer"].as_u64()),
+        (Some("team"), Some(1))
+    );
+    let team_text = std::fs::read_to_string(layer("team.yaml")).unwrap();
+    assert_eq!(
+        books[1]["digest"],
+        rulecheck::rulebook::compile::digest(&team_text)
+    );
+    assert_eq!(
+        books[0]["digest"],
+        rulecheck::rulebook::compile::digest(rulecheck::rulebook::DEFAULT_RULEBOOK.1)
+    );
+    // --no-project ignores it.
+    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", "../c.json", "--format", "json", "--no-project"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rulebooks"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn the_digest_is_what_sha256sum_prints() {
+    assert_eq!(
+        rulecheck::rulebook::compile::digest("abc"),
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
