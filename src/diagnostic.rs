@@ -50,6 +50,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("RC021", "a case's diagnosis is not what it expects"),
     ("RC022", "an override names a rule no earlier layer defines"),
     ("RC023", "the project file is malformed"),
+    (
+        "RC024",
+        "the rulebook changed without a version bump and changelog entry",
+    ),
     ("RC030", "warning: a condition can never be true"),
     (
         "RC031",

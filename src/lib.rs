@@ -22,6 +22,7 @@
 
 pub mod capture;
 pub mod diagnostic;
+pub mod diff;
 pub mod evaluate;
 pub mod facts;
 pub mod input;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -158,6 +158,20 @@ enum Command {
         #[command(flatten)]
         rules: RuleArgs,
     },
+    /// Compare two rulebook versions on a corpus of captures: which diagnoses change.
+    /// Exits 1 when anything changed, 0 when nothing did.
+    Diff {
+        /// The old rules: a file or directory, `builtin`, or `git:REV` (the *.yaml under
+        /// rules/ at that git revision).
+        old: String,
+        /// The new rules, in the same forms.
+        new: String,
+        /// Captures to run (files, any input format). Default: every file under
+        /// tests/fixtures/captures and tests/fixtures/inputs.
+        captures: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Check rulebooks for problems (default: the built-in rulebook).
     Lint {
         /// Rulebook files or directories.
@@ -167,6 +181,10 @@ enum Command {
         /// Exit 1 when there are warnings (errors always exit 2).
         #[arg(long)]
         deny_warnings: bool,
+        /// Also check that the newest entry of this changelog names the rulebook's
+        /// version and digest (a changed rulebook needs a new version and entry).
+        #[arg(long, value_name = "FILE")]
+        changelog: Option<PathBuf>,
     },
     /// Run every rule's examples and any case files (default: the built-in rulebook).
     Test {
@@ -223,8 +241,15 @@ fn main() -> ExitCode {
             paths,
             format,
             deny_warnings,
-        } => lint(&paths, format, deny_warnings),
+            changelog,
+        } => lint(&paths, format, deny_warnings, changelog.as_deref()),
         Command::Explain { id, rules } => explain(&id, &rules),
+        Command::Diff {
+            old,
+            new,
+            captures,
+            format,
+        } => diff(&old, &new, &captures, format),
         Command::Test {
             paths,
             cases,
@@ -494,7 +519,7 @@ fn load_for_check(paths: &[PathBuf]) -> Result<RuleSet, LoadError> {
     }
 }
 
-fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
+fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Option<&Path>) -> u8 {
     let result = load_for_check(paths);
     let (diagnostics, sources, rules) = match &result {
         Ok(set) => {
@@ -511,7 +536,24 @@ fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 {
                     }
                 })
                 .collect();
-            (rulebook::lints::lint(set), sources, set.rules().count())
+            let mut found = rulebook::lints::lint(set);
+            if let Some(path) = changelog {
+                let name = path.display().to_string();
+                match std::fs::read_to_string(path) {
+                    Ok(text) => found.extend(
+                        set.rulebooks
+                            .iter()
+                            .filter_map(|rb| rulebook::lints::changelog(&name, &text, rb)),
+                    ),
+                    Err(e) => found.push(rulecheck::diagnostic::Diagnostic::error(
+                        "RC017",
+                        &name,
+                        None,
+                        format!("cannot read: {e}"),
+                    )),
+                }
+            }
+            (found, sources, set.rules().count())
         }
         Err(e) => (e.diagnostics.clone(), e.sources.clone(), 0),
     };
@@ -646,21 +688,17 @@ fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
         eprintln!("rulecheck: no rule `{id}` in the rulebooks in use{hint}");
         return exit::BAD_INPUT;
     };
-    let text = if rb.source == rulebook::DEFAULT_RULEBOOK.0 {
-        Some(rulebook::DEFAULT_RULEBOOK.1.to_owned())
-    } else {
-        std::fs::read_to_string(&rb.source).ok()
-    };
     println!("{} — {}", rule.id, rule.title.en);
     println!(
         "rulebook {} {} ({}:{})",
         rb.name, rb.version, rb.source, rule.pos.line
     );
     let mut facts = format!(
-        "category {} · severity {} · priority {}",
+        "category {} · severity {} · priority {} · {}",
         rule.category,
         rule.severity.name(),
-        rule.priority
+        rule.priority,
+        rule.status.name()
     );
     if rule.fallback {
         facts.push_str(" · fallback");
@@ -668,38 +706,16 @@ fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
     if !rule.suppresses.is_empty() {
         facts.push_str(&format!(" · suppresses {}", rule.suppresses.join(", ")));
     }
+    if !rule.overridden_by.is_empty() {
+        facts.push_str(&format!(" · changed by {}", rule.overridden_by.join(", ")));
+    }
     println!("{facts}");
     println!(
         "{} match example(s), {} no_match example(s)\n",
         rule.examples_match.len(),
         rule.examples_no_match.len()
     );
-    // The rule as written: from its line to the next rule (or the end of the file).
-    if let Some(text) = text {
-        let start = rule.pos.line as usize;
-        let next = rb
-            .rules
-            .iter()
-            .map(|r| r.pos.line as usize)
-            .filter(|l| *l > start)
-            .min()
-            .unwrap_or(usize::MAX);
-        let lines: Vec<&str> = text.lines().collect();
-        let from = start.saturating_sub(1);
-        let to = next.saturating_sub(1).min(lines.len());
-        // Include the `- ` of the list item, and drop trailing blank and comment lines
-        // that belong to the next rule.
-        let mut body: Vec<&str> = lines.get(from..to).unwrap_or(&[]).to_vec();
-        while body
-            .last()
-            .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
-            body.pop();
-        }
-        for line in body {
-            println!("{line}");
-        }
-    }
+    println!("{}", rb.rule_text(rule));
     exit::OK
 }
 
@@ -735,6 +751,118 @@ fn print_coverage(cov: &rulecheck::trace::Coverage) {
         );
         for (rule, node, what) in gaps {
             println!("    {rule} {} ({}): {what}", node.path, node.node);
+        }
+    }
+}
+
+/// One side of `rulecheck diff`: a path, `builtin`, or `git:REV`.
+fn load_side(spec: &str) -> Result<RuleSet, LoadError> {
+    let options = LoadOptions::default();
+    if spec == "builtin" {
+        return RuleSet::default_rulebook(&options);
+    }
+    let Some(rev) = spec.strip_prefix("git:") else {
+        return RuleSet::load_paths(&[PathBuf::from(spec)], &options);
+    };
+    let fail = |message: String| LoadError {
+        diagnostics: vec![
+            rulecheck::diagnostic::Diagnostic::error("RC017", spec, None, message).with_help(
+                "git:REV reads the *.yaml files under rules/ at that revision of this repository",
+            ),
+        ],
+        sources: BTreeMap::new(),
+    };
+    let git = |args: &[&str]| -> Result<String, LoadError> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| fail(format!("cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let files = git(&["ls-tree", "--name-only", rev, "rules/"])?;
+    let mut rulebooks = Vec::new();
+    for file in files
+        .lines()
+        .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
+    {
+        let text = git(&["show", &format!("{rev}:{file}")])?;
+        let name = format!("{rev}:{file}");
+        let rb = rulebook::load_str(&name, &text, &options).map_err(|diagnostics| LoadError {
+            diagnostics,
+            sources: BTreeMap::from([(name.clone(), text.clone())]),
+        })?;
+        rulebooks.push(rb);
+    }
+    RuleSet::new(rulebooks).map_err(|diagnostics| LoadError {
+        diagnostics,
+        sources: BTreeMap::new(),
+    })
+}
+
+fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format) -> u8 {
+    let (old_set, new_set) = match (load_side(old), load_side(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return report_load_error(&e),
+    };
+    let mut files: Vec<PathBuf> = captures.to_vec();
+    if files.is_empty() {
+        for dir in ["tests/fixtures/captures", "tests/fixtures/inputs"] {
+            collect_files(Path::new(dir), &mut files);
+        }
+        if files.is_empty() {
+            eprintln!(
+                "rulecheck: no captures given, and no tests/fixtures here; name the captures to compare on"
+            );
+            return exit::BAD_INPUT;
+        }
+    }
+    files.sort();
+    let mut corpus = Vec::new();
+    for f in &files {
+        let name = f.display().to_string();
+        let read = std::fs::read(f).map_err(|e| e.to_string()).and_then(|b| {
+            input::read(&b, input::DEFAULT_MAX_INPUT_BYTES).map_err(|e| e.to_string())
+        });
+        match read {
+            Ok(cs) => corpus.extend(cs.into_iter().map(|c| rulecheck::diff::Sample {
+                source: name.clone(),
+                locator: c.locator,
+                capture: c.capture,
+            })),
+            Err(e) => {
+                eprintln!("rulecheck: {name}: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    let report = rulecheck::diff::diff(&old_set, &new_set, &corpus);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", rulecheck::diff::render(&report)),
+    }
+    if report.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
         }
     }
 }

@@ -205,3 +205,79 @@ fn the_digest_is_what_sha256sum_prints() {
         "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+/// Two versions of the default rulebook that differ in one pattern: `diff` lists
+/// exactly the captures whose diagnosis changes.
+#[test]
+fn diff_lists_exactly_the_captures_a_pattern_change_affects() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = rulecheck::rulebook::DEFAULT_RULEBOOK.1;
+    // The new version no longer recognises the Chinese form of "no access to model".
+    let old_pattern = "该令牌无权(访问|使用)(模型|任何模型)";
+    assert!(text.contains(old_pattern));
+    let changed = text.replacen(&format!("|{old_pattern}"), "", 1);
+    assert_ne!(changed, text);
+    let dir = std::env::temp_dir().join(format!("rulecheck-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let new = dir.join("moleapi-next.yaml");
+    std::fs::write(&new, changed).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["diff", "builtin", new.to_str().unwrap()])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "something changed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::assert_snapshot!(text);
+    // Identical sets: nothing to report, exit 0.
+    let same = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["diff", "builtin", "rules"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    // A git revision of the rules directory loads too.
+    let git = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args([
+            "diff",
+            "git:HEAD",
+            "rules",
+            "tests/fixtures/captures/ok-200-custom-header.json",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(git.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+}
+
+/// A change to the default rulebook needs a version bump and a changelog entry.
+#[test]
+fn the_changelog_names_the_current_default_rulebook() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changelog = std::fs::read_to_string(root.join("rules/CHANGELOG.md")).unwrap();
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let rb = &set.rulebooks[0];
+    if let Some(d) = rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, rb) {
+        panic!("{}", d.render(Some(&changelog)));
+    }
+    // And the check bites: an edited rulebook no longer matches.
+    let mut edited = rb.clone();
+    edited.digest = rulecheck::rulebook::compile::digest(&format!("{}\n# edited\n", rb.text));
+    let d =
+        rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
+    assert_eq!(d.code, "RC024");
+    assert!(d.help.unwrap().contains(&edited.digest));
+    edited.version = semver::Version::new(9, 9, 9);
+    let d =
+        rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
+    assert!(d.message.contains("9.9.9"), "{}", d.message);
+}

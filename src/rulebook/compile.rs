@@ -437,6 +437,7 @@ pub fn compile(
             skipped,
             overrides,
             digest: digest(source),
+            text: source.to_owned(),
         });
     }
     crate::diagnostic::sort(&mut cx.diagnostics);

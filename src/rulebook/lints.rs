@@ -39,6 +39,69 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
     out
 }
 
+/// Checks a rulebook against its changelog: the newest entry (`## 1.2.0 — sha256:…`)
+/// must name the rulebook's `version` and its current digest, so a rule changed
+/// without a version bump and a changelog entry is caught.
+pub fn changelog(changelog_file: &str, changelog: &str, rb: &Rulebook) -> Option<Diagnostic> {
+    let entry = changelog
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("## "));
+    let help = format!(
+        "bump `version` in {} and add `## <version> — {}` at the top of {changelog_file}",
+        rb.source, rb.digest
+    );
+    let Some((i, line)) = entry else {
+        return Some(
+            Diagnostic::error(
+                "RC024",
+                changelog_file,
+                None,
+                "the changelog has no `## <version> — sha256:…` entry",
+            )
+            .with_help(help),
+        );
+    };
+    let pos = Some(crate::yaml::Pos {
+        line: i as u32 + 1,
+        column: 1,
+    });
+    let mut words = line[3..]
+        .split_whitespace()
+        .filter(|w| *w != "—" && *w != "-");
+    let version = words.next().unwrap_or("");
+    let digest = words.find(|w| w.starts_with("sha256:")).unwrap_or("");
+    if version != rb.version.to_string() {
+        return Some(
+            Diagnostic::error(
+                "RC024",
+                changelog_file,
+                pos,
+                format!(
+                    "the newest entry is {version}, but {} is version {}",
+                    rb.source, rb.version
+                ),
+            )
+            .with_help(help),
+        );
+    }
+    if digest != rb.digest {
+        return Some(
+            Diagnostic::error(
+                "RC024",
+                changelog_file,
+                pos,
+                format!(
+                    "{} changed since its entry {version} was written",
+                    rb.source
+                ),
+            )
+            .with_help(help),
+        );
+    }
+    None
+}
+
 fn warning(
     code: &'static str,
     rb: &Rulebook,

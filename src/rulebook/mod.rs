@@ -181,6 +181,42 @@ pub struct Rulebook {
     pub overrides: Vec<Override>,
     /// `sha256:` of the rulebook's text, for provenance.
     pub digest: String,
+    /// The rulebook's text, to quote rules as written (`explain`, `diff`).
+    pub text: String,
+}
+
+impl Rulebook {
+    /// A rule as written in the rulebook: from its line to the next rule's.
+    pub fn rule_text(&self, rule: &Rule) -> String {
+        let start = rule.pos.line as usize;
+        let next = self
+            .rules
+            .iter()
+            .map(|r| r.pos.line as usize)
+            .filter(|l| *l > start)
+            .min()
+            .unwrap_or(usize::MAX);
+        let lines: Vec<&str> = self.text.lines().collect();
+        let from = start.saturating_sub(1).min(lines.len());
+        let to = next.saturating_sub(1).min(lines.len()).max(from);
+        let mut body: Vec<&str> = lines[from..to].to_vec();
+        // Trailing blank and comment lines belong to the next rule or section.
+        while body
+            .last()
+            .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            body.pop();
+        }
+        // A rule in the middle of `rules:` ends where a top-level key starts.
+        if let Some(end) = body
+            .iter()
+            .skip(1)
+            .position(|l| !l.starts_with(' ') && !l.trim().is_empty())
+        {
+            body.truncate(end + 1);
+        }
+        body.join("\n")
+    }
 }
 
 /// A rule this engine cannot run, and why.
