@@ -60,6 +60,10 @@ pub const CODES: &[(&str, &str)] = &[
         "warning: a rule is never the top finding on its own examples",
     ),
     ("RC032", "warning: a rule has no `match` example"),
+    (
+        "RC033",
+        "warning: `requires` admits rulecheck versions too old for the rulebook",
+    ),
 ];
 
 /// How serious a diagnostic is.

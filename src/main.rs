@@ -582,6 +582,17 @@ fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Optio
                     "rulecheck: {errors} error(s), {warnings} warning(s)"
                 );
             } else {
+                if let Ok(set) = &result {
+                    for rb in &set.rulebooks {
+                        let (v, features) = rulebook::lints::needs(rb);
+                        println!(
+                            "rulebook {} {} needs rulecheck >={v} ({})",
+                            rb.name,
+                            rb.version,
+                            features.join(", ")
+                        );
+                    }
+                }
                 println!("rulecheck: {rules} rules, {warnings} warning(s), no errors");
             }
         }

@@ -35,8 +35,127 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
         }
     }
     out.extend(never_first(set));
+    out.extend(set.rulebooks.iter().filter_map(requires_too_low));
     crate::diagnostic::sort(&mut out);
     out
+}
+
+/// Rulebook features and the rulecheck version that introduced each. `lint` reports
+/// the lowest version a rulebook really needs from the features it uses.
+pub const FEATURES: &[(&str, &str)] = &[
+    ("format rulecheck/v1", "0.1.0"),
+    ("derive", "0.1.0"),
+    ("near", "0.1.0"),
+    ("type", "0.1.0"),
+    ("suppresses", "0.1.0"),
+    ("optional template sections", "0.1.0"),
+    ("support", "0.1.0"),
+    ("status", "0.1.0"),
+    ("rule requires", "0.1.0"),
+    ("overrides", "0.1.0"),
+];
+
+/// The lowest rulecheck version that can run this rulebook, and the features that
+/// decide it.
+pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
+    use crate::rulebook::template::Segment;
+    fn ops_used(c: &Condition, rb: &Rulebook, out: &mut Vec<&'static str>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match c {
+            Condition::All(cs) | Condition::Any(cs) => {
+                cs.iter().for_each(|c| ops_used(c, rb, out, depth + 1))
+            }
+            Condition::Not(c) => ops_used(c, rb, out, depth + 1),
+            Condition::Named(..) => {}
+            Condition::Test(t) => {
+                if matches!(t.fact, crate::facts::Fact::Derived(_)) {
+                    out.push("derive");
+                }
+                for op in &t.ops {
+                    match op {
+                        Op::Near { .. } => out.push("near"),
+                        Op::Type(_) => out.push("type"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let mut used = vec!["format rulecheck/v1"];
+    for n in &rb.named {
+        ops_used(&n.condition, rb, &mut used, 0);
+    }
+    for r in &rb.rules {
+        ops_used(&r.when, rb, &mut used, 0);
+        if !r.suppresses.is_empty() {
+            used.push("suppresses");
+        }
+        if r.support.is_some() {
+            used.push("support");
+        }
+        if r.status != crate::rulebook::Lifecycle::Stable {
+            used.push("status");
+        }
+        let templates = [Some(&r.message.en), r.fix.as_ref().map(|f| &f.en)];
+        if templates
+            .iter()
+            .flatten()
+            .any(|t| t.segments.iter().any(|s| matches!(s, Segment::Optional(_))))
+        {
+            used.push("optional template sections");
+        }
+    }
+    if !rb.skipped.is_empty() {
+        used.push("rule requires");
+    }
+    if !rb.overrides.is_empty() {
+        used.push("overrides");
+    }
+    used.sort();
+    used.dedup();
+    let since = |f: &str| {
+        FEATURES
+            .iter()
+            .find(|(n, _)| *n == f)
+            .and_then(|(_, v)| semver::Version::parse(v).ok())
+            .unwrap_or(semver::Version::new(0, 1, 0))
+    };
+    let version = used
+        .iter()
+        .map(|f| since(f))
+        .max()
+        .unwrap_or(semver::Version::new(0, 1, 0));
+    let deciding = used.into_iter().filter(|f| since(f) == version).collect();
+    (version, deciding)
+}
+
+/// A warning when `requires` admits rulecheck versions older than the rulebook needs.
+pub fn requires_too_low(rb: &Rulebook) -> Option<Diagnostic> {
+    let req = rb.requires.as_ref()?;
+    let (needed, features) = needs(rb);
+    let below = if needed.patch > 0 {
+        semver::Version::new(needed.major, needed.minor, needed.patch - 1)
+    } else if needed.minor > 0 {
+        semver::Version::new(needed.major, needed.minor - 1, u64::MAX)
+    } else if needed.major > 0 {
+        semver::Version::new(needed.major - 1, u64::MAX, u64::MAX)
+    } else {
+        return None;
+    };
+    req.matches(&below).then(|| {
+        warning(
+            "RC033",
+            rb,
+            crate::yaml::Pos { line: 1, column: 1 },
+            format!(
+                "`requires: {req}` admits rulecheck {below}, but the rulebook needs {needed} ({})",
+                features.join(", ")
+            ),
+            &format!("write `requires: \">={needed}\"`"),
+        )
+    })
 }
 
 /// Checks a rulebook against its changelog: the newest entry (`## 1.2.0 — sha256:…`)
@@ -245,6 +364,21 @@ mod tests {
             "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 4xx\n        - status: [401, 500]\n    message: m\n    examples: { match: [{ response: { status: 401 } }] }\n",
         );
         assert!(lint(&fine).is_empty(), "{:?}", lint(&fine));
+    }
+
+    #[test]
+    fn the_engine_a_rulebook_needs_is_computed() {
+        let s = set(
+            "  - id: r\n    title: R\n    category: c\n    severity: error\n    when: { url.host: { near: { to: [a.b.c] } } }\n    message: m\n    examples: { match: [{ request: { url: \"https://a.b.d/\" } }] }\n",
+        );
+        let (v, features) = needs(&s.rulebooks[0]);
+        assert_eq!(v, semver::Version::new(0, 1, 0));
+        assert!(features.contains(&"near"), "{features:?}");
+        let mut rb = s.rulebooks[0].clone();
+        rb.requires = Some(semver::VersionReq::parse(">=0.0.1").unwrap());
+        assert_eq!(requires_too_low(&rb).map(|d| d.code), Some("RC033"));
+        rb.requires = Some(semver::VersionReq::parse(">=0.1").unwrap());
+        assert!(requires_too_low(&rb).is_none());
     }
 
     #[test]
