@@ -59,15 +59,15 @@ pub const FEATURES: &[(&str, &str)] = &[
 /// decide it.
 pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
     use crate::rulebook::template::Segment;
-    fn ops_used(c: &Condition, rb: &Rulebook, out: &mut Vec<&'static str>, depth: usize) {
+    fn ops_used(c: &Condition, out: &mut Vec<&'static str>, depth: usize) {
         if depth > 64 {
             return;
         }
         match c {
             Condition::All(cs) | Condition::Any(cs) => {
-                cs.iter().for_each(|c| ops_used(c, rb, out, depth + 1))
+                cs.iter().for_each(|c| ops_used(c, out, depth + 1))
             }
-            Condition::Not(c) => ops_used(c, rb, out, depth + 1),
+            Condition::Not(c) => ops_used(c, out, depth + 1),
             Condition::Named(..) => {}
             Condition::Test(t) => {
                 if matches!(t.fact, crate::facts::Fact::Derived(_)) {
@@ -85,10 +85,10 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
     }
     let mut used = vec!["format rulecheck/v1"];
     for n in &rb.named {
-        ops_used(&n.condition, rb, &mut used, 0);
+        ops_used(&n.condition, &mut used, 0);
     }
     for r in &rb.rules {
-        ops_used(&r.when, rb, &mut used, 0);
+        ops_used(&r.when, &mut used, 0);
         if !r.suppresses.is_empty() {
             used.push("suppresses");
         }
