@@ -70,6 +70,9 @@ pub struct Diagnosis {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_error: Option<String>,
+    /// The client, as the capture names it (`meta.client`) or its User-Agent says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -93,6 +96,8 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
         status: capture.status(),
         request_id: display(Fact::RequestId),
         client_error: display(Fact::ClientError),
+        client: display(Fact::Meta("client".into()))
+            .or_else(|| display(Fact::RequestHeader("user-agent".into()))),
         findings,
     }
 }

@@ -20,6 +20,7 @@
 //! assert_eq!(diagnosis.findings[0].id, "address.missing-v1");
 //! ```
 
+pub mod bulk;
 pub mod capture;
 pub mod diagnostic;
 pub mod diff;
@@ -30,5 +31,6 @@ pub mod mask;
 pub mod project;
 pub mod report;
 pub mod rulebook;
+pub mod summary;
 pub mod trace;
 pub mod yaml;

@@ -21,6 +21,8 @@ mod exit {
     pub const FAILED: u8 = 1;
     /// Bad input, bad rulebook or bad usage.
     pub const BAD_INPUT: u8 = 2;
+    /// Done, but some input lines could not be read and were skipped (bulk mode).
+    pub const PARTIAL: u8 = 3;
 }
 
 #[derive(Parser)]
@@ -69,6 +71,13 @@ struct EvalArgs {
     /// Show, for every rule, the truth of each node of its condition on each capture.
     #[arg(long)]
     trace: bool,
+    /// Print counts and shares per diagnosis, category, status, host, path and client
+    /// instead of one report per capture (table; JSON with --format json).
+    #[arg(long)]
+    summary: bool,
+    /// Worker threads for JSON Lines (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -206,6 +215,8 @@ enum Command {
 enum Format {
     Text,
     Json,
+    /// One JSON report per line, streamed (eval).
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -325,6 +336,9 @@ fn report_load_error(e: &LoadError) -> u8 {
 }
 
 fn eval(args: &EvalArgs) -> u8 {
+    if args.summary || matches!(args.format, Format::Jsonl) {
+        return eval_streaming(args);
+    }
     let lang = pick_lang(args.lang);
     let set = match load_rules(&args.rules) {
         Ok(s) => s,
@@ -373,7 +387,7 @@ fn eval(args: &EvalArgs) -> u8 {
     }
     let report = Report::new(&set, reports);
     let text = match args.format {
-        Format::Json => report.to_json() + "\n",
+        Format::Json | Format::Jsonl => report.to_json() + "\n",
         Format::Text => render_text(&report, lang),
     };
     let choice = match args.color {
@@ -464,7 +478,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
         })
         .collect();
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "rules": rows });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -563,7 +577,7 @@ fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Optio
         .count();
     let warnings = diagnostics.len() - errors;
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": diagnostics });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -647,7 +661,7 @@ fn test(paths: &[PathBuf], case_paths: &[PathBuf], with_coverage: bool, format: 
         rulecheck::trace::coverage(&set, examples.chain(cases.iter().map(|c| &c.capture)))
     });
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "examples": report, "cases": case_report, "coverage": coverage });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -851,7 +865,7 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format) -> u8 {
     }
     let report = rulecheck::diff::diff(&old_set, &new_set, &corpus);
     match format {
-        Format::Json => println!(
+        Format::Json | Format::Jsonl => println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
@@ -875,5 +889,135 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         } else {
             out.push(p);
         }
+    }
+}
+
+/// `--format jsonl` and `--summary`: JSON Lines inputs are streamed (flat memory, all
+/// cores, input order); other inputs are read whole. Each report is written as it is
+/// made, or counted into the summary.
+fn eval_streaming(args: &EvalArgs) -> u8 {
+    use std::io::BufRead;
+    let lang = pick_lang(args.lang);
+    let set = match load_rules(&args.rules) {
+        Ok(s) => s,
+        Err(e) => return report_load_error(&e),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut summary = rulecheck::summary::Summary::default();
+    let mut failed = false;
+    let progress = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last_progress = started;
+    let mut count = 0usize;
+    let mut sink = |report: CaptureReport,
+                    out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| {
+        count += 1;
+        if args.summary {
+            summary.add(&report.diagnosis);
+        } else if let Ok(line) = serde_json::to_string(&report) {
+            let _ = writeln!(out, "{line}");
+        }
+        if progress && last_progress.elapsed().as_millis() >= 500 {
+            last_progress = std::time::Instant::now();
+            let rate = count as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprint!("\r{count} captures ({rate:.0}/s)");
+        }
+    };
+    let bulk = rulecheck::bulk::BulkOptions {
+        eval: EvalOptions { lang },
+        threads: args
+            .threads
+            .unwrap_or_else(|| rulecheck::bulk::BulkOptions::default().threads),
+        ..Default::default()
+    };
+    let mut skipped = 0usize;
+    let inputs: Vec<String> = if args.inputs.is_empty() {
+        vec!["-".into()]
+    } else {
+        args.inputs.clone()
+    };
+    for name in &inputs {
+        let reader: Box<dyn BufRead> = if name == "-" {
+            Box::new(std::io::BufReader::new(std::io::stdin()))
+        } else {
+            match std::fs::File::open(name) {
+                Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+                Err(e) => {
+                    eprintln!("rulecheck: {name}: cannot read: {e}");
+                    failed = true;
+                    continue;
+                }
+            }
+        };
+        let mut reader = reader;
+        // JSON Lines stream; anything else (HAR, curl output, …) is read whole.
+        let head = reader.fill_buf().map(|b| b.to_vec()).unwrap_or_default();
+        let head_text = String::from_utf8_lossy(&head);
+        let forced_lines = matches!(args.input_format, Some(InputArg::Jsonl));
+        let looks_lines = args.input_format.is_none()
+            && head_text.trim_start().starts_with('{')
+            && !rulecheck::input::har::looks_like(head_text.trim_start());
+        if forced_lines || looks_lines {
+            let result = rulecheck::bulk::run(&set, reader, bulk, |r| match r {
+                Ok(e) => sink(CaptureReport::new(name, &e.input, e.diagnosis), &mut out),
+                Err(le) => {
+                    skipped += 1;
+                    eprintln!("rulecheck: {name}: line {}: {}", le.line, le.message);
+                }
+            });
+            if let Err(e) = result {
+                eprintln!("rulecheck: {name}: {e}");
+                failed = true;
+            }
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let limit = args.max_input_bytes as u64 + 1;
+        if let Err(e) = reader.take(limit).read_to_end(&mut bytes) {
+            eprintln!("rulecheck: {name}: cannot read: {e}");
+            failed = true;
+            continue;
+        }
+        let options = input::ReadOptions {
+            max_bytes: args.max_input_bytes,
+            format: args.input_format.map(Into::into),
+            all_entries: args.all_entries,
+        };
+        match input::read_with(&bytes, options) {
+            Ok(captures) => {
+                for c in captures {
+                    let diagnosis = evaluate::diagnose(&set, &c.capture, EvalOptions { lang });
+                    sink(CaptureReport::new(name, &c, diagnosis), &mut out);
+                }
+            }
+            Err(e) => {
+                eprintln!("rulecheck: {name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if progress && count > 0 {
+        eprintln!();
+    }
+    if args.summary {
+        summary.skipped_lines = skipped;
+        let report = summary.report();
+        let text = match args.format {
+            Format::Json | Format::Jsonl => {
+                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+            }
+            Format::Text => rulecheck::summary::render_text(&report),
+        };
+        let _ = out.write_all(text.as_bytes());
+    }
+    if out.flush().is_err() {
+        return exit::BAD_INPUT;
+    }
+    if failed {
+        exit::BAD_INPUT
+    } else if skipped > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
     }
 }

@@ -1,0 +1,273 @@
+//! Bulk diagnosis of JSON Lines: millions of captures with flat memory, both cores,
+//! results in input order.
+//!
+//! Lines are read in batches; each batch is split across worker threads (scoped, so
+//! the rule set is shared without copies) and the results are handed on in input
+//! order before the next batch is read. Memory is one batch, however long the input.
+//! A malformed line is reported with its number and skipped; the run goes on.
+
+use std::io::BufRead;
+
+use crate::capture::Capture;
+use crate::evaluate::{Diagnosis, EvalOptions, diagnose};
+use crate::input::{InputCapture, capture_from};
+use crate::rulebook::RuleSet;
+
+/// How a bulk run reads and evaluates.
+#[derive(Clone, Copy, Debug)]
+pub struct BulkOptions {
+    pub eval: EvalOptions,
+    /// Worker threads (1 = evaluate on the reading thread).
+    pub threads: usize,
+    /// Lines per batch.
+    pub batch: usize,
+    /// Longest line accepted, in bytes; a longer one is skipped with an error.
+    pub max_line_bytes: usize,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        BulkOptions {
+            eval: EvalOptions::default(),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            batch: 2048,
+            max_line_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// A line that could not be read as a capture.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LineError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// One evaluated line.
+pub struct Evaluated {
+    pub line: usize,
+    pub input: InputCapture,
+    pub diagnosis: Diagnosis,
+}
+
+/// Counts of a finished run.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct BulkStats {
+    pub lines: usize,
+    pub captures: usize,
+    pub skipped: usize,
+}
+
+/// Reads JSON Lines of captures from `reader` and calls `on_result` for each line in
+/// input order (`Ok` with the diagnosis, `Err` for a skipped line).
+pub fn run<R: BufRead>(
+    set: &RuleSet,
+    mut reader: R,
+    options: BulkOptions,
+    mut on_result: impl FnMut(Result<Evaluated, LineError>),
+) -> std::io::Result<BulkStats> {
+    let mut stats = BulkStats::default();
+    let mut line_no = 0usize;
+    let mut batch: Vec<(usize, Result<String, LineError>)> = Vec::with_capacity(options.batch);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = read_line_limited(&mut reader, &mut buf, options.max_line_bytes)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let entry = if n > options.max_line_bytes {
+            Err(LineError {
+                line: line_no,
+                message: format!("the line is over {} bytes; skipped", options.max_line_bytes),
+            })
+        } else {
+            match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(s) if s.trim().is_empty() => continue,
+                Ok(s) => Ok(s),
+                Err(_) => Err(LineError {
+                    line: line_no,
+                    message: "the line is not UTF-8 text; skipped".into(),
+                }),
+            }
+        };
+        batch.push((line_no, entry));
+        if batch.len() >= options.batch {
+            flush(set, &mut batch, options, &mut stats, &mut on_result);
+        }
+    }
+    flush(set, &mut batch, options, &mut stats, &mut on_result);
+    stats.lines = line_no;
+    Ok(stats)
+}
+
+/// Reads one line (without the newline) into `buf`, keeping at most `max + 1` bytes
+/// of it so a huge line cannot exhaust memory; returns the line's full length (0 at
+/// the end of input, and at least 1 for an empty line).
+fn read_line_limited<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<usize> {
+    let mut total = 0usize;
+    let mut seen_any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(if seen_any { total.max(1) } else { 0 });
+        }
+        seen_any = true;
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if buf.len() <= max {
+            let room = (max + 1).saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        total += chunk.len();
+        let consumed = done.unwrap_or(available.len());
+        reader.consume(consumed);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(total.max(1));
+        }
+    }
+}
+
+fn evaluate_line(
+    set: &RuleSet,
+    line: usize,
+    text: &str,
+    options: BulkOptions,
+) -> Result<Evaluated, LineError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| LineError {
+        line,
+        message: format!("not a JSON value: {e}"),
+    })?;
+    let capture: Capture = capture_from(value).map_err(|message| LineError { line, message })?;
+    let diagnosis = diagnose(set, &capture, options.eval);
+    Ok(Evaluated {
+        line,
+        input: InputCapture::new(capture, "jsonl", format!("line {line}")),
+        diagnosis,
+    })
+}
+
+fn flush(
+    set: &RuleSet,
+    batch: &mut Vec<(usize, Result<String, LineError>)>,
+    options: BulkOptions,
+    stats: &mut BulkStats,
+    on_result: &mut impl FnMut(Result<Evaluated, LineError>),
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let work = |items: &[(usize, Result<String, LineError>)]| -> Vec<Result<Evaluated, LineError>> {
+        items
+            .iter()
+            .map(|(line, entry)| match entry {
+                Ok(text) => evaluate_line(set, *line, text, options),
+                Err(e) => Err(e.clone()),
+            })
+            .collect()
+    };
+    let threads = options.threads.max(1).min(batch.len());
+    let results: Vec<Result<Evaluated, LineError>> = if threads == 1 {
+        work(batch)
+    } else {
+        let chunk = batch.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || work(c)))
+                .collect();
+            // Join in order: results come out in input order.
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    for r in results {
+        match &r {
+            Ok(_) => stats.captures += 1,
+            Err(_) => stats.skipped += 1,
+        }
+        on_result(r);
+    }
+    batch.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rulebook::LoadOptions;
+
+    #[test]
+    fn lines_come_out_in_order_and_bad_lines_are_skipped() {
+        let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let mut input = String::new();
+        for i in 0..50 {
+            if i == 7 {
+                input.push_str("{not json\n");
+            } else if i == 9 {
+                input.push('\n');
+            } else {
+                let status = [401, 404, 429, 500, 200][i % 5];
+                input.push_str(&format!(
+                    "{{\"response\": {{\"status\": {status}}}, \"meta\": {{\"i\": {i}}}}}\n"
+                ));
+            }
+        }
+        for threads in [1, 2, 4] {
+            let options = BulkOptions {
+                threads,
+                batch: 8,
+                ..Default::default()
+            };
+            let mut seen = Vec::new();
+            let stats = run(&set, input.as_bytes(), options, |r| match r {
+                Ok(e) => seen.push(e.input.capture.meta["i"].as_u64().unwrap() as usize),
+                Err(e) => seen.push(1000 + e.line),
+            })
+            .unwrap();
+            let expected: Vec<usize> = (0..50)
+                .filter(|i| *i != 9)
+                .map(|i| if i == 7 { 1008 } else { i })
+                .collect();
+            assert_eq!(seen, expected, "threads={threads}");
+            assert_eq!((stats.lines, stats.captures, stats.skipped), (50, 48, 1));
+        }
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_without_being_kept() {
+        let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let long = format!(
+            "{{\"response\": {{\"status\": 500, \"body\": \"{}\"}}}}\n",
+            "x".repeat(10_000)
+        );
+        let input = format!("{long}{{\"response\": {{\"status\": 404}}}}\n");
+        let options = BulkOptions {
+            max_line_bytes: 1000,
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        let stats = run(&set, input.as_bytes(), options, |r| {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        })
+        .unwrap();
+        assert_eq!(stats.captures, 1);
+        assert_eq!(errors[0].line, 1);
+        assert!(errors[0].message.contains("over 1000 bytes"));
+    }
+}

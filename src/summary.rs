@@ -1,0 +1,186 @@
+//! `rulecheck eval --summary`: why calls fail, across a whole log. Counts and shares
+//! per diagnosis (the top finding of each capture) and category, per status, the most
+//! frequent hosts, paths and clients, and how many captures had no specific diagnosis.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::evaluate::Diagnosis;
+
+/// How many values each "top" list shows.
+pub const TOP: usize = 10;
+
+/// Running counts over many diagnoses.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub captures: usize,
+    /// Input lines that could not be read (bulk mode).
+    pub skipped_lines: usize,
+    /// Captures whose findings are only the generic status guidance, or nothing.
+    pub without_specific_diagnosis: usize,
+    pub by_diagnosis: BTreeMap<String, usize>,
+    pub by_category: BTreeMap<String, usize>,
+    pub by_status: BTreeMap<String, usize>,
+    pub hosts: BTreeMap<String, usize>,
+    pub paths: BTreeMap<String, usize>,
+    pub clients: BTreeMap<String, usize>,
+}
+
+/// A count and its share of all captures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub value: String,
+    pub count: usize,
+    pub share: f64,
+}
+
+/// The summary as a report: lists sorted by count, the long tails cut to [`TOP`].
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryReport {
+    pub captures: usize,
+    pub skipped_lines: usize,
+    pub without_specific_diagnosis: Row,
+    pub by_diagnosis: Vec<Row>,
+    pub by_category: Vec<Row>,
+    pub by_status: Vec<Row>,
+    pub top_hosts: Vec<Row>,
+    pub top_paths: Vec<Row>,
+    pub top_clients: Vec<Row>,
+}
+
+impl Summary {
+    /// Counts one diagnosis.
+    pub fn add(&mut self, d: &Diagnosis) {
+        self.captures += 1;
+        let specific = d.findings.iter().find(|f| !f.id.starts_with("status."));
+        match specific {
+            Some(f) => {
+                *self.by_diagnosis.entry(f.id.clone()).or_default() += 1;
+                *self.by_category.entry(f.category.clone()).or_default() += 1;
+            }
+            None => self.without_specific_diagnosis += 1,
+        }
+        let status = d
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "no response".into());
+        *self.by_status.entry(status).or_default() += 1;
+        if let Some(url) = &d.url {
+            let (host, path) = host_and_path(url);
+            if let Some(h) = host {
+                *self.hosts.entry(h).or_default() += 1;
+            }
+            *self.paths.entry(path).or_default() += 1;
+        }
+        if let Some(c) = &d.client {
+            *self.clients.entry(c.clone()).or_default() += 1;
+        }
+    }
+
+    /// The report: shares of all captures, most frequent first.
+    pub fn report(&self) -> SummaryReport {
+        let total = self.captures.max(1) as f64;
+        let row = |value: &str, count: usize| Row {
+            value: value.to_owned(),
+            count,
+            share: (count as f64 * 1000.0 / total).round() / 10.0,
+        };
+        let rows = |m: &BTreeMap<String, usize>, cut: Option<usize>| {
+            let mut v: Vec<Row> = m.iter().map(|(k, n)| row(k, *n)).collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            if let Some(n) = cut {
+                v.truncate(n);
+            }
+            v
+        };
+        SummaryReport {
+            captures: self.captures,
+            skipped_lines: self.skipped_lines,
+            without_specific_diagnosis: row(
+                "no specific diagnosis",
+                self.without_specific_diagnosis,
+            ),
+            by_diagnosis: rows(&self.by_diagnosis, None),
+            by_category: rows(&self.by_category, None),
+            by_status: rows(&self.by_status, None),
+            top_hosts: rows(&self.hosts, Some(TOP)),
+            top_paths: rows(&self.paths, Some(TOP)),
+            top_clients: rows(&self.clients, Some(TOP)),
+        }
+    }
+}
+
+/// The host and path of a URL as reported (or a bare path).
+fn host_and_path(url: &str) -> (Option<String>, String) {
+    let strip_query = |p: &str| p.split(['?', '#']).next().unwrap_or("").to_owned();
+    match url.split_once("://") {
+        Some((_, rest)) => {
+            let (authority, path) = rest
+                .split_once('/')
+                .map(|(a, p)| (a, format!("/{p}")))
+                .unwrap_or((rest, "/".into()));
+            let host = authority
+                .rsplit('@')
+                .next()
+                .unwrap_or(authority)
+                .to_ascii_lowercase();
+            (Some(host), strip_query(&path))
+        }
+        None => (None, strip_query(url)),
+    }
+}
+
+/// The summary as tables for a terminal.
+pub fn render_text(r: &SummaryReport) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "{} captures", r.captures);
+    if r.skipped_lines > 0 {
+        let _ = write!(out, " ({} input lines skipped)", r.skipped_lines);
+    }
+    out.push('\n');
+    let table = |out: &mut String, title: &str, rows: &[Row]| {
+        if rows.is_empty() {
+            return;
+        }
+        let width = rows
+            .iter()
+            .map(|r| r.value.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(title.len());
+        let _ = writeln!(out, "\n{title:<width$}  {:>9}  {:>6}", "count", "share");
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>9}  {:>5.1}%",
+                row.value, row.count, row.share
+            );
+        }
+    };
+    let mut diagnoses = r.by_diagnosis.clone();
+    diagnoses.push(r.without_specific_diagnosis.clone());
+    table(&mut out, "diagnosis (top finding)", &diagnoses);
+    table(&mut out, "category", &r.by_category);
+    table(&mut out, "status", &r.by_status);
+    table(&mut out, "host", &r.top_hosts);
+    table(&mut out, "path", &r.top_paths);
+    table(&mut out, "client", &r.top_clients);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_paths_are_split_from_urls() {
+        assert_eq!(
+            host_and_path("https://API.x.com:8443/v1/chat?key=sk-…"),
+            (Some("api.x.com:8443".into()), "/v1/chat".into())
+        );
+        assert_eq!(host_and_path("/v1/models"), (None, "/v1/models".into()));
+        assert_eq!(host_and_path("http://h"), (Some("h".into()), "/".into()));
+    }
+}

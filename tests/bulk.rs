@@ -1,0 +1,156 @@
+//! Bulk mode: JSON Lines streamed in order, summaries, skipped lines.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn corpus() -> (PathBuf, usize) {
+    // Every gateway capture, one per line, in name order, plus one broken line.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/captures/gateway");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut lines: Vec<String> = files
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(f).unwrap())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let n = lines.len();
+    lines.insert(3, "{\"response\": {\"status\": 404}".to_owned()); // truncated: line 4
+    let path = std::env::temp_dir().join(format!("rulecheck-bulk-{}.jsonl", std::process::id()));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    (path, n)
+}
+
+fn rulecheck(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(args)
+        .env("LANG", "C")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn summary_of_a_fixed_corpus() {
+    let (path, n) = corpus();
+    let out = rulecheck(&["eval", path.to_str().unwrap(), "--summary"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a skipped line makes the run partial"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("line 4: not a JSON value"), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{n} captures (1 input lines skipped)")),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--summary",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["captures"].as_u64(), Some(n as u64));
+    let total: u64 = v["by_diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum::<u64>()
+        + v["without_specific_diagnosis"]["count"].as_u64().unwrap();
+    assert_eq!(total, n as u64, "every capture is counted once");
+}
+
+#[test]
+fn jsonl_reports_stream_in_input_order_with_any_thread_count() {
+    let (path, n) = corpus();
+    let run = |threads: &str| {
+        let out = rulecheck(&[
+            "eval",
+            path.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"), "the same output whatever the parallelism");
+    let lines: Vec<serde_json::Value> = one
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n);
+    let numbers: Vec<u64> = lines
+        .iter()
+        .map(|l| {
+            l["locator"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("line ")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(numbers, sorted, "input order");
+    assert!(!numbers.contains(&4), "the broken line is skipped");
+    // Each line is a report as the schema describes it.
+    let mut schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    schema["$ref"] = "#/$defs/report".into();
+    for k in ["properties", "required", "additionalProperties", "type"] {
+        schema.as_object_mut().unwrap().remove(k);
+    }
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    for l in &lines {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}
+
+#[test]
+fn standard_input_streams_too() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", "-", "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for status in [401, 404, 429] {
+        writeln!(stdin, "{{\"response\": {{\"status\": {status}}}}}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let statuses: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["status"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses, [401, 404, 429]);
+}
