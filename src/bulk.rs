@@ -70,18 +70,45 @@ pub fn run<R: BufRead>(
 ) -> std::io::Result<BulkStats> {
     let mut stats = BulkStats::default();
     let mut line_no = 0usize;
-    let mut batch: Vec<(usize, Result<String, LineError>)> = Vec::with_capacity(options.batch);
+    let mut batch = read_batch(&mut reader, &mut line_no, options)?;
+    while !batch.is_empty() {
+        // Evaluate this batch on the workers while this thread reads the next one.
+        let (results, next) = evaluate_batch(set, &batch, options, || {
+            read_batch(&mut reader, &mut line_no, options)
+        });
+        for r in results {
+            match &r {
+                Ok(_) => stats.captures += 1,
+                Err(_) => stats.skipped += 1,
+            }
+            on_result(r);
+        }
+        batch = next?;
+    }
+    stats.lines = line_no;
+    Ok(stats)
+}
+
+type Line = (usize, Result<String, LineError>);
+
+/// Reads up to one batch of non-empty lines.
+fn read_batch<R: BufRead>(
+    reader: &mut R,
+    line_no: &mut usize,
+    options: BulkOptions,
+) -> std::io::Result<Vec<Line>> {
+    let mut batch = Vec::with_capacity(options.batch);
     let mut buf = Vec::new();
-    loop {
+    while batch.len() < options.batch {
         buf.clear();
-        let n = read_line_limited(&mut reader, &mut buf, options.max_line_bytes)?;
+        let n = read_line_limited(reader, &mut buf, options.max_line_bytes)?;
         if n == 0 {
             break;
         }
-        line_no += 1;
+        *line_no += 1;
         let entry = if n > options.max_line_bytes {
             Err(LineError {
-                line: line_no,
+                line: *line_no,
                 message: format!("the line is over {} bytes; skipped", options.max_line_bytes),
             })
         } else {
@@ -89,19 +116,14 @@ pub fn run<R: BufRead>(
                 Ok(s) if s.trim().is_empty() => continue,
                 Ok(s) => Ok(s),
                 Err(_) => Err(LineError {
-                    line: line_no,
+                    line: *line_no,
                     message: "the line is not UTF-8 text; skipped".into(),
                 }),
             }
         };
-        batch.push((line_no, entry));
-        if batch.len() >= options.batch {
-            flush(set, &mut batch, options, &mut stats, &mut on_result);
-        }
+        batch.push((*line_no, entry));
     }
-    flush(set, &mut batch, options, &mut stats, &mut on_result);
-    stats.lines = line_no;
-    Ok(stats)
+    Ok(batch)
 }
 
 /// Reads one line (without the newline) into `buf`, keeping at most `max + 1` bytes
@@ -146,11 +168,18 @@ fn evaluate_line(
     text: &str,
     options: BulkOptions,
 ) -> Result<Evaluated, LineError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| LineError {
-        line,
-        message: format!("not a JSON value: {e}"),
-    })?;
-    let capture: Capture = capture_from(value).map_err(|message| LineError { line, message })?;
+    // Straight into a capture: one parse. Only a line that fails is parsed again, to
+    // say what is wrong with it.
+    let capture: Capture = match serde_json::from_str::<Capture>(text) {
+        Ok(c) if c.request.is_some() || c.response.is_some() || c.client_error.is_some() => c,
+        _ => {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| LineError {
+                line,
+                message: format!("not a JSON value: {e}"),
+            })?;
+            capture_from(value).map_err(|message| LineError { line, message })?
+        }
+    };
     let diagnosis = diagnose(set, &capture, options.eval);
     Ok(Evaluated {
         line,
@@ -159,17 +188,14 @@ fn evaluate_line(
     })
 }
 
-fn flush(
+/// Evaluates a batch on worker threads, in order, running `meanwhile` on this thread.
+fn evaluate_batch<T>(
     set: &RuleSet,
-    batch: &mut Vec<(usize, Result<String, LineError>)>,
+    batch: &[Line],
     options: BulkOptions,
-    stats: &mut BulkStats,
-    on_result: &mut impl FnMut(Result<Evaluated, LineError>),
-) {
-    if batch.is_empty() {
-        return;
-    }
-    let work = |items: &[(usize, Result<String, LineError>)]| -> Vec<Result<Evaluated, LineError>> {
+    meanwhile: impl FnOnce() -> T,
+) -> (Vec<Result<Evaluated, LineError>>, T) {
+    let work = |items: &[Line]| -> Vec<Result<Evaluated, LineError>> {
         items
             .iter()
             .map(|(line, entry)| match entry {
@@ -178,33 +204,26 @@ fn flush(
             })
             .collect()
     };
-    let threads = options.threads.max(1).min(batch.len());
-    let results: Vec<Result<Evaluated, LineError>> = if threads == 1 {
-        work(batch)
-    } else {
-        let chunk = batch.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(chunk)
-                .map(|c| scope.spawn(move || work(c)))
-                .collect();
-            // Join in order: results come out in input order.
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    };
-    for r in results {
-        match &r {
-            Ok(_) => stats.captures += 1,
-            Err(_) => stats.skipped += 1,
-        }
-        on_result(r);
+    let threads = options.threads.max(1).min(batch.len().max(1));
+    if threads == 1 {
+        let results = work(batch);
+        return (results, meanwhile());
     }
-    batch.clear();
+    let chunk = batch.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = batch
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || work(c)))
+            .collect();
+        let other = meanwhile();
+        // Join in order: results come out in input order.
+        let results = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect();
+        (results, other)
+    })
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

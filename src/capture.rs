@@ -53,11 +53,21 @@ pub struct Response {
 
 /// A body as captured: JSON when the capture holds a JSON value, otherwise raw text.
 /// Raw text that happens to be JSON is parsed when facts are derived.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Body {
     Text(String),
     Json(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for Body {
+    // Not `untagged`: that buffers every body; a string is text, anything else JSON.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Body::Text(s),
+            other => Body::Json(other),
+        })
+    }
 }
 
 /// Headers in the order they were sent; names compare case-insensitively.
@@ -83,59 +93,81 @@ impl Headers {
 }
 
 /// Headers are accepted as a map (`{"Name": "value"}` or `{"Name": ["v1", "v2"]}`)
-/// or as a list of `{"name": …, "value": …}` objects (HAR style) or `[name, value]` pairs.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum HeadersRepr {
-    Map(BTreeMap<String, OneOrMany>),
-    List(Vec<HeaderEntry>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum HeaderEntry {
-    Object { name: String, value: String },
-    Pair(String, String),
-}
-
+/// or as a list of `{"name": …, "value": …}` objects (HAR style) or `[name, value]`
+/// pairs. Read with a visitor, not `untagged` enums, which would buffer every header.
 impl<'de> Deserialize<'de> for Headers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let repr = HeadersRepr::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(
-                "headers must be a map of name to string (or list of strings), \
-                 or a list of {name, value} objects",
-            )
-        })?;
-        let mut out = Vec::new();
-        match repr {
-            HeadersRepr::Map(map) => {
-                for (name, value) in map {
-                    match value {
-                        OneOrMany::One(v) => out.push((name, v)),
-                        OneOrMany::Many(vs) => {
-                            out.extend(vs.into_iter().map(|v| (name.clone(), v)))
-                        }
-                    }
-                }
-            }
-            HeadersRepr::List(list) => {
-                for entry in list {
-                    match entry {
-                        HeaderEntry::Object { name, value } | HeaderEntry::Pair(name, value) => {
-                            out.push((name, value))
-                        }
-                    }
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        const EXPECTED: &str = "headers as a map of name to string (or list of strings), or a list of {name, value} objects or [name, value] pairs";
+
+        struct OneOrMany(Vec<String>);
+        impl<'de> Deserialize<'de> for OneOrMany {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                match serde_json::Value::deserialize(d)? {
+                    serde_json::Value::String(s) => Ok(OneOrMany(vec![s])),
+                    serde_json::Value::Array(items) => items
+                        .into_iter()
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => Ok(s),
+                            _ => Err(D::Error::custom("a header value must be a string")),
+                        })
+                        .collect::<Result<_, _>>()
+                        .map(OneOrMany),
+                    _ => Err(D::Error::custom("a header value must be a string")),
                 }
             }
         }
-        Ok(Headers(out))
+
+        struct Entry(String, String);
+        impl<'de> Deserialize<'de> for Entry {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                match serde_json::Value::deserialize(d)? {
+                    serde_json::Value::Object(mut o) => {
+                        let name = o.remove("name");
+                        let value = o.remove("value");
+                        match (name, value) {
+                            (
+                                Some(serde_json::Value::String(n)),
+                                Some(serde_json::Value::String(v)),
+                            ) => Ok(Entry(n, v)),
+                            _ => Err(D::Error::custom(EXPECTED)),
+                        }
+                    }
+                    serde_json::Value::Array(a) => match <[serde_json::Value; 2]>::try_from(a) {
+                        Ok([serde_json::Value::String(n), serde_json::Value::String(v)]) => {
+                            Ok(Entry(n, v))
+                        }
+                        _ => Err(D::Error::custom(EXPECTED)),
+                    },
+                    _ => Err(D::Error::custom(EXPECTED)),
+                }
+            }
+        }
+
+        struct HeadersVisitor;
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = Headers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+                let mut out = Vec::new();
+                while let Some((name, values)) = map.next_entry::<String, OneOrMany>()? {
+                    for v in values.0 {
+                        out.push((name.clone(), v));
+                    }
+                }
+                Ok(Headers(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Headers, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Entry(n, v)) = seq.next_element()? {
+                    out.push((n, v));
+                }
+                Ok(Headers(out))
+            }
+        }
+        d.deserialize_any(HeadersVisitor)
     }
 }
 

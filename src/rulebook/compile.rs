@@ -76,6 +76,7 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
+    lazy_regex: bool,
     source_vars: BTreeMap<String, String>,
     derived: BTreeMap<String, Arc<Derived>>,
     diagnostics: Vec<Diagnostic>,
@@ -238,6 +239,7 @@ pub fn compile(
     let mut cx = Ctx {
         file,
         source,
+        lazy_regex: options.lazy_regex,
         source_vars: BTreeMap::new(),
         derived: BTreeMap::new(),
         diagnostics: Vec::new(),
@@ -1760,6 +1762,26 @@ fn compile_op(
 }
 
 fn compile_regex(
+    cx: &mut Ctx<'_>,
+    pattern: &str,
+    node: &Node,
+    ignore_case: bool,
+) -> Option<super::condition::Pattern> {
+    if cx.lazy_regex {
+        // Check the syntax now; build the matcher on first use.
+        return match regex_syntax::ParserBuilder::new()
+            .case_insensitive(ignore_case)
+            .build()
+            .parse(pattern)
+        {
+            Ok(_) => Some(super::condition::Pattern::lazy(pattern, ignore_case)),
+            Err(_) => compile_regex_now(cx, pattern, node, ignore_case).map(Into::into),
+        };
+    }
+    compile_regex_now(cx, pattern, node, ignore_case).map(Into::into)
+}
+
+fn compile_regex_now(
     cx: &mut Ctx<'_>,
     pattern: &str,
     node: &Node,

@@ -57,6 +57,54 @@ pub const OPERATORS: &[&str] = &[
 /// The JSON types `type:` accepts.
 pub const TYPES: &[&str] = &["string", "number", "boolean", "array", "object", "null"];
 
+/// A rule author's regex. Rulebooks from disk compile it when they load, so a bad or
+/// oversized pattern is reported at once; the built-in rulebook (tested by the suite)
+/// compiles each pattern on first use, which keeps start-up small.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    source: String,
+    ignore_case: bool,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Pattern {
+    /// A pattern compiled on first use. The caller has checked its syntax.
+    pub fn lazy(source: &str, ignore_case: bool) -> Pattern {
+        Pattern {
+            source: source.to_owned(),
+            ignore_case,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the pattern is found in `text` (a pattern that cannot be built, which
+    /// only a size limit can cause after the syntax check, matches nothing).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.source)
+                    .case_insensitive(self.ignore_case)
+                    .size_limit(crate::rulebook::compile::REGEX_SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+    }
+}
+
+impl From<Regex> for Pattern {
+    fn from(re: Regex) -> Pattern {
+        let p = Pattern::lazy(re.as_str(), false);
+        let _ = p.compiled.set(Some(re));
+        p
+    }
+}
+
 /// One operator with its compiled operand.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -69,7 +117,7 @@ pub enum Op {
     Between(f64, f64),
     /// A status class: `4` for `4xx`.
     Class(u16),
-    Matches(Regex),
+    Matches(Pattern),
     StartsWith(String),
     EndsWith(String),
     Contains(String),
@@ -119,8 +167,17 @@ impl Op {
             }
             Op::Near { to, max } => {
                 let t = text(value).to_lowercase();
+                // The real thing is not a typo: the common case, checked first.
+                if to.contains(&t) {
+                    return false;
+                }
+                let len = t.chars().count();
                 let mut near = false;
                 for candidate in to {
+                    // The distance is at least the difference in length: skip the work.
+                    if candidate.chars().count().abs_diff(len) > *max {
+                        continue;
+                    }
                     let d = crate::facts::edit_distance(&t, candidate);
                     if d == 0 {
                         return false;
@@ -220,7 +277,7 @@ mod tests {
             Op::In(vec![json!(1)]),
             Op::Gt(0.0),
             Op::Class(4),
-            Op::Matches(Regex::new(".*").unwrap()),
+            Op::Matches(Regex::new(".*").unwrap().into()),
             Op::StartsWith(String::new()),
             Op::Contains(String::new()),
             Op::Exists(true),
@@ -281,10 +338,11 @@ mod tests {
         assert!(Op::Contains("sk-".into()).holds(Some(&v), false));
         assert!(!Op::Contains("SK-".into()).holds(Some(&v), false));
         assert!(Op::Contains("sk-".into()).holds(Some(&v), true));
-        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap()).holds(Some(&v), false));
-        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap()).holds(Some(&v), false));
+        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap().into()).holds(Some(&v), false));
+        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap().into()).holds(Some(&v), false));
         assert!(
-            Op::Matches(Regex::new(r"^4\d\d$").unwrap()).holds(Some(&FactValue::Int(404)), false)
+            Op::Matches(Regex::new(r"^4\d\d$").unwrap().into())
+                .holds(Some(&FactValue::Int(404)), false)
         );
     }
 

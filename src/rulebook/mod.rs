@@ -267,6 +267,9 @@ pub struct LoadOptions {
     /// Skip JSON Schema validation (used for the built-in rulebook, which the test
     /// suite validates).
     pub skip_schema: bool,
+    /// Build each regex on first use instead of at load (the built-in rulebook, whose
+    /// patterns the test suite compiles: start-up stays small).
+    pub lazy_regex: bool,
     pub yaml: YamlLimits,
 }
 
@@ -480,6 +483,7 @@ impl RuleSet {
         let (file, text) = DEFAULT_RULEBOOK;
         let options = LoadOptions {
             skip_schema: true,
+            lazy_regex: true,
             ..options.clone()
         };
         let rb = load_str(file, text, &options).map_err(|d| LoadError {
