@@ -143,12 +143,12 @@ fn read_line_limited<R: BufRead>(
         }
         seen_any = true;
         let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
+            Some(i) => (available.get(..i).unwrap_or(available), Some(i + 1)),
             None => (available, None),
         };
         if buf.len() <= max {
             let room = (max + 1).saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            buf.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or(chunk));
         }
         total += chunk.len();
         let consumed = done.unwrap_or(available.len());

@@ -350,6 +350,9 @@ pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
 
 /// Edit distance over characters where swapping two neighbours counts as one edit
 /// (optimal string alignment): `moelapi` is one typo away from `moleapi`.
+// The DP indexes a table of (|a|+1)·(|b|+1) cells with i ≤ |a|, j ≤ |b|: every index is
+// in range by construction, and `get` in the inner loop would only cost time.
+#[allow(clippy::indexing_slicing)]
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();

@@ -1,3 +1,12 @@
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 //! rulecheck: diagnose failed calls to OpenAI-compatible AI gateways.
 //!
 //! The data flows one way, one module per stage:

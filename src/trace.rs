@@ -337,8 +337,8 @@ pub fn coverage<'c>(
                 rc.failed += 1;
             }
             for_each(&t.tree, &mut |n| {
-                let entry = match rc.nodes.iter_mut().find(|e| e.path == n.path) {
-                    Some(e) => e,
+                let index = match rc.nodes.iter().position(|e| e.path == n.path) {
+                    Some(i) => i,
                     None => {
                         rc.nodes.push(NodeCoverage {
                             path: n.path.clone(),
@@ -346,8 +346,11 @@ pub fn coverage<'c>(
                             true_count: 0,
                             false_count: 0,
                         });
-                        rc.nodes.last_mut().expect("just pushed")
+                        rc.nodes.len() - 1
                     }
+                };
+                let Some(entry) = rc.nodes.get_mut(index) else {
+                    return;
                 };
                 if n.truth {
                     entry.true_count += 1;

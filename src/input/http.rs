@@ -300,8 +300,7 @@ fn curl_command(line: &str) -> Option<CurlCommand> {
     let mut content_type_given = false;
     let mut data_kind: Option<&'static str> = None;
     let mut i = 0;
-    while i < words.len() {
-        let w = words[i].as_str();
+    while let Some(w) = words.get(i).map(String::as_str) {
         let next = words.get(i + 1).cloned();
         match w {
             "-H" | "--header" => {

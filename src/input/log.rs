@@ -39,7 +39,7 @@ fn parse_line(line: &str) -> Option<LogLine<'_>> {
     let time = fields
         .first()
         .copied()
-        .filter(|t| t.len() >= 19 && t.as_bytes()[4] == b'/')?;
+        .filter(|t| t.len() >= 19 && t.as_bytes().get(4) == Some(&b'/'))?;
     fields.remove(0);
     let request_id = fields
         .first()
@@ -88,7 +88,9 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
                 groups.len() - 1
             }
         };
-        let g = &mut groups[idx];
+        let Some(g) = groups.get_mut(idx) else {
+            continue;
+        };
         g.time.get_or_insert_with(|| l.time.to_owned());
         if l.level == "[GIN]" {
             // status | latency | client ip | METHOD path

@@ -327,7 +327,12 @@ impl PyParser {
                 {
                     self.at += 1;
                 }
-                let word: String = self.chars[start..self.at].iter().collect();
+                let word: String = self
+                    .chars
+                    .get(start..self.at)
+                    .unwrap_or(&[])
+                    .iter()
+                    .collect();
                 match word.as_str() {
                     "None" => J::Null,
                     "True" => J::Bool(true),

@@ -573,7 +573,7 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
         let Some(id) = cx.string(target, "a rule id").map(str::to_owned) else {
             continue;
         };
-        if disable && OVERRIDE_KEYS[3..].iter().any(|k| item.get(k).is_some()) {
+        if disable && OVERRIDE_KEYS.iter().skip(3).any(|k| item.get(k).is_some()) {
             cx.error(
                 "RC015",
                 item.pos,
@@ -912,36 +912,47 @@ fn check_cycles(cx: &mut Ctx<'_>, named: &[NamedCondition], root: &Node) {
         state: &mut [u8],
         path: &mut Vec<usize>,
     ) -> Option<Vec<usize>> {
-        state[i] = 1;
-        path.push(i);
-        for &j in &edges[i] {
-            if state[j] == 1 {
-                let start = path.iter().position(|p| *p == j).unwrap_or(0);
-                return Some(path[start..].to_vec());
+        let set = |state: &mut [u8], i: usize, v: u8| {
+            if let Some(s) = state.get_mut(i) {
+                *s = v;
             }
-            if state[j] == 0
-                && let Some(cycle) = visit(j, edges, state, path)
-            {
-                return Some(cycle);
+        };
+        set(state, i, 1);
+        path.push(i);
+        for &j in edges.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+            match state.get(j) {
+                Some(1) => {
+                    let start = path.iter().position(|p| *p == j).unwrap_or(0);
+                    return Some(path.get(start..).unwrap_or(&[]).to_vec());
+                }
+                Some(0) => {
+                    if let Some(cycle) = visit(j, edges, state, path) {
+                        return Some(cycle);
+                    }
+                }
+                _ => {}
             }
         }
         path.pop();
-        state[i] = 2;
+        set(state, i, 2);
         None
     }
     for i in 0..named.len() {
-        if state[i] == 0
+        if state.get(i) == Some(&0)
             && let Some(cycle) = visit(i, &edges, &mut state, &mut Vec::new())
         {
-            let names: Vec<&str> = cycle.iter().map(|i| named[*i].name.as_str()).collect();
-            let pos = root.key_pos("/conditions", names[0]).unwrap_or_default();
+            let names: Vec<&str> = cycle
+                .iter()
+                .filter_map(|i| named.get(*i).map(|n| n.name.as_str()))
+                .collect();
+            let first = names.first().copied().unwrap_or("");
+            let pos = root.key_pos("/conditions", first).unwrap_or_default();
             cx.error(
                 "RC014",
                 pos,
                 format!(
-                    "named conditions refer to each other in a cycle: {} → {}",
-                    names.join(" → "),
-                    names[0]
+                    "named conditions refer to each other in a cycle: {} → {first}",
+                    names.join(" → ")
                 ),
                 "break the cycle: a named condition cannot use itself, directly or through others",
             );
@@ -1472,7 +1483,7 @@ fn compile_test(
             }
         }
         Value::Str(s) if is_class(s) => {
-            test.ops.push(Op::Class(u16::from(s.as_bytes()[0] - b'0')));
+            test.ops.push(Op::Class(class_of(s)));
         }
         _ => {
             let value = scalar(cx, node)?;
@@ -1484,9 +1495,18 @@ fn compile_test(
 
 fn is_class(s: &str) -> bool {
     s.len() == 3
-        && s.as_bytes()[0].is_ascii_digit()
         && s.ends_with("xx")
-        && (b'1'..=b'5').contains(&s.as_bytes()[0])
+        && s.as_bytes()
+            .first()
+            .is_some_and(|b| (b'1'..=b'5').contains(b))
+}
+
+/// `4xx` → 4 (callers check [`is_class`] first).
+fn class_of(s: &str) -> u16 {
+    s.as_bytes()
+        .first()
+        .map(|b| u16::from(b.saturating_sub(b'0')))
+        .unwrap_or(0)
 }
 
 /// A scalar operand; `{vars.NAME}` inside strings is substituted.
@@ -1596,8 +1616,11 @@ fn compile_op(
         "lte" => Op::Lte(number(cx, name, node)?),
         "between" => match &node.value {
             Value::Seq(items) if items.len() == 2 => {
-                let lo = number(cx, name, &items[0])?;
-                let hi = number(cx, name, &items[1])?;
+                let (Some(lo), Some(hi)) = (items.first(), items.get(1)) else {
+                    return None;
+                };
+                let lo = number(cx, name, lo)?;
+                let hi = number(cx, name, hi)?;
                 if lo > hi {
                     cx.error("RC015", node.pos, format!("`between: [{lo}, {hi}]` can never hold: the low end is above the high end"), "swap the two numbers");
                     return None;
@@ -1617,7 +1640,7 @@ fn compile_op(
         "class" => {
             let text = node.key_text().unwrap_or_default();
             let class = if is_class(&text) {
-                Some(u16::from(text.as_bytes()[0] - b'0'))
+                Some(class_of(&text))
             } else {
                 text.parse::<u16>().ok().filter(|c| (1..=5).contains(c))
             };

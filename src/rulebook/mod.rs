@@ -199,7 +199,7 @@ impl Rulebook {
         let lines: Vec<&str> = self.text.lines().collect();
         let from = start.saturating_sub(1).min(lines.len());
         let to = next.saturating_sub(1).min(lines.len()).max(from);
-        let mut body: Vec<&str> = lines[from..to].to_vec();
+        let mut body: Vec<&str> = lines.get(from..to).unwrap_or(&[]).to_vec();
         // Trailing blank and comment lines belong to the next rule or section.
         while body
             .last()
@@ -660,7 +660,10 @@ fn read_rulebook(path: &Path) -> Result<String, Diagnostic> {
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset]
+        let line = e
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or(&[])
             .iter()
             .filter(|b| **b == b'\n')
             .count()

@@ -91,8 +91,7 @@ impl Template {
                 into.push(Segment::Text(std::mem::take(literal)));
             }
         }
-        while i < chars.len() {
-            let c = chars[i];
+        while let Some(&c) = chars.get(i) {
             let next = chars.get(i + 1).copied();
             let in_section = section.is_some();
             match (c, next) {
@@ -129,7 +128,8 @@ impl Template {
                     i += 1;
                 }
                 ('{', _) => {
-                    let Some(len) = chars[i + 1..].iter().position(|c| *c == '}') else {
+                    let rest = chars.get(i + 1..).unwrap_or(&[]);
+                    let Some(len) = rest.iter().position(|c| *c == '}') else {
                         errors.push(TemplateError {
                             offset: i,
                             message: "`{` is never closed; write `{{` for a literal brace".into(),
@@ -137,7 +137,7 @@ impl Template {
                         });
                         break;
                     };
-                    let name: String = chars[i + 1..i + 1 + len].iter().collect();
+                    let name: String = rest.get(..len).unwrap_or(&[]).iter().collect();
                     let name = name.trim();
                     if let Some(var) = name.strip_prefix("vars.") {
                         match vars.get(var) {
