@@ -1,3 +1,6 @@
+// Captures and rulebooks come from anywhere: the library must not panic on them. Tests
+// may unwrap; library code handles every case. One justified exception: the
+// edit-distance table in facts.rs, indexed in range by construction.
 #![cfg_attr(
     not(test),
     deny(
