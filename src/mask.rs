@@ -23,6 +23,26 @@ fn public_prefix() -> Option<&'static Regex> {
     RE.get_or_init(|| Regex::new(PUBLIC_PREFIX).ok()).as_ref()
 }
 
+/// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`), and
+/// long random-looking tokens (letters of both cases and digits, 32 or more), which is
+/// what prefix-less keys look like. Request ids are kept: they start with a timestamp
+/// (new-api, one-api) or are lower-case hex (`req_…`).
+const CONTEXT_KEYS: &str = r"(?i:(api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|\bkey=))([A-Za-z0-9_\-.]{8,})|\b([A-Za-z0-9]{32,})\b";
+
+fn context_keys() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(CONTEXT_KEYS).ok()).as_ref()
+}
+
+/// Whether a long token looks random (a key), not like a request id or a word.
+fn random_looking(t: &str) -> bool {
+    let upper = t.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = t.bytes().any(|b| b.is_ascii_lowercase());
+    let digit = t.bytes().any(|b| b.is_ascii_digit());
+    let timestamp = t.bytes().take(8).all(|b| b.is_ascii_digit());
+    upper && lower && digit && !timestamp
+}
+
 fn key_shapes() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| Regex::new(KEY_SHAPES).ok()).as_ref()
@@ -104,12 +124,22 @@ impl Redactor {
         let mut known: Vec<(String, String)> = Vec::new();
         for secret in secrets {
             for word in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-                let is_scheme = ["bearer", "basic", "token"]
+                // A key with a literal `\n` left by double escaping appears elsewhere
+                // without it: mask both spellings.
+                let mut core = word;
+                while let Some(rest) = ["\\n", "\\r", "\\t"]
                     .iter()
-                    .any(|s| word.eq_ignore_ascii_case(s));
-                if word.chars().count() >= 6 && !is_scheme && !known.iter().any(|(k, _)| k == word)
+                    .find_map(|e| core.strip_suffix(e))
                 {
-                    known.push((word.to_owned(), mask_key(word)));
+                    core = rest;
+                }
+                for w in [word, core] {
+                    let is_scheme = ["bearer", "basic", "token"]
+                        .iter()
+                        .any(|s| w.eq_ignore_ascii_case(s));
+                    if w.chars().count() >= 6 && !is_scheme && !known.iter().any(|(k, _)| k == w) {
+                        known.push((w.to_owned(), mask_key(w)));
+                    }
                 }
             }
         }
@@ -124,6 +154,31 @@ impl Redactor {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), masked);
             }
+        }
+        if let Some(re) = context_keys()
+            && re.is_match(&out)
+        {
+            let text = out.clone();
+            out = re
+                .replace_all(&text, |c: &regex::Captures| {
+                    let whole = c.get(0).map(|m| m.as_str()).unwrap_or("");
+                    let end = c.get(0).map(|m| m.end()).unwrap_or(0);
+                    let masked_already = text.get(end..).is_some_and(|rest| rest.starts_with('…'));
+                    match (c.get(1), c.get(2), c.get(3)) {
+                        (Some(label), Some(key), _)
+                            if !masked_already && !key.as_str().contains('…') =>
+                        {
+                            format!("{}{}", label.as_str(), mask_key(key.as_str()))
+                        }
+                        (_, _, Some(token))
+                            if !masked_already && random_looking(token.as_str()) =>
+                        {
+                            mask_key(token.as_str())
+                        }
+                        _ => whole.to_owned(),
+                    }
+                })
+                .into_owned();
         }
         match key_shapes() {
             Some(re) if re.is_match(&out) => {
@@ -200,6 +255,20 @@ mod tests {
         let once = r.redact(&format!("sk-ant-api03-{}", "Q".repeat(90)));
         assert_eq!(r.redact(&once), once);
         assert!(once.starts_with("sk-ant-api03-QQQ…"), "{once}");
+        // Keys the redactor was not told about: named as keys, or random-looking.
+        let r0 = Redactor::default();
+        let out = r0.redact("Incorrect API key provided: 0gib7xEjZGuL8RF98jl5owcYqAzHj7Tq. Also api_key=abcdefgh12345678");
+        assert!(
+            !out.contains("0gib7xEjZGuL8") && !out.contains("abcdefgh1234"),
+            "{out}"
+        );
+        let out = r0.redact("token QwErTyUiOpAsDfGhJkLzXcVbNm1234567890 and request id: 202608190933135792535838268d9d6rhgZmzsh req_8f3c2b1a9d7e6f5a4b3c2d1e0f9a8b7c");
+        assert!(!out.contains("QwErTyUiOpAsDf"), "{out}");
+        assert!(
+            out.contains("202608190933135792535838268d9d6rhgZmzsh")
+                && out.contains("req_8f3c2b1a9d7e6f5a4b3c2d1e0f9a8b7c"),
+            "ids are kept: {out}"
+        );
         // A non-standard key the redactor was told about is masked too.
         let odd = "my-internal-token-1234567890";
         let out = Redactor::new([odd]).redact(&format!("key={odd}"));
