@@ -62,8 +62,10 @@ fn input_with(g: &mut Gen, key: &str) -> Vec<u8> {
     let json_key = serde_json::to_string(key).unwrap();
     let plain = key.trim_end_matches(['\n', ' ']).trim_end_matches("\\n");
     match g.next() % 8 {
-        0 => format!(r#"{{"request": {{"url": "https://api.moleapi.com/v1/chat/completions", "headers": {{"Authorization": "Bearer " }}}}, "response": {{"status": 401}}}}"#)
-            .replace(r#""Bearer " "#, &format!("{}", serde_json::to_string(&format!("Bearer {key}")).unwrap())),
+        0 => format!(
+            r#"{{"request": {{"url": "https://api.moleapi.com/v1/chat/completions", "headers": {{"Authorization": {}}}}}, "response": {{"status": 401}}}}"#,
+            serde_json::to_string(&format!("Bearer {key}")).unwrap()
+        ),
         1 => format!(r#"{{"request": {{"url": "https://api.moleapi.com/v1/messages", "headers": {{"x-api-key": {json_key}}}}}, "response": {{"status": 401}}}}"#),
         2 => format!(r#"{{"request": {{"url": "https://api.moleapi.com/v1beta/models/gemini:generateContent?key={plain}"}}, "response": {{"status": 400}}}}"#),
         3 => format!(r#"{{"request": {{"url": "https://api.moleapi.com/v1/chat/completions", "body": {{"model": "gpt-4o", "api_key": {json_key}}}}}, "response": {{"status": 500}}}}"#),
