@@ -54,6 +54,7 @@ pub const CODES: &[(&str, &str)] = &[
         "RC024",
         "the rulebook changed without a version bump and changelog entry",
     ),
+    ("RC025", "the rulebook exceeds a limit"),
     ("RC030", "warning: a condition can never be true"),
     (
         "RC031",

@@ -73,6 +73,9 @@ pub struct Diagnosis {
     /// The client, as the capture names it (`meta.client`) or its User-Agent says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// Bodies longer than rulecheck evaluates (1 MiB): only their start was matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -98,6 +101,7 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
         client_error: display(Fact::ClientError),
         client: display(Fact::Meta("client".into()))
             .or_else(|| display(Fact::RequestHeader("user-agent".into()))),
+        cut: facts.cut_bodies.iter().map(|s| s.to_string()).collect(),
         findings,
     }
 }

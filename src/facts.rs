@@ -441,6 +441,8 @@ struct KeyInfo {
 /// Everything derived from one capture. Built once, read by every rule.
 pub struct Facts<'c> {
     capture: &'c Capture,
+    /// Bodies longer than [`MAX_BODY_TEXT`]: only their start is matched.
+    pub cut_bodies: Vec<&'static str>,
     url: Option<UrlParts>,
     request_text: Option<Cow<'c, str>>,
     request_json: Option<Cow<'c, Json>>,
@@ -479,8 +481,17 @@ impl<'c> Facts<'c> {
             }
             parts
         });
-        let (request_text, request_json) = body_views(request.and_then(|r| r.body.as_ref()));
-        let (response_text, response_json) = body_views(response.and_then(|r| r.body.as_ref()));
+        let (request_text, request_json, request_cut) =
+            body_views(request.and_then(|r| r.body.as_ref()));
+        let (response_text, response_json, response_cut) =
+            body_views(response.and_then(|r| r.body.as_ref()));
+        let mut cut_bodies = Vec::new();
+        if request_cut {
+            cut_bodies.push("request.body");
+        }
+        if response_cut {
+            cut_bodies.push("response.body");
+        }
         let key = request.and_then(|r| find_key(&r.headers, url.as_ref()));
         let error = normalise_error(
             response_json.as_deref(),
@@ -502,6 +513,7 @@ impl<'c> Facts<'c> {
             url,
             request_text,
             request_json,
+            cut_bodies,
             response_text,
             response_json,
             key,
@@ -714,10 +726,32 @@ fn split_query(s: &str) -> (&str, Option<String>) {
 }
 
 /// Text and parsed JSON views of a body.
-fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>) {
+/// How much of a body text rules match against. Error messages sit at the start; a
+/// 50 MB body is cut here (the report says so), so matching stays fast.
+pub const MAX_BODY_TEXT: usize = 1024 * 1024;
+
+/// The first `max` bytes of `s`, cut on a character boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// Text and parsed JSON views of a body, and whether the text was cut.
+fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>, bool) {
     match body {
-        None => (None, None),
-        Some(Body::Json(j)) => (Some(Cow::Owned(j.to_string())), Some(Cow::Borrowed(j))),
+        None => (None, None, false),
+        Some(Body::Json(j)) => {
+            let text = j.to_string();
+            let cut_text = cut(&text, MAX_BODY_TEXT).to_owned();
+            let was_cut = cut_text.len() < text.len();
+            (Some(Cow::Owned(cut_text)), Some(Cow::Borrowed(j)), was_cut)
+        }
         Some(Body::Text(t)) => {
             let trimmed = t.trim_start();
             let json = if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -725,7 +759,8 @@ fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json
             } else {
                 None
             };
-            (Some(Cow::Borrowed(t.as_str())), json)
+            let view = cut(t, MAX_BODY_TEXT);
+            (Some(Cow::Borrowed(view)), json, view.len() < t.len())
         }
     }
 }

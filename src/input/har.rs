@@ -93,6 +93,9 @@ pub fn looks_like(text: &str) -> bool {
     head.starts_with("{\"log\":") && (text.contains("\"entries\"") || text.contains("\"creator\""))
 }
 
+/// Most entries one HAR file may hold.
+pub const MAX_ENTRIES: usize = 200_000;
+
 /// Reads the entries worth reporting.
 pub fn read(text: &str, all_entries: bool) -> Result<Vec<InputCapture>, InputError> {
     let har: Har = serde_json::from_str(text).map_err(|e| InputError::Invalid {
@@ -100,6 +103,16 @@ pub fn read(text: &str, all_entries: bool) -> Result<Vec<InputCapture>, InputErr
         column: e.column(),
         message: format!("not a valid HAR file: {e}"),
     })?;
+    if har.log.entries.len() > MAX_ENTRIES {
+        return Err(InputError::Invalid {
+            line: 0,
+            column: 0,
+            message: format!(
+                "the HAR file has {} entries; the limit is {MAX_ENTRIES} (export only the failing calls, or convert it to JSON Lines)",
+                har.log.entries.len()
+            ),
+        });
+    }
     let total = har.log.entries.len();
     let entries: Vec<(usize, Capture)> = har
         .log

@@ -31,6 +31,7 @@ struct Labels {
     no_findings: &'static str,
     no_response: &'static str,
     attempts: &'static str,
+    cut: &'static str,
     lacks: &'static str,
     lack_url: &'static str,
     lack_headers: &'static str,
@@ -64,6 +65,7 @@ fn labels(lang: Lang) -> Labels {
             no_findings: "No diagnosis: nothing in this capture matched a rule.",
             no_response: "no response",
             attempts: "sent {n} times (the client retried): one diagnosis for all",
+            cut: "{part} is over 1 MiB: only its first 1 MiB was evaluated",
             lacks: "not in this input",
             lack_url: "the URL (address checks skipped)",
             lack_headers: "request headers (key checks skipped)",
@@ -82,6 +84,7 @@ fn labels(lang: Lang) -> Labels {
             no_findings: "无诊断：此捕获未匹配任何规则。",
             no_response: "无响应",
             attempts: "共发送 {n} 次（客户端自动重试）：诊断相同",
+            cut: "{part} 超过 1 MiB：只检查了前 1 MiB",
             lacks: "此输入中缺少",
             lack_url: "URL（已跳过地址检查）",
             lack_headers: "请求头（已跳过密钥检查）",
@@ -146,6 +149,9 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
     }
     if let Some(id) = &d.request_id {
         let _ = writeln!(out, "  {DIM}{}: {id}{DIM:#}", l.request_id);
+    }
+    for part in &d.cut {
+        let _ = writeln!(out, "  {DIM}{}{DIM:#}", l.cut.replace("{part}", part));
     }
     if let Some(e) = &d.client_error {
         let _ = writeln!(out, "  {DIM}{}: {}{DIM:#}", l.client_error, quote(e));

@@ -73,6 +73,9 @@ pub const LANGS: &[&str] = &["en", "zh"];
 /// Largest compiled size of one regex (bytes of the regex engine's program).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// Most rules one rulebook may hold.
+pub const MAX_RULES: usize = 10_000;
+
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
@@ -377,6 +380,15 @@ pub fn compile(
     let mut rules = Vec::new();
     let mut ids: HashMap<String, Pos> = HashMap::new();
     match root.get("rules").map(|n| (&n.value, n.pos)) {
+        Some((Value::Seq(items), pos)) if items.len() > MAX_RULES => cx.error(
+            "RC025",
+            pos,
+            format!(
+                "the rulebook has {} rules; the limit is {MAX_RULES}",
+                items.len()
+            ),
+            "split it into several rulebooks (--overlay)",
+        ),
         Some((Value::Seq(items), _)) => {
             for item in items {
                 // A rule that needs a newer engine is not compiled at all: it may use

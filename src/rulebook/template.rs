@@ -9,6 +9,9 @@ use crate::rulebook::Lang;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The most of one fact's value a message or fix quotes (bytes).
+pub const MAX_FACT_IN_TEXT: usize = 1000;
+
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Template {
@@ -30,12 +33,17 @@ fn render_segments(segments: &[Segment], facts: &Facts<'_>, lang: Lang, out: &mu
             Segment::Fact(fact, _) => match facts.display(fact) {
                 // Messages are one line: control characters show as escapes.
                 Some(v) => {
-                    for c in v.chars() {
+                    // A fact can be a whole body: a message quotes at most its start.
+                    let shown = crate::facts::cut(&v, MAX_FACT_IN_TEXT);
+                    for c in shown.chars() {
                         if c.is_control() {
                             out.extend(c.escape_default());
                         } else {
                             out.push(c);
                         }
+                    }
+                    if shown.len() < v.len() {
+                        out.push('…');
                     }
                 }
                 None => out.push_str(match lang {
