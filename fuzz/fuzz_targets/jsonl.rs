@@ -1,0 +1,17 @@
+#![no_main]
+//! Bulk JSON Lines: every line a report or a skipped-line error, in order.
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use rulecheck::bulk::{BulkOptions, run};
+use rulecheck::rulebook::{LoadOptions, RuleSet};
+
+fn rules() -> &'static RuleSet {
+    static SET: OnceLock<RuleSet> = OnceLock::new();
+    SET.get_or_init(|| RuleSet::default_rulebook(&LoadOptions::default()).expect("built-in rulebook"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let options = BulkOptions { threads: 1, batch: 16, max_line_bytes: 4096, ..Default::default() };
+    let _ = run(rules(), data, options, |_| {});
+});
