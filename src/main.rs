@@ -537,19 +537,7 @@ fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Optio
     let result = load_for_check(paths);
     let (diagnostics, sources, rules) = match &result {
         Ok(set) => {
-            let sources = set
-                .rulebooks
-                .iter()
-                .filter_map(|rb| {
-                    if rb.source == rulebook::DEFAULT_RULEBOOK.0 && paths.is_empty() {
-                        Some((rb.source.clone(), rulebook::DEFAULT_RULEBOOK.1.to_owned()))
-                    } else {
-                        std::fs::read_to_string(&rb.source)
-                            .ok()
-                            .map(|t| (rb.source.clone(), t))
-                    }
-                })
-                .collect();
+            let sources = set.sources();
             let mut found = rulebook::lints::lint(set);
             if let Some(path) = changelog {
                 let name = path.display().to_string();
@@ -639,19 +627,7 @@ fn test(paths: &[PathBuf], case_paths: &[PathBuf], with_coverage: bool, format: 
     }
     let case_report = rulebook::cases::run(&set, &cases);
     let report = rulebook::examples::run(&set);
-    let sources: BTreeMap<String, String> = set
-        .rulebooks
-        .iter()
-        .filter_map(|rb| {
-            if rb.source == rulebook::DEFAULT_RULEBOOK.0 && paths.is_empty() {
-                Some((rb.source.clone(), rulebook::DEFAULT_RULEBOOK.1.to_owned()))
-            } else {
-                std::fs::read_to_string(&rb.source)
-                    .ok()
-                    .map(|t| (rb.source.clone(), t))
-            }
-        })
-        .collect();
+    let sources: BTreeMap<String, String> = set.sources();
     let failed = report.failures.len() + case_report.failures.len();
     let coverage = with_coverage.then(|| {
         let examples = set

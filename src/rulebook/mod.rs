@@ -503,6 +503,15 @@ impl RuleSet {
         options: &LoadOptions,
     ) -> Result<RuleSet, LoadError> {
         let (rulebooks, sources) = RuleSet::load_paths_unchecked(paths, options)?;
+        RuleSet::checked(rulebooks, sources, options)
+    }
+
+    /// A set from loaded rulebooks, once `--var`s and ids across layers check out.
+    fn checked(
+        rulebooks: Vec<Rulebook>,
+        sources: BTreeMap<String, String>,
+        options: &LoadOptions,
+    ) -> Result<RuleSet, LoadError> {
         if let Err(diagnostics) = check_vars(&rulebooks, options) {
             return Err(LoadError {
                 diagnostics,
@@ -604,16 +613,15 @@ impl RuleSet {
             rulebooks.extend(more);
             sources.extend(more_sources);
         }
-        if let Err(diagnostics) = check_vars(&rulebooks, options) {
-            return Err(LoadError {
-                diagnostics,
-                sources,
-            });
-        }
-        RuleSet::new(rulebooks).map_err(|diagnostics| LoadError {
-            diagnostics,
-            sources,
-        })
+        RuleSet::checked(rulebooks, sources, options)
+    }
+
+    /// Each rulebook's source name and text, to quote in diagnostics.
+    pub fn sources(&self) -> BTreeMap<String, String> {
+        self.rulebooks
+            .iter()
+            .map(|rb| (rb.source.clone(), rb.text.clone()))
+            .collect()
     }
 
     /// Every rule with its rulebook, in rulebook order.
