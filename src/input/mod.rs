@@ -178,6 +178,10 @@ pub fn detect(text: &str) -> Option<Format> {
     if log::looks_like(text) {
         return Some(Format::Log);
     }
+    // So do SDK debug logs: `[log_1a2b3c] sending request {`.
+    if sdk::starts_with_client_log(text) {
+        return Some(Format::Sdk);
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if har::looks_like(trimmed) {
             return Some(Format::Har);

@@ -8,6 +8,10 @@
 //! - httpx logs `HTTP Request: POST https://… "HTTP/1.1 404 Not Found"`.
 //! - openai-node prints `NotFoundError: 404 Invalid URL (POST /v1/…)`, the stack, then
 //!   the error's fields (`status: 404`, `headers: {…}`), and `[cause]: …`.
+//! - Debug logs (`OPENAI_LOG=debug`): openai-node 5+ logs `[log_…] post https://…
+//!   failed with status 404` and the request it sends (method, url, user-agent with the
+//!   SDK version); openai-python logs the request options, whose `json_data` is the
+//!   request body, and each response's headers.
 //! - Plain language errors users hit next (`'str' object has no attribute 'choices'`,
 //!   `Cannot read properties of undefined`) are client errors: evidence too.
 //!
@@ -40,10 +44,24 @@ pub fn looks_like(text: &str) -> bool {
         || text.contains("Error code: ")
         || text.contains("HTTP Request: ")
         || text.contains("OpenAI:DEBUG")
+        || starts_with_client_log(text)
         || text.lines().any(|l| {
             exception_line().is_some_and(|r| r.is_match(l.trim_end()))
                 && (l.contains("Error") || l.starts_with("openai."))
         })
+}
+
+/// Whether the text opens with an SDK's debug log line: `[log_1a2b3c] sending request`
+/// (openai-node 5+) or `[2026-11-27 12:32:04 - openai._base_client:482 - DEBUG]`
+/// (openai-python). Both start with `[`, so this is asked before reading JSON.
+pub fn starts_with_client_log(text: &str) -> bool {
+    static R: OnceLock<Option<Regex>> = OnceLock::new();
+    let first = text.trim_start().lines().next().unwrap_or_default();
+    re(
+        &R,
+        r"^\[(?:log_[0-9a-f]+|\d{4}-\d\d-\d\d [\d:,.]+ - (?:openai|httpx|httpcore)[\w.]*:\d+ - [A-Z]+)\] ",
+    )
+    .is_some_and(|r| r.is_match(first))
 }
 
 /// The HTTP status an SDK's exception class stands for.
@@ -71,12 +89,19 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     let mut response_headers = Headers::default();
     let mut errors: Vec<String> = Vec::new();
     let mut client = None;
+    let mut client_version: Option<String> = None;
+    let mut request_body: Option<Body> = None;
 
     static HTTPX: OnceLock<Option<Regex>> = OnceLock::new();
     static NODE_STATUS: OnceLock<Option<Regex>> = OnceLock::new();
     static NODE_FIELD: OnceLock<Option<Regex>> = OnceLock::new();
     static NODE_DEBUG: OnceLock<Option<Regex>> = OnceLock::new();
     static INVALID_URL: OnceLock<Option<Regex>> = OnceLock::new();
+    static NODE_LOG_OUTCOME: OnceLock<Option<Regex>> = OnceLock::new();
+    static NODE_LOG_FIELD: OnceLock<Option<Regex>> = OnceLock::new();
+    static USER_AGENT: OnceLock<Option<Regex>> = OnceLock::new();
+    static PY_OPTIONS: OnceLock<Option<Regex>> = OnceLock::new();
+    static PY_RESPONSE: OnceLock<Option<Regex>> = OnceLock::new();
     let httpx = re(
         &HTTPX,
         r#"HTTP Request: ([A-Z]+) (\S+) "HTTP/[\d.]+ (\d{3})"#,
@@ -88,10 +113,29 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     );
     let node_debug = re(&NODE_DEBUG, r"OpenAI:DEBUG:request (https?://\S+)");
     let invalid_url = re(&INVALID_URL, r"Invalid URL \(([A-Z]+) (/[^)\s]*)\)");
+    // openai-node 5+ with OPENAI_LOG=debug|info: `[log_1a2b3c] post https://… failed
+    // with status 404 in 41ms`, and the request it is sending, field by field.
+    let node_log_outcome = re(
+        &NODE_LOG_OUTCOME,
+        r"^\[log_\w+\] (get|post|put|patch|delete) (https?://\S+) (?:failed|succeeded) with status (\d{3})",
+    );
+    let node_log_field = re(&NODE_LOG_FIELD, r"^  (method|url): '([^']*)',?$");
+    let user_agent = re(
+        &USER_AGENT,
+        r"(?i)'?user-agent'?: '(OpenAI/(JS|Python) ([\w.+-]+))'",
+    );
+    // openai-python with OPENAI_LOG=debug: the request options (method, body as a dict
+    // literal) and the response headers.
+    let py_options = re(&PY_OPTIONS, r"Request options: (\{.*\})$");
+    let py_response = re(
+        &PY_RESPONSE,
+        r#"HTTP Response: [A-Z]+ \S+ "(\d{3})[^"]*" Headers\((\{.*\})\)$"#,
+    );
 
     for raw in text.lines() {
         let line = raw.trim_end();
         if line.contains("site-packages/openai")
+            || line.contains("openai._base_client")
             || line.contains("import openai")
             || line.contains("from openai")
         {
@@ -104,6 +148,55 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
             method = Some(c[1].to_owned());
             url = Some(c[2].to_owned());
             status = c[3].parse().ok();
+            continue;
+        }
+        if let Some(c) = user_agent.and_then(|r| r.captures(line)) {
+            client = Some(if c[2].eq_ignore_ascii_case("js") {
+                "openai-node"
+            } else {
+                "openai-python"
+            });
+            client_version.get_or_insert_with(|| c[3].to_owned());
+            continue;
+        }
+        if let Some(c) = node_log_outcome.and_then(|r| r.captures(line)) {
+            method = Some(c[1].to_ascii_uppercase());
+            url = Some(c[2].to_owned());
+            status = c[3].parse().ok();
+            client.get_or_insert("openai-node");
+            continue;
+        }
+        if let Some(c) = node_log_field.and_then(|r| r.captures(line)) {
+            if &c[1] == "method" {
+                method.get_or_insert_with(|| c[2].to_ascii_uppercase());
+            } else if c[2].starts_with("http") {
+                url.get_or_insert_with(|| c[2].to_owned());
+            }
+            continue;
+        }
+        if let Some(options) = py_options
+            .and_then(|r| r.captures(line))
+            .and_then(|c| python_literal(&c[1]))
+        {
+            if let Some(m) = options.get("method").and_then(|m| m.as_str()) {
+                method.get_or_insert_with(|| m.to_ascii_uppercase());
+            }
+            if let Some(data) = options.get("json_data").filter(|d| !d.is_null()) {
+                request_body = Some(Body::Json(data.clone()));
+            }
+            continue;
+        }
+        if let Some(c) = py_response.and_then(|r| r.captures(line)) {
+            status = c[1].parse().ok().or(status);
+            if let Some(serde_json::Value::Object(map)) = python_literal(&c[2]) {
+                // After retries, the last response is the one that failed.
+                response_headers = Headers::default();
+                for (name, value) in map {
+                    if let Some(v) = value.as_str() {
+                        response_headers.push(name, v.to_owned());
+                    }
+                }
+            }
             continue;
         }
         if let Some(c) = node_debug.and_then(|r| r.captures(line)) {
@@ -197,13 +290,16 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     {
         request_headers.push("Authorization", value);
     }
-    let request =
-        (method.is_some() || url.is_some() || !request_headers.is_empty()).then_some(Request {
-            method,
-            url,
-            headers: request_headers,
-            body: None,
-        });
+    let request = (method.is_some()
+        || url.is_some()
+        || !request_headers.is_empty()
+        || request_body.is_some())
+    .then_some(Request {
+        method,
+        url,
+        headers: request_headers,
+        body: request_body,
+    });
     let response = status.map(|s| Response {
         status: Some(s),
         headers: response_headers,
@@ -222,6 +318,9 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     };
     if let Some(c) = client {
         capture.meta.insert("client".into(), c.into());
+    }
+    if let Some(v) = client_version {
+        capture.meta.insert("client_version".into(), v.into());
     }
     Ok(vec![InputCapture::new(capture, "sdk", "")])
 }
@@ -463,6 +562,56 @@ mod tests {
             ))
         );
         assert_eq!(c.meta["client"], "openai-node");
+    }
+
+    #[test]
+    fn node_debug_log_gives_method_url_status_and_version() {
+        let text = "[log_c08825] sending request {\n  method: 'post',\n  url: 'https://api.moleapi.com/v1/chat/completions',\n  options: {\n    method: 'post',\n    path: '/chat/completions',\n  },\n  headers: {\n    authorization: '[REDACTED]',\n    'user-agent': 'OpenAI/JS 7.59.0',\n  }\n}\n[log_c08825] post https://api.moleapi.com/v1/chat/completions failed with status 401 in 62ms - error; no more retries left\n[log_c08825] response error (error; no more retries left) {\n  url: 'https://api.moleapi.com/v1/chat/completions',\n  status: 401,\n  headers: {\n    'x-oneapi-request-id': '20261127'\n  },\n}\nAuthenticationError: 401 Invalid token\n";
+        assert_eq!(super::super::detect(text), Some(super::super::Format::Sdk));
+        let c = one(text);
+        assert_eq!(c.status(), Some(401));
+        let req = c.request.as_ref().unwrap();
+        assert_eq!(
+            (req.method.as_deref(), req.url.as_deref()),
+            (
+                Some("POST"),
+                Some("https://api.moleapi.com/v1/chat/completions")
+            )
+        );
+        assert_eq!(c.meta["client"], "openai-node");
+        assert_eq!(c.meta["client_version"], "7.59.0");
+        assert_eq!(
+            c.response.unwrap().headers.get("x-oneapi-request-id"),
+            Some("20261127")
+        );
+    }
+
+    #[test]
+    fn python_debug_log_gives_the_request_body_and_response_headers() {
+        let text = "[2026-11-27 12:32:04 - openai._base_client:482 - DEBUG] Request options: {'method': 'post', 'url': '/chat/completions', 'files': None, 'json_data': {'messages': [{'role': 'user', 'content': 'hi'}], 'model': 'gpt-4o-mni'}}\n[2026-11-27 12:32:04 - openai._base_client:1016 - DEBUG] HTTP Response: POST https://api.moleapi.com/v1/chat/completions \"500 Internal Server Error\" Headers({'x-oneapi-request-id': 'first'})\n[2026-11-27 12:32:05 - openai._base_client:1016 - DEBUG] HTTP Response: POST https://api.moleapi.com/v1/chat/completions \"503 Service Unavailable\" Headers({'x-oneapi-request-id': 'second'})\n";
+        assert_eq!(super::super::detect(text), Some(super::super::Format::Sdk));
+        let c = one(text);
+        assert_eq!(c.status(), Some(503), "the last response after retries");
+        let req = c.request.as_ref().unwrap();
+        assert_eq!(req.method.as_deref(), Some("POST"));
+        assert_eq!(
+            req.body,
+            Some(Body::Json(
+                json!({"messages": [{"role": "user", "content": "hi"}], "model": "gpt-4o-mni"})
+            ))
+        );
+        let headers = &c.response.as_ref().unwrap().headers;
+        assert_eq!(headers.get("x-oneapi-request-id"), Some("second"));
+        assert_eq!(c.meta["client"], "openai-python");
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_debug_log() {
+        assert!(!starts_with_client_log("[1, 2]"));
+        assert!(!starts_with_client_log("[{\"request\": {}}]"));
+        assert!(!starts_with_client_log(
+            "[GIN] 2026/11/27 - 12:00:00 | 401 |"
+        ));
     }
 
     #[test]
