@@ -90,6 +90,9 @@ struct EvalArgs {
     /// Largest input file accepted, in bytes.
     #[arg(long, default_value_t = input::DEFAULT_MAX_INPUT_BYTES)]
     max_input_bytes: usize,
+    /// Most entries one HAR file may hold.
+    #[arg(long, default_value_t = input::har::MAX_ENTRIES)]
+    max_har_entries: usize,
     #[command(flatten)]
     call: CallArgs,
 }
@@ -348,6 +351,7 @@ fn eval(args: &EvalArgs) -> u8 {
         max_bytes: args.max_input_bytes,
         format: args.input_format.map(Into::into),
         all_entries: args.all_entries,
+        max_har_entries: args.max_har_entries,
     };
     let mut reports = Vec::new();
     let mut failed = false;
@@ -958,6 +962,7 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
             max_bytes: args.max_input_bytes,
             format: args.input_format.map(Into::into),
             all_entries: args.all_entries,
+            max_har_entries: args.max_har_entries,
         };
         match input::read_with(&bytes, options) {
             Ok(captures) => {

@@ -72,6 +72,30 @@ fn an_input_over_the_size_limit_is_refused() {
 }
 
 #[test]
+fn a_har_over_the_entry_limit_is_refused_and_the_limit_can_be_raised() {
+    let path = dir().join("many-entries.har");
+    let entry = r#"{"request": {"method": "POST", "url": "https://api.moleapi.com/v1/chat/completions", "headers": []}, "response": {"status": 500, "headers": [], "content": {"text": "{}"}}}"#;
+    let entries = vec![entry; 50].join(",");
+    std::fs::write(&path, format!("{{\"log\": {{\"entries\": [{entries}]}}}}")).unwrap();
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["eval", file, "--max-har-entries", "49"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("the HAR file has 50 entries; the limit is 49")
+            && text(&out).contains("--max-har-entries"),
+        "{}",
+        text(&out)
+    );
+    let out = rulecheck(&["eval", file, "--max-har-entries", "50", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["reports"][0]["attempts"], 50,
+        "the identical attempts are one report"
+    );
+}
+
+#[test]
 fn deeply_nested_json_is_refused_not_a_stack_overflow() {
     let path = dir().join("deep.json");
     std::fs::write(

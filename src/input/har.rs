@@ -93,22 +93,26 @@ pub fn looks_like(text: &str) -> bool {
     head.starts_with("{\"log\":") && (text.contains("\"entries\"") || text.contains("\"creator\""))
 }
 
-/// Most entries one HAR file may hold.
+/// Most entries one HAR file may hold, unless told otherwise (`--max-har-entries`).
 pub const MAX_ENTRIES: usize = 200_000;
 
 /// Reads the entries worth reporting.
-pub fn read(text: &str, all_entries: bool) -> Result<Vec<InputCapture>, InputError> {
+pub fn read(
+    text: &str,
+    all_entries: bool,
+    max_entries: usize,
+) -> Result<Vec<InputCapture>, InputError> {
     let har: Har = serde_json::from_str(text).map_err(|e| InputError::Invalid {
         line: e.line(),
         column: e.column(),
         message: format!("not a valid HAR file: {e}"),
     })?;
-    if har.log.entries.len() > MAX_ENTRIES {
+    if har.log.entries.len() > max_entries {
         return Err(InputError::Invalid {
             line: 0,
             column: 0,
             message: format!(
-                "the HAR file has {} entries; the limit is {MAX_ENTRIES} (export only the failing calls, or convert it to JSON Lines)",
+                "the HAR file has {} entries; the limit is {max_entries} (export only the failing calls, convert it to JSON Lines, or raise it with --max-har-entries)",
                 har.log.entries.len()
             ),
         });
@@ -302,14 +306,14 @@ mod tests {
         ]}})
         .to_string();
         assert!(looks_like(&har));
-        let r = read(&har, false).unwrap();
+        let r = read(&har, false, MAX_ENTRIES).unwrap();
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].attempts, r[0].locator.as_str()), (3, "entry 1"));
         assert_eq!(
             r[0].capture.response.as_ref().unwrap().body,
             Some(Body::Text("{}".into()))
         );
-        let all = read(&har, true).unwrap();
+        let all = read(&har, true, MAX_ENTRIES).unwrap();
         assert_eq!(all.len(), 3, "500 ×3 grouped, the image, the models call");
     }
 
@@ -318,6 +322,7 @@ mod tests {
         let r = read(
             r#"{"log": {"version": "1.2", "creator": {"name": "x"}, "entries": []}}"#,
             false,
+            MAX_ENTRIES,
         )
         .unwrap();
         assert_eq!(r.len(), 1);
@@ -331,7 +336,7 @@ mod tests {
             "response": {"status": 0, "headers": [], "content": {}, "_error": "net::ERR_NAME_NOT_RESOLVED"}
         }]}})
         .to_string();
-        let r = read(&har, false).unwrap();
+        let r = read(&har, false, MAX_ENTRIES).unwrap();
         assert_eq!(
             r[0].capture.client_error.as_deref(),
             Some("net::ERR_NAME_NOT_RESOLVED")
@@ -341,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_truncated_har_is_an_error_with_a_position() {
-        let err = read(r#"{"log": {"entries": [{"request": "#, false).unwrap_err();
+        let err = read(r#"{"log": {"entries": [{"request": "#, false, MAX_ENTRIES).unwrap_err();
         assert!(matches!(err, InputError::Invalid { line: 1, .. }), "{err}");
     }
 }

@@ -76,6 +76,8 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// HAR: report every entry, not only those that failed or look wrong.
     pub all_entries: bool,
+    /// HAR: most entries one file may hold (the whole file is parsed at once).
+    pub max_har_entries: usize,
 }
 
 impl Default for ReadOptions {
@@ -84,6 +86,7 @@ impl Default for ReadOptions {
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             format: None,
             all_entries: false,
+            max_har_entries: har::MAX_ENTRIES,
         }
     }
 }
@@ -163,7 +166,7 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
         })?,
     };
     match format {
-        Format::Har => har::read(text, options.all_entries),
+        Format::Har => har::read(text, options.all_entries, options.max_har_entries),
         Format::Capture | Format::Jsonl => read_json(text),
         Format::Log => log::read(text),
         Format::Http => http::read(text),
