@@ -18,9 +18,20 @@ use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, Status
 pub const ABSENT: &str = "(absent)";
 
 /// Options for one evaluation.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct EvalOptions {
     pub lang: Lang,
+    /// Bodies are matched on their first this many bytes (the rest is reported as cut).
+    pub max_body_text: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            lang: Lang::default(),
+            max_body_text: crate::facts::MAX_BODY_TEXT,
+        }
+    }
 }
 
 /// One fact a finding rests on, as it was in the capture (secrets masked).
@@ -73,7 +84,7 @@ pub struct Diagnosis {
     /// The client, as the capture names it (`meta.client`) or its User-Agent says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
-    /// Bodies longer than rulecheck evaluates (1 MiB): only their start was matched.
+    /// Bodies longer than rulecheck matches (`max_body_text`): only their start was matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cut: Vec<String>,
     pub findings: Vec<Finding>,
@@ -81,7 +92,7 @@ pub struct Diagnosis {
 
 /// Diagnoses one capture with a rule set.
 pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis {
-    let facts = Facts::derive(capture);
+    let facts = Facts::derive_with(capture, options.max_body_text);
     let redactor = Redactor::new(facts.secrets());
     let mut findings = run_rules(set, &facts, options.lang);
     if let Some(status) = capture.status()

@@ -462,8 +462,13 @@ struct ErrorInfo {
 }
 
 impl<'c> Facts<'c> {
-    /// Derives the facts of a capture.
+    /// Derives the facts of a capture, matching bodies up to [`MAX_BODY_TEXT`].
     pub fn derive(capture: &'c Capture) -> Facts<'c> {
+        Facts::derive_with(capture, MAX_BODY_TEXT)
+    }
+
+    /// Derives the facts of a capture, matching bodies up to `max_body_text` bytes.
+    pub fn derive_with(capture: &'c Capture, max_body_text: usize) -> Facts<'c> {
         let request = capture.request.as_ref();
         let response = capture.response.as_ref();
         let url = request.and_then(|r| r.url.as_deref()).map(|u| {
@@ -482,9 +487,9 @@ impl<'c> Facts<'c> {
             parts
         });
         let (request_text, request_json, request_cut) =
-            body_views(request.and_then(|r| r.body.as_ref()));
+            body_views(request.and_then(|r| r.body.as_ref()), max_body_text);
         let (response_text, response_json, response_cut) =
-            body_views(response.and_then(|r| r.body.as_ref()));
+            body_views(response.and_then(|r| r.body.as_ref()), max_body_text);
         let mut cut_bodies = Vec::new();
         if request_cut {
             cut_bodies.push("request.body");
@@ -743,12 +748,15 @@ pub fn cut(s: &str, max: usize) -> &str {
 }
 
 /// Text and parsed JSON views of a body, and whether the text was cut.
-fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>, bool) {
+fn body_views(
+    body: Option<&Body>,
+    max: usize,
+) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>, bool) {
     match body {
         None => (None, None, false),
         Some(Body::Json(j)) => {
             let text = j.to_string();
-            let cut_text = cut(&text, MAX_BODY_TEXT).to_owned();
+            let cut_text = cut(&text, max).to_owned();
             let was_cut = cut_text.len() < text.len();
             (Some(Cow::Owned(cut_text)), Some(Cow::Borrowed(j)), was_cut)
         }
@@ -759,7 +767,7 @@ fn body_views(body: Option<&Body>) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json
             } else {
                 None
             };
-            let view = cut(t, MAX_BODY_TEXT);
+            let view = cut(t, max);
             (Some(Cow::Borrowed(view)), json, view.len() < t.len())
         }
     }

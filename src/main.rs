@@ -93,6 +93,9 @@ struct EvalArgs {
     /// Most entries one HAR file may hold.
     #[arg(long, default_value_t = input::har::MAX_ENTRIES)]
     max_har_entries: usize,
+    /// Bodies are matched on their first this many bytes; the rest is reported as cut.
+    #[arg(long, default_value_t = rulecheck::facts::MAX_BODY_TEXT)]
+    max_body_bytes: usize,
     #[command(flatten)]
     call: CallArgs,
 }
@@ -360,7 +363,14 @@ fn eval(args: &EvalArgs) -> u8 {
         reports.push(CaptureReport::new(
             "flags",
             &c,
-            evaluate::diagnose(&set, &c.capture, EvalOptions { lang }),
+            evaluate::diagnose(
+                &set,
+                &c.capture,
+                EvalOptions {
+                    lang,
+                    max_body_text: args.max_body_bytes,
+                },
+            ),
         ));
     }
     for name in &args.inputs {
@@ -375,10 +385,21 @@ fn eval(args: &EvalArgs) -> u8 {
         match input::read_with(&bytes, options) {
             Ok(captures) => {
                 for c in captures {
-                    let diagnosis = evaluate::diagnose(&set, &c.capture, EvalOptions { lang });
+                    let diagnosis = evaluate::diagnose(
+                        &set,
+                        &c.capture,
+                        EvalOptions {
+                            lang,
+                            max_body_text: args.max_body_bytes,
+                        },
+                    );
                     let mut report = CaptureReport::new(name, &c, diagnosis);
                     if args.trace {
-                        report.trace = Some(rulecheck::trace::trace_all(&set, &c.capture));
+                        report.trace = Some(rulecheck::trace::trace_all(
+                            &set,
+                            &c.capture,
+                            args.max_body_bytes,
+                        ));
                     }
                     reports.push(report);
                 }
@@ -904,7 +925,10 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
         }
     };
     let bulk = rulecheck::bulk::BulkOptions {
-        eval: EvalOptions { lang },
+        eval: EvalOptions {
+            lang,
+            max_body_text: args.max_body_bytes,
+        },
         threads: args
             .threads
             .unwrap_or_else(|| rulecheck::bulk::BulkOptions::default().threads),
@@ -967,7 +991,14 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
         match input::read_with(&bytes, options) {
             Ok(captures) => {
                 for c in captures {
-                    let diagnosis = evaluate::diagnose(&set, &c.capture, EvalOptions { lang });
+                    let diagnosis = evaluate::diagnose(
+                        &set,
+                        &c.capture,
+                        EvalOptions {
+                            lang,
+                            max_body_text: args.max_body_bytes,
+                        },
+                    );
                     sink(CaptureReport::new(name, &c, diagnosis), &mut out);
                 }
             }

@@ -206,8 +206,9 @@ pub struct RuleTrace {
 pub fn trace_all(
     set: &crate::rulebook::RuleSet,
     capture: &crate::capture::Capture,
+    max_body_text: usize,
 ) -> Vec<RuleTrace> {
-    let facts = Facts::derive(capture);
+    let facts = Facts::derive_with(capture, max_body_text);
     let redactor = Redactor::new(facts.secrets());
     set.rules()
         .map(|(rb, rule)| {
@@ -327,7 +328,10 @@ pub fn coverage<'c>(
     };
     for capture in captures {
         cov.captures += 1;
-        for (i, t) in trace_all(set, capture).into_iter().enumerate() {
+        for (i, t) in trace_all(set, capture, crate::facts::MAX_BODY_TEXT)
+            .into_iter()
+            .enumerate()
+        {
             let Some(rc) = cov.rules.get_mut(i) else {
                 continue;
             };

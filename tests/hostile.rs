@@ -52,6 +52,27 @@ fn a_50_mb_body_is_evaluated_on_its_first_mebibyte_and_says_so() {
 }
 
 #[test]
+fn the_body_limit_can_be_lowered_and_the_report_says_what_was_cut() {
+    let path = dir().join("padded-body.json");
+    let capture = serde_json::json!({"response": {"status": 502, "body": format!("{}<html>bad gateway</html>", " ".repeat(5000))}});
+    std::fs::write(&path, capture.to_string()).unwrap();
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["eval", file, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["reports"][0].get("cut").is_none(), "{v}");
+    let out = rulecheck(&["eval", file, "--format", "json", "--max-body-bytes", "1000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"][0]["cut"], serde_json::json!(["response.body"]));
+    let out = rulecheck(&["eval", file, "--max-body-bytes", "1000"]);
+    assert!(
+        text(&out).contains("response.body is longer than rulecheck matches (--max-body-bytes"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn an_input_over_the_size_limit_is_refused() {
     let path = dir().join("big.json");
     std::fs::write(

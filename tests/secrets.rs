@@ -94,10 +94,21 @@ fn no_output_contains_a_key_whole() {
                 let mut r = CaptureReport::new(
                     "input",
                     c,
-                    diagnose(&set, &c.capture, EvalOptions { lang }),
+                    diagnose(
+                        &set,
+                        &c.capture,
+                        EvalOptions {
+                            lang,
+                            ..Default::default()
+                        },
+                    ),
                 );
                 if case % 20 == 0 {
-                    r.trace = Some(rulecheck::trace::trace_all(&set, &c.capture));
+                    r.trace = Some(rulecheck::trace::trace_all(
+                        &set,
+                        &c.capture,
+                        rulecheck::facts::MAX_BODY_TEXT,
+                    ));
                 }
                 r
             })

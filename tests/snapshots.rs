@@ -25,7 +25,14 @@ fn report_for(path: &Path, lang: Lang) -> Report {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .into_iter()
         .map(|c| {
-            let diagnosis = diagnose(&rules, &c.capture, EvalOptions { lang });
+            let diagnosis = diagnose(
+                &rules,
+                &c.capture,
+                EvalOptions {
+                    lang,
+                    ..Default::default()
+                },
+            );
             CaptureReport::new(&name, &c, diagnosis)
         })
         .collect();
