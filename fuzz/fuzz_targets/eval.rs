@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for c in captures {
         let d = diagnose(rules(), &c.capture, EvalOptions::default());
         let _ = serde_json_len(&d);
-        let _ = rulecheck::trace::trace_all(rules(), &c.capture);
+        let _ = rulecheck::trace::trace_all(rules(), &c.capture, rulecheck::facts::MAX_BODY_TEXT);
     }
 });
 
