@@ -7,7 +7,8 @@
 //!   (`LocalProtocolError: Illegal header value b'Bearer sk-… '`).
 //! - httpx logs `HTTP Request: POST https://… "HTTP/1.1 404 Not Found"`.
 //! - openai-node prints `NotFoundError: 404 Invalid URL (POST /v1/…)`, the stack, then
-//!   the error's fields (`status: 404`, `headers: {…}`), and `[cause]: …`.
+//!   the error's fields (`status: 404`, `headers: {…}`, `error: { code: '…' }` — the
+//!   parsed body, read as data), and `[cause]: …`.
 //! - Debug logs (`OPENAI_LOG=debug`): openai-node 5+ logs `[log_…] post https://…
 //!   failed with status 404` and the request it sends (method, url, user-agent with the
 //!   SDK version); openai-python logs the request options, whose `json_data` is the
@@ -91,6 +92,9 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     let mut client = None;
     let mut client_version: Option<String> = None;
     let mut request_body: Option<Body> = None;
+    // openai-node prints the parsed error body among the error's fields: `  error: {`.
+    let mut node_error: Option<String> = None;
+    let mut in_node_error = false;
 
     static HTTPX: OnceLock<Option<Regex>> = OnceLock::new();
     static NODE_STATUS: OnceLock<Option<Regex>> = OnceLock::new();
@@ -134,6 +138,20 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
 
     for raw in text.lines() {
         let line = raw.trim_end();
+        if in_node_error {
+            let end = line == "  }" || line == "  },";
+            if let Some(buf) = node_error.as_mut().filter(|b| b.len() < 64 * 1024) {
+                buf.push_str(if end { "}" } else { line });
+                buf.push('\n');
+            }
+            in_node_error = !end;
+            continue;
+        }
+        if line == "  error: {" {
+            in_node_error = true;
+            node_error = Some("{".into());
+            continue;
+        }
         if line.contains("site-packages/openai")
             || line.contains("openai._base_client")
             || line.contains("import openai")
@@ -251,6 +269,14 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
         }
         errors.push(format!("{class}: {message}"));
     }
+    // The error body the SDK parsed is the response body, codes and types included.
+    if let Some(error) = node_error
+        .as_deref()
+        .and_then(js_literal)
+        .filter(|e| e.get("message").is_some_and(serde_json::Value::is_string))
+    {
+        body = Some(Body::Json(serde_json::json!({ "error": error })));
+    }
     // The gateway echoes the method and path it could not route.
     let echoed = |b: &Body| match b {
         Body::Text(t) => t.clone(),
@@ -332,10 +358,21 @@ fn is_user_code_failure(e: &str) -> bool {
 /// Reads a Python literal (`repr` of dicts, lists, strings, numbers, `None`, `True`,
 /// `False`) as JSON. `None` for anything else.
 pub fn python_literal(text: &str) -> Option<serde_json::Value> {
+    literal(text, false)
+}
+
+/// Reads a JavaScript object as Node's `util.inspect` prints it (`{ code: 'x', n: 1,
+/// param: undefined }`): bare keys, single quotes, `undefined`, `null`.
+pub fn js_literal(text: &str) -> Option<serde_json::Value> {
+    literal(text, true)
+}
+
+fn literal(text: &str, js: bool) -> Option<serde_json::Value> {
     let mut p = PyParser {
         chars: text.trim().chars().collect(),
         at: 0,
         depth: 0,
+        js,
     };
     let v = p.value()?;
     p.skip_ws();
@@ -346,6 +383,8 @@ struct PyParser {
     chars: Vec<char>,
     at: usize,
     depth: usize,
+    /// JavaScript, not Python: bare keys and `undefined`/`null`/`true`/`false`.
+    js: bool,
 }
 
 impl PyParser {
@@ -381,9 +420,18 @@ impl PyParser {
                 self.at += 1;
                 let mut map = serde_json::Map::new();
                 while !self.eat('}') {
-                    let key = match self.value()? {
-                        J::String(s) => s,
-                        other => other.to_string(),
+                    self.skip_ws();
+                    let bare = self.js
+                        && self
+                            .peek()
+                            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$');
+                    let key = if bare {
+                        self.word()
+                    } else {
+                        match self.value()? {
+                            J::String(s) => s,
+                            other => other.to_string(),
+                        }
                     };
                     if !self.eat(':') {
                         return None;
@@ -419,24 +467,12 @@ impl PyParser {
             }
             '\'' | '"' => J::String(self.string()?),
             _ => {
-                let start = self.at;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))
-                {
-                    self.at += 1;
-                }
-                let word: String = self
-                    .chars
-                    .get(start..self.at)
-                    .unwrap_or(&[])
-                    .iter()
-                    .collect();
-                match word.as_str() {
-                    "None" => J::Null,
-                    "True" => J::Bool(true),
-                    "False" => J::Bool(false),
-                    w => serde_json::from_str::<serde_json::Number>(w)
+                let word = self.word();
+                match (word.as_str(), self.js) {
+                    ("None", false) | ("null" | "undefined", true) => J::Null,
+                    ("True", false) | ("true", true) => J::Bool(true),
+                    ("False", false) | ("false", true) => J::Bool(false),
+                    (w, _) => serde_json::from_str::<serde_json::Number>(w)
                         .ok()
                         .map(J::Number)?,
                 }
@@ -444,6 +480,22 @@ impl PyParser {
         };
         self.depth -= 1;
         Some(v)
+    }
+
+    /// A bare word: a number, a constant, or (JavaScript) a key.
+    fn word(&mut self) -> String {
+        let start = self.at;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '+' | '_' | '$'))
+        {
+            self.at += 1;
+        }
+        self.chars
+            .get(start..self.at)
+            .unwrap_or(&[])
+            .iter()
+            .collect()
     }
 
     fn string(&mut self) -> Option<String> {
@@ -508,6 +560,39 @@ mod tests {
         );
         assert_eq!(python_literal("{'a': 1"), None);
         assert_eq!(python_literal(&"[".repeat(200)), None, "depth is limited");
+    }
+
+    #[test]
+    fn js_objects_read_as_json() {
+        assert_eq!(
+            js_literal(
+                "{\n    code: 'model_not_found',\n    param: undefined,\n    ok: true,\n    n: null,\n    $x: [1, 'a'],\n  }"
+            ),
+            Some(
+                json!({"code": "model_not_found", "param": null, "ok": true, "n": null, "$x": [1, "a"]})
+            )
+        );
+        assert_eq!(
+            python_literal("{code: 'x'}"),
+            None,
+            "bare keys are JavaScript only"
+        );
+        assert_eq!(js_literal("{ code: 'x'"), None);
+    }
+
+    #[test]
+    fn node_error_fields_give_the_error_body() {
+        let text = "InternalServerError: 503 No available channel for model x under group default\n    at APIError.generate (file:///app/node_modules/openai/core/error.mjs:62:20) {\n  status: 503,\n  headers: Headers {},\n  error: {\n    code: 'model_not_found',\n    message: 'No available channel for model x under group default',\n    type: 'new_api_error'\n  },\n  code: 'model_not_found',\n  param: undefined\n}\n";
+        let c = one(text);
+        assert_eq!(c.status(), Some(503));
+        assert_eq!(
+            c.response.unwrap().body,
+            Some(Body::Json(json!({"error": {
+                "code": "model_not_found",
+                "message": "No available channel for model x under group default",
+                "type": "new_api_error"
+            }})))
+        );
     }
 
     #[test]
