@@ -106,6 +106,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     static USER_AGENT: OnceLock<Option<Regex>> = OnceLock::new();
     static PY_OPTIONS: OnceLock<Option<Regex>> = OnceLock::new();
     static PY_RESPONSE: OnceLock<Option<Regex>> = OnceLock::new();
+    static PY_METHOD: OnceLock<Option<Regex>> = OnceLock::new();
     let httpx = re(
         &HTTPX,
         r#"HTTP Request: ([A-Z]+) (\S+) "HTTP/[\d.]+ (\d{3})"#,
@@ -131,6 +132,12 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     // openai-python with OPENAI_LOG=debug: the request options (method, body as a dict
     // literal) and the response headers.
     let py_options = re(&PY_OPTIONS, r"Request options: (\{.*\})$");
+    // openai-python 2.x/3.x log less: `Building HTTP request: method=POST`, then
+    // `HTTP Response: POST 503` (the status the exception class only approximates).
+    let py_method = re(
+        &PY_METHOD,
+        r"Building HTTP request: method=([A-Z]+)\b|HTTP Response: [A-Z]+ (\d{3})$",
+    );
     let py_response = re(
         &PY_RESPONSE,
         r#"HTTP Response: [A-Z]+ \S+ "(\d{3})[^"]*" Headers\((\{.*\})\)$"#,
@@ -202,6 +209,16 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
             if let Some(data) = options.get("json_data").filter(|d| !d.is_null()) {
                 request_body = Some(Body::Json(data.clone()));
             }
+            continue;
+        }
+        if let Some(c) = py_method.and_then(|r| r.captures(line)) {
+            if let Some(m) = c.get(1) {
+                method.get_or_insert_with(|| m.as_str().to_owned());
+            }
+            if let Some(s) = c.get(2) {
+                status = s.as_str().parse().ok().or(status);
+            }
+            client.get_or_insert("openai-python");
             continue;
         }
         if let Some(c) = py_response.and_then(|r| r.captures(line)) {
@@ -688,6 +705,19 @@ mod tests {
         let headers = &c.response.as_ref().unwrap().headers;
         assert_eq!(headers.get("x-oneapi-request-id"), Some("second"));
         assert_eq!(c.meta["client"], "openai-python");
+    }
+
+    #[test]
+    fn python_3x_debug_log_gives_the_method() {
+        let text = "[2026-11-27 12:51:05 - openai._base_client:606 - DEBUG] Building HTTP request: method=POST retries_taken=0\n[2026-11-27 12:51:05 - openai._base_client:1220 - DEBUG] HTTP Response: POST 503\nopenai.InternalServerError: No available channel for model x\n";
+        assert_eq!(super::super::detect(text), Some(super::super::Format::Sdk));
+        let c = one(text);
+        assert_eq!(
+            c.status(),
+            Some(503),
+            "the logged status, not the class's 500"
+        );
+        assert_eq!(c.request.unwrap().method.as_deref(), Some("POST"));
     }
 
     #[test]
