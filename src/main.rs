@@ -100,6 +100,26 @@ struct EvalArgs {
     call: CallArgs,
 }
 
+impl EvalArgs {
+    /// How to read each input, from the flags.
+    fn read_options(&self) -> input::ReadOptions {
+        input::ReadOptions {
+            max_bytes: self.max_input_bytes,
+            format: self.input_format.map(Into::into),
+            all_entries: self.all_entries,
+            max_har_entries: self.max_har_entries,
+        }
+    }
+
+    /// How to evaluate each capture, from the flags.
+    fn eval_options(&self, lang: Lang) -> EvalOptions {
+        EvalOptions {
+            lang,
+            max_body_text: self.max_body_bytes,
+        }
+    }
+}
+
 /// For people with nothing captured: describe the call instead.
 #[derive(clap::Args, Clone, Default)]
 struct CallArgs {
@@ -350,12 +370,7 @@ fn eval(args: &EvalArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
-    let options = input::ReadOptions {
-        max_bytes: args.max_input_bytes,
-        format: args.input_format.map(Into::into),
-        all_entries: args.all_entries,
-        max_har_entries: args.max_har_entries,
-    };
+    let options = args.read_options();
     let mut reports = Vec::new();
     let mut failed = false;
     if args.inputs.is_empty() {
@@ -363,14 +378,7 @@ fn eval(args: &EvalArgs) -> u8 {
         reports.push(CaptureReport::new(
             "flags",
             &c,
-            evaluate::diagnose(
-                &set,
-                &c.capture,
-                EvalOptions {
-                    lang,
-                    max_body_text: args.max_body_bytes,
-                },
-            ),
+            evaluate::diagnose(&set, &c.capture, args.eval_options(lang)),
         ));
     }
     for name in &args.inputs {
@@ -385,14 +393,7 @@ fn eval(args: &EvalArgs) -> u8 {
         match input::read_with(&bytes, options) {
             Ok(captures) => {
                 for c in captures {
-                    let diagnosis = evaluate::diagnose(
-                        &set,
-                        &c.capture,
-                        EvalOptions {
-                            lang,
-                            max_body_text: args.max_body_bytes,
-                        },
-                    );
+                    let diagnosis = evaluate::diagnose(&set, &c.capture, args.eval_options(lang));
                     let mut report = CaptureReport::new(name, &c, diagnosis);
                     if args.trace {
                         report.trace = Some(rulecheck::trace::trace_all(
@@ -925,10 +926,7 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
         }
     };
     let bulk = rulecheck::bulk::BulkOptions {
-        eval: EvalOptions {
-            lang,
-            max_body_text: args.max_body_bytes,
-        },
+        eval: args.eval_options(lang),
         threads: args
             .threads
             .unwrap_or_else(|| rulecheck::bulk::BulkOptions::default().threads),
@@ -982,23 +980,11 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
             failed = true;
             continue;
         }
-        let options = input::ReadOptions {
-            max_bytes: args.max_input_bytes,
-            format: args.input_format.map(Into::into),
-            all_entries: args.all_entries,
-            max_har_entries: args.max_har_entries,
-        };
+        let options = args.read_options();
         match input::read_with(&bytes, options) {
             Ok(captures) => {
                 for c in captures {
-                    let diagnosis = evaluate::diagnose(
-                        &set,
-                        &c.capture,
-                        EvalOptions {
-                            lang,
-                            max_body_text: args.max_body_bytes,
-                        },
-                    );
+                    let diagnosis = evaluate::diagnose(&set, &c.capture, args.eval_options(lang));
                     sink(CaptureReport::new(name, &c, diagnosis), &mut out);
                 }
             }
