@@ -250,8 +250,15 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding
     };
     for t in tests {
         // A derived fact rests on its source: show both (`key`, then `derived.key_platform`).
+        // When no case held, every source it was looked for in.
         if let Fact::Derived(d) = &t.fact {
-            push(&d.source_name, &d.source);
+            match d.resolve(facts) {
+                Some((case, _)) => push(&case.source_name, &case.source),
+                None => d
+                    .cases
+                    .iter()
+                    .for_each(|case| push(&case.source_name, &case.source)),
+            }
         }
         push(&t.fact_name, &t.fact);
     }

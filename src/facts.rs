@@ -55,27 +55,69 @@ pub enum Fact {
     Const(String),
     /// `derived.<name>` as written; the compiler replaces it with [`Fact::Derived`].
     DerivedRef(String),
-    /// A fact the rulebook defines by classifying another fact (`derive:`).
+    /// A fact the rulebook defines from other facts (`derive:`).
     Derived(std::sync::Arc<Derived>),
 }
 
-/// A rulebook-defined fact: the value of the first case whose test holds on the
-/// source fact (`derived.key_platform` is `OpenAI` when `key` starts with `sk-proj-`).
+/// A rulebook-defined fact: the value of the first case that holds
+/// (`derived.key_platform` is `OpenAI` when `key` starts with `sk-proj-`; `derived.model_named`
+/// is what follows "for model" in `error.message`).
 pub struct Derived {
     pub name: String,
-    /// The source fact's name as written (for evidence).
-    pub source_name: String,
-    pub source: Fact,
     pub cases: Vec<DerivedCase>,
 }
 
-/// A test on the source fact's value.
+/// A test on a case's source fact.
 pub type DerivedTest = Box<dyn Fn(Option<&FactValue<'_>>) -> bool + Send + Sync>;
 
-/// One case of a derived fact: a test on the source fact's value, and the result.
+/// Pulls the derived value out of the source fact's text (a regex's capture group), or
+/// `None` when it is not there.
+pub type DerivedExtract = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// One case of a derived fact: the fact it reads, an optional test on it, and the
+/// value it gives.
 pub struct DerivedCase {
-    pub test: DerivedTest,
-    pub value: String,
+    pub source: Fact,
+    /// The source fact's name as written (for evidence).
+    pub source_name: String,
+    /// Whether the case names its own source rather than the definition's `from`.
+    pub own_source: bool,
+    pub test: Option<DerivedTest>,
+    pub result: DerivedResult,
+}
+
+/// What a case that holds gives.
+pub enum DerivedResult {
+    /// A fixed value (`value: OpenAI`).
+    Value(String),
+    /// Part of the source fact's own text (`extract: 'for model (\S+)'`); the case
+    /// holds only when the part is found.
+    Extract(DerivedExtract),
+}
+
+impl Derived {
+    /// The case that holds on these facts and the value it gives.
+    pub fn resolve<'f>(&self, facts: &'f Facts<'_>) -> Option<(&DerivedCase, FactValue<'f>)> {
+        self.cases.iter().find_map(|case| {
+            let source = facts.get(&case.source);
+            if let Some(test) = &case.test
+                && !test(source.as_ref())
+            {
+                return None;
+            }
+            let value = match &case.result {
+                DerivedResult::Value(v) => v.clone(),
+                DerivedResult::Extract(extract) => {
+                    let source = source?;
+                    match source.as_str() {
+                        Some(text) => extract(text)?,
+                        None => extract(&source.display())?,
+                    }
+                }
+            };
+            Some((case, FactValue::Str(Cow::Owned(value))))
+        })
+    }
 }
 
 impl PartialEq for Derived {
@@ -94,13 +136,7 @@ impl std::hash::Hash for Derived {
 
 impl std::fmt::Debug for Derived {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Derived({} from {:?}, {} cases)",
-            self.name,
-            self.source,
-            self.cases.len()
-        )
+        write!(f, "Derived({}, {} cases)", self.name, self.cases.len())
     }
 }
 
@@ -205,7 +241,7 @@ pub const FACT_FAMILIES: &[(&str, &str)] = &[
     ),
     (
         "derived.<name>",
-        "a fact the rulebook defines under `derive:` by classifying another fact (`derived.key_platform`)",
+        "a fact the rulebook defines under `derive:` from other facts (`derived.key_platform`, `derived.model_asked`)",
     ),
     (
         "vars.<name>",
@@ -631,13 +667,7 @@ impl<'c> Facts<'c> {
             Fact::Var(_) => None,
             Fact::Const(value) => Some(FactValue::Str(Cow::Owned(value.clone()))),
             Fact::DerivedRef(_) => None,
-            Fact::Derived(d) => {
-                let source = self.get(&d.source);
-                d.cases
-                    .iter()
-                    .find(|c| (c.test)(source.as_ref()))
-                    .map(|c| FactValue::Str(Cow::Owned(c.value.clone())))
-            }
+            Fact::Derived(d) => d.resolve(self).map(|(_, v)| v),
         }
     }
 

@@ -186,3 +186,169 @@ fn variables_can_be_overridden_and_unknown_ones_are_refused() {
     let err = rulebook::check_vars(&set.rulebooks, &options).unwrap_err();
     assert_eq!(err[0].help.as_deref(), Some("did you mean `base_url`?"));
 }
+
+/// `derive:` cases with their own `from` and an `extract` regex: the first case that
+/// holds gives the value, the message quotes it, and the evidence names the source the
+/// value came from.
+#[test]
+fn derived_facts_extract_from_text_and_fall_back_across_sources() {
+    let text = r#"
+format: rulecheck/v1
+name: derive-test
+version: 1.0.0
+requires: ">=0.2"
+categories:
+  - id: request
+    title: Request
+derive:
+  model_asked:
+    from: error.message
+    cases:
+      - { from: model, extract: '^(.+)$' }
+      - { extract: 'for model (?P<value>\S+) under group (\S+)' }
+      - { when: { contains: "no model" }, value: none }
+rules:
+  - id: request.model
+    title: The model
+    category: request
+    severity: info
+    when:
+      derived.model_asked: { exists: true }
+    message: "model={derived.model_asked}"
+"#;
+    let rb = rulebook::load_str("derive-test.yaml", text, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        rulebook::lints::needs(&rb).0,
+        semver::Version::new(0, 2, 0),
+        "extract and a case's own `from` need rulecheck 0.2"
+    );
+    let set = RuleSet::new(vec![rb]).unwrap();
+    let run = |capture: serde_json::Value| {
+        let capture: rulecheck::capture::Capture = serde_json::from_value(capture).unwrap();
+        let d = rulecheck::evaluate::diagnose(&set, &capture, Default::default());
+        d.findings
+            .iter()
+            .find(|f| f.id == "request.model")
+            .map(|f| {
+                let evidence: Vec<String> = f
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{}={}", e.fact, e.value))
+                    .collect();
+                (f.message.clone(), evidence)
+            })
+    };
+    let message = |m: &str| serde_json::json!({ "response": { "status": 503, "body": { "error": { "message": m } } } });
+
+    // Only the gateway's message: the named group, not the group after it.
+    let (msg, evidence) = run(message(
+        "No available channel for model gpt-4o-mni under group default (distributor)",
+    ))
+    .unwrap();
+    assert_eq!(msg, "model=gpt-4o-mni");
+    assert_eq!(
+        evidence[0],
+        format!(
+            "error.message={}",
+            "No available channel for model gpt-4o-mni under group default (distributor)"
+        )
+    );
+    assert_eq!(evidence[1], "derived.model_asked=gpt-4o-mni");
+
+    // The request's own model wins over the message, and the evidence says so.
+    let (msg, evidence) = run(serde_json::json!({
+        "request": { "method": "POST", "url": "https://h/v1/chat/completions", "body": { "model": "gpt-4o" } },
+        "response": { "status": 503, "body": { "error": { "message": "No available channel for model other under group g (distributor)" } } }
+    }))
+    .unwrap();
+    assert_eq!(msg, "model=gpt-4o");
+    assert_eq!(evidence[0], "model=gpt-4o");
+
+    // A fixed value after the extracts; and nothing when no case holds.
+    assert_eq!(run(message("there is no model")).unwrap().0, "model=none");
+    assert_eq!(run(message("system cpu overloaded")), None);
+}
+
+/// The default rulebook names the model (and group) from each of the gateway's
+/// messages that carry one (fact sheet §2.3, §2.5), as an SDK traceback holds nothing else.
+#[test]
+fn the_default_rulebook_names_the_model_from_the_gateway_message() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let cases = [
+        (
+            503,
+            "No available channel for model gpt-4o-mni under group auto(default) (distributor) (request id: 2026)",
+            "model.not-found",
+            "\"gpt-4o-mni\" in your group (auto(default))",
+        ),
+        (
+            503,
+            "分组 default 下模型 gpt-4o-mni 无可用渠道（distributor）",
+            "model.not-found",
+            "\"gpt-4o-mni\" in your group (default)",
+        ),
+        (
+            503,
+            "当前分组 default 下对于模型 gpt-4o-mni 无可用渠道",
+            "model.not-found",
+            "\"gpt-4o-mni\" in your group (default)",
+        ),
+        (
+            404,
+            "The model `gpt-9` does not exist or you do not have access to it.",
+            "model.not-found",
+            "\"gpt-9\" in your group:",
+        ),
+        (
+            403,
+            "This token has no access to model gpt-4o (request id: 2026)",
+            "permission.model",
+            "(gpt-4o)",
+        ),
+        (
+            403,
+            "该令牌无权访问模型 gpt-4o",
+            "permission.model",
+            "(gpt-4o)",
+        ),
+        (
+            403,
+            "该令牌无权使用模型：gpt-4o",
+            "permission.model",
+            "(gpt-4o)",
+        ),
+        (
+            400,
+            "模型 gpt-9 的价格尚未由管理员配置，暂时无法使用；Model gpt-9 has not been priced by the administrator yet.",
+            "model.not-priced",
+            "the model gpt-9 but",
+        ),
+        (
+            500,
+            "模型 gpt-9 倍率或价格未配置, 请联系管理员设置；Model gpt-9 ratio or price not set, please contact administrator to set",
+            "model.not-priced",
+            "the model gpt-9 but",
+        ),
+        // No model in the message: the sentence reads without one.
+        (
+            400,
+            "Model name not specified, model name cannot be empty",
+            "request.missing-field",
+            "model",
+        ),
+    ];
+    for (status, message, id, expect) in cases {
+        let capture: rulecheck::capture::Capture = serde_json::from_value(serde_json::json!({
+            "response": { "status": status, "body": { "error": { "message": message, "type": "new_api_error" } } }
+        }))
+        .unwrap();
+        let d = rulecheck::evaluate::diagnose(&set, &capture, Default::default());
+        let f = d.findings.iter().find(|f| f.id == id).unwrap_or_else(|| {
+            panic!(
+                "{message}: no {id} in {:?}",
+                d.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+            )
+        });
+        assert!(f.message.contains(expect), "{message}: {}", f.message);
+    }
+}

@@ -15,7 +15,9 @@ use super::{
 };
 use crate::capture::Capture;
 use crate::diagnostic::Diagnostic;
-use crate::facts::{Derived, DerivedCase, Fact, suggest};
+use crate::facts::{
+    Derived, DerivedCase, DerivedExtract, DerivedResult, DerivedTest, Fact, suggest,
+};
 use crate::yaml::{Node, Pos, Value};
 use std::sync::Arc;
 
@@ -82,6 +84,8 @@ struct Ctx<'a> {
     lazy_regex: bool,
     source_vars: BTreeMap<String, String>,
     derived: BTreeMap<String, Arc<Derived>>,
+    /// The same derived facts in declaration order.
+    derived_in_order: Vec<Arc<Derived>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -245,6 +249,7 @@ pub fn compile(
         lazy_regex: options.lazy_regex,
         source_vars: BTreeMap::new(),
         derived: BTreeMap::new(),
+        derived_in_order: Vec::new(),
         diagnostics: Vec::new(),
     };
     if !cx.check_keys(
@@ -447,6 +452,7 @@ pub fn compile(
             categories,
             statuses,
             named,
+            derived: cx.derived_in_order,
             rules,
             skipped,
             overrides,
@@ -1290,9 +1296,10 @@ fn compile_list(
 
 /// A test on one fact: a scalar (equality, or a status class like `4xx`), a list
 /// (one of), or a mapping of operators.
-/// `derive:` — facts the rulebook defines by classifying another fact. Each case is a
-/// test on the source fact (operators, as in a condition) and the value it gives; the
-/// first case that holds wins.
+/// `derive:` — facts the rulebook defines from other facts. Each case reads a source
+/// fact (the definition's `from`, or its own), may test it (operators, as in a
+/// condition), and gives a fixed `value` or the part of the source's text an `extract`
+/// regex captures; the first case that holds wins.
 fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
     let Some(node) = root.get("derive") else {
         return;
@@ -1321,25 +1328,16 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
             v,
             &format!("the derived fact `{name}`"),
             &["from", "cases"],
-            &["from", "cases"],
+            &["cases"],
         ) {
             continue;
         }
-        let Some(from) = v.get("from") else { continue };
-        let Some(from_name) = cx.string(from, "`from`").map(str::to_owned) else {
-            continue;
-        };
-        let source = match Fact::parse(&from_name) {
-            Ok(f) => f,
-            Err(message) => {
-                cx.error(
-                    "RC009",
-                    from.pos,
-                    message,
-                    "name a fact from docs/rulebook-format.md",
-                );
-                continue;
-            }
+        let default_source = match v.get("from") {
+            Some(from) => match derived_source(cx, from) {
+                Some(source) => Some(source),
+                None => continue,
+            },
+            None => None,
         };
         let Some(cases_node) = v.get("cases") else {
             continue;
@@ -1353,41 +1351,154 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
             );
             continue;
         };
-        let mut cases = Vec::new();
-        let mut source_fact = None;
-        for item in items {
-            if !cx.check_keys(item, "a case", &["when", "value"], &["when", "value"]) {
-                continue;
+        if items.is_empty() {
+            cx.error(
+                "RC015",
+                cases_node.pos,
+                format!("the derived fact `{name}` has no cases"),
+                "add at least one case, or remove the derived fact",
+            );
+        }
+        // Declared even when a case has an error, so rules that use it are not also refused.
+        let cases: Vec<DerivedCase> = items
+            .iter()
+            .filter_map(|item| compile_derived_case(cx, item, default_source.as_ref()))
+            .collect();
+        let derived = Arc::new(Derived {
+            name: name.clone(),
+            cases,
+        });
+        cx.derived_in_order.push(derived.clone());
+        cx.derived.insert(name, derived);
+    }
+}
+
+/// A derived fact's `from`: the fact's name as written and the fact.
+fn derived_source(cx: &mut Ctx<'_>, from: &Node) -> Option<(String, Fact)> {
+    let name = cx.string(from, "`from`")?.to_owned();
+    let fact = match Fact::parse(&name) {
+        Ok(f) => f,
+        Err(message) => {
+            cx.error(
+                "RC009",
+                from.pos,
+                message,
+                "name a fact from docs/rulebook-format.md",
+            );
+            return None;
+        }
+    };
+    let fact = resolve_fact(cx, fact, from.pos)?;
+    Some((name, fact))
+}
+
+fn compile_derived_case(
+    cx: &mut Ctx<'_>,
+    item: &Node,
+    default_source: Option<&(String, Fact)>,
+) -> Option<DerivedCase> {
+    if !cx.check_keys(item, "a case", &["from", "when", "value", "extract"], &[]) {
+        return None;
+    }
+    let own_source = item.get("from").is_some();
+    let (source_name, source) = match item.get("from") {
+        Some(from) => derived_source(cx, from)?,
+        None => match default_source {
+            Some(s) => s.clone(),
+            None => {
+                cx.error(
+                    "RC016",
+                    item.pos,
+                    "a case has no `from`, and its derived fact has none either",
+                    "add `from: <fact>` to the derived fact (or to the case)",
+                );
+                return None;
             }
-            let (Some(when), Some(value)) = (item.get("when"), item.get("value")) else {
-                continue;
-            };
-            let Some(value) = cx.string(value, "a case's `value`").map(str::to_owned) else {
-                continue;
-            };
+        },
+    };
+    let test = match item.get("when") {
+        Some(when) => {
             let Some(Condition::Test(test)) =
-                compile_test(cx, source.clone(), &from_name, when.pos, when)
+                compile_test(cx, source.clone(), &source_name, when.pos, when)
             else {
-                continue;
+                return None;
             };
-            source_fact = Some(test.fact.clone());
             let Test {
                 ops, ignore_case, ..
             } = test;
-            cases.push(DerivedCase {
-                test: Box::new(move |v| ops.iter().all(|op| op.holds(v, ignore_case))),
-                value,
-            });
+            let test: DerivedTest =
+                Box::new(move |v| ops.iter().all(|op| op.holds(v, ignore_case)));
+            Some(test)
         }
-        let Some(source) = source_fact else { continue };
-        let derived = Derived {
-            name: name.clone(),
-            source_name: from_name,
-            source,
-            cases,
-        };
-        cx.derived.insert(name, Arc::new(derived));
+        None => None,
+    };
+    let result = match (item.get("value"), item.get("extract")) {
+        (Some(value), None) => {
+            DerivedResult::Value(cx.string(value, "a case's `value`")?.to_owned())
+        }
+        (None, Some(extract)) => DerivedResult::Extract(compile_extract(cx, extract)?),
+        (Some(_), Some(_)) => {
+            cx.error(
+                "RC015",
+                item.pos,
+                "a case has both `value` and `extract`",
+                "give a fixed `value`, or `extract` it from the source's text: not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            cx.error(
+                "RC016",
+                item.pos,
+                "a case has neither `value` nor `extract`",
+                "add `value: <text>`, or `extract: '<regex with one capture group>'`",
+            );
+            return None;
+        }
+    };
+    if test.is_none() && matches!(result, DerivedResult::Value(_)) {
+        cx.error(
+            "RC016",
+            item.pos,
+            "a case with a fixed `value` has no `when`",
+            "add `when: { … }`: the test on the source fact that gives this value",
+        );
+        return None;
     }
+    Some(DerivedCase {
+        source,
+        source_name,
+        own_source,
+        test,
+        result,
+    })
+}
+
+/// An `extract:` regex: the derived value is its group named `value`, or its only
+/// capture group. Compiled at once: extracts are few, and the group count is checked here.
+fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
+    let pattern = cx.string(node, "`extract`")?.to_owned();
+    let re = compile_regex_now(cx, &pattern, node, false)?;
+    let group = match re.capture_names().position(|n| n == Some("value")) {
+        Some(i) => i,
+        None if re.captures_len() == 2 => 1,
+        None => {
+            cx.error(
+                "RC015",
+                node.pos,
+                format!(
+                    "`extract` needs exactly one capture group (or one named `value`); this pattern has {}",
+                    re.captures_len() - 1
+                ),
+                "wrap the part to keep in ( ), make other groups non-capturing with (?: ), or name it (?P<value> )",
+            );
+            return None;
+        }
+    };
+    Some(Box::new(move |text: &str| {
+        let m = re.captures(text)?.get(group)?.as_str();
+        (!m.is_empty()).then(|| m.to_owned())
+    }))
 }
 
 /// A variable holding a URL also gives its parts: `base_url.host`, `.scheme`,
@@ -1417,15 +1528,10 @@ fn add_url_parts(vars: &mut BTreeMap<String, String>) {
     }
 }
 
-fn compile_test(
-    cx: &mut Ctx<'_>,
-    fact: Fact,
-    fact_name: &str,
-    pos: Pos,
-    node: &Node,
-) -> Option<Condition> {
-    // A variable is a constant for the whole run.
-    let fact = match fact {
+/// Resolves the names a rulebook defines: a variable is a constant for the whole run,
+/// `derived.name` the derived fact declared above.
+fn resolve_fact(cx: &mut Ctx<'_>, fact: Fact, pos: Pos) -> Option<Fact> {
+    Some(match fact {
         Fact::Var(name) => match cx.source_vars.get(&name) {
             Some(value) => Fact::Const(value.clone()),
             None => {
@@ -1459,7 +1565,17 @@ fn compile_test(
             }
         },
         other => other,
-    };
+    })
+}
+
+fn compile_test(
+    cx: &mut Ctx<'_>,
+    fact: Fact,
+    fact_name: &str,
+    pos: Pos,
+    node: &Node,
+) -> Option<Condition> {
+    let fact = resolve_fact(cx, fact, pos)?;
     let mut test = Test {
         fact,
         fact_name: fact_name.to_owned(),

@@ -53,6 +53,8 @@ pub const FEATURES: &[(&str, &str)] = &[
     ("status", "0.1.0"),
     ("rule requires", "0.1.0"),
     ("overrides", "0.1.0"),
+    ("derive extract", "0.2.0"),
+    ("derive case from", "0.2.0"),
 ];
 
 /// The lowest rulecheck version that can run this rulebook, and the features that
@@ -105,6 +107,17 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
             .any(|t| t.segments.iter().any(|s| matches!(s, Segment::Optional(_))))
         {
             used.push("optional template sections");
+        }
+    }
+    if !rb.derived.is_empty() {
+        used.push("derive");
+    }
+    for case in rb.derived.iter().flat_map(|d| d.cases.iter()) {
+        if matches!(case.result, crate::facts::DerivedResult::Extract(_)) {
+            used.push("derive extract");
+        }
+        if case.own_source {
+            used.push("derive case from");
         }
     }
     if !rb.skipped.is_empty() {

@@ -174,6 +174,8 @@ pub struct Rulebook {
     pub categories: Vec<Category>,
     pub statuses: Vec<StatusGuide>,
     pub named: Vec<NamedCondition>,
+    /// The facts it defines under `derive:`, in declaration order.
+    pub derived: Vec<std::sync::Arc<crate::facts::Derived>>,
     pub rules: Vec<Rule>,
     /// Rules left out because they need a newer engine (`unsupported_rules: skip`).
     pub skipped: Vec<SkippedRule>,
