@@ -21,8 +21,6 @@ pub struct BulkOptions {
     pub threads: usize,
     /// Lines per batch.
     pub batch: usize,
-    /// Longest line accepted, in bytes; a longer one is skipped with an error.
-    pub max_line_bytes: usize,
 }
 
 impl Default for BulkOptions {
@@ -33,7 +31,6 @@ impl Default for BulkOptions {
                 .map(|n| n.get())
                 .unwrap_or(1),
             batch: 2048,
-            max_line_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -99,17 +96,20 @@ fn read_batch<R: BufRead>(
 ) -> std::io::Result<Vec<Line>> {
     let mut batch = Vec::with_capacity(options.batch);
     let mut buf = Vec::new();
+    let max_line = options.eval.limits.line_bytes;
     while batch.len() < options.batch {
         buf.clear();
-        let n = read_line_limited(reader, &mut buf, options.max_line_bytes)?;
+        let n = read_line_limited(reader, &mut buf, max_line)?;
         if n == 0 {
             break;
         }
         *line_no += 1;
-        let entry = if n > options.max_line_bytes {
+        let entry = if n > max_line {
             Err(LineError {
                 line: *line_no,
-                message: format!("the line is over {} bytes; skipped", options.max_line_bytes),
+                message: format!(
+                    "the line is over {max_line} bytes; skipped (raise it with --limit line-bytes=SIZE)"
+                ),
             })
         } else {
             match String::from_utf8(std::mem::take(&mut buf)) {
@@ -168,6 +168,13 @@ fn evaluate_line(
     text: &str,
     options: BulkOptions,
 ) -> Result<Evaluated, LineError> {
+    let depth = options.eval.limits.json_depth;
+    if crate::limits::json_too_deep(text, depth) {
+        return Err(LineError {
+            line,
+            message: format!("JSON nested deeper than {depth} levels; skipped"),
+        });
+    }
     // Straight into a capture: one parse. Only a line that fails is parsed again, to
     // say what is wrong with it.
     let capture: Capture = match serde_json::from_str::<Capture>(text) {
@@ -275,7 +282,13 @@ mod tests {
         );
         let input = format!("{long}{{\"response\": {{\"status\": 404}}}}\n");
         let options = BulkOptions {
-            max_line_bytes: 1000,
+            eval: EvalOptions {
+                limits: crate::limits::Limits {
+                    line_bytes: 1000,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             ..Default::default()
         };
         let mut errors = Vec::new();

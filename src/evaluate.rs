@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::capture::Capture;
 use crate::facts::{Fact, Facts};
+use crate::limits::Limits;
 use crate::mask::Redactor;
 use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey};
 
@@ -18,20 +19,12 @@ use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, Status
 pub const ABSENT: &str = "(absent)";
 
 /// Options for one evaluation.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct EvalOptions {
     pub lang: Lang,
-    /// Bodies are matched on their first this many bytes (the rest is reported as cut).
-    pub max_body_text: usize,
-}
-
-impl Default for EvalOptions {
-    fn default() -> Self {
-        EvalOptions {
-            lang: Lang::default(),
-            max_body_text: crate::facts::MAX_BODY_TEXT,
-        }
-    }
+    /// Bodies are matched on their first `body_bytes`; messages quote a fact up to
+    /// `quote_bytes`. (Bulk mode also reads `line_bytes` and `json_depth` here.)
+    pub limits: Limits,
 }
 
 /// One fact a finding rests on, as it was in the capture (secrets masked).
@@ -92,9 +85,9 @@ pub struct Diagnosis {
 
 /// Diagnoses one capture with a rule set.
 pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis {
-    let facts = Facts::derive_with(capture, options.max_body_text);
+    let facts = Facts::derive_with(capture, options.limits.body_bytes);
     let redactor = Redactor::new(facts.secrets());
-    let mut findings = run_rules(set, &facts, options.lang);
+    let mut findings = run_rules(set, &facts, options);
     if let Some(status) = capture.status()
         && status >= 400
     {
@@ -120,7 +113,7 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
 /// The ids of the rules that fire on a capture, ranked (no status guidance).
 pub fn matching_rule_ids(set: &RuleSet, capture: &Capture) -> Vec<String> {
     let facts = Facts::derive(capture);
-    run_rules(set, &facts, Lang::En)
+    run_rules(set, &facts, EvalOptions::default())
         .into_iter()
         .map(|f| f.id)
         .collect()
@@ -133,7 +126,7 @@ struct Fired<'s> {
     rule: &'s Rule,
 }
 
-fn run_rules(set: &RuleSet, facts: &Facts<'_>, lang: Lang) -> Vec<Finding> {
+fn run_rules(set: &RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding> {
     let mut fired: Vec<Fired<'_>> = Vec::new();
     for fallback_pass in [false, true] {
         if fallback_pass && !fired.is_empty() {
@@ -179,7 +172,7 @@ fn run_rules(set: &RuleSet, facts: &Facts<'_>, lang: Lang) -> Vec<Finding> {
     });
     fired
         .into_iter()
-        .map(|f| finding(f.rulebook, f.rule, facts, lang))
+        .map(|f| finding(f.rulebook, f.rule, facts, options))
         .collect()
 }
 
@@ -235,7 +228,8 @@ fn evidence<'r>(
     }
 }
 
-fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding {
+fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) -> Finding {
+    let (lang, quote) = (options.lang, options.limits.quote_bytes);
     let mut tests = Vec::new();
     evidence(&rule.when, facts, rb, &mut tests);
     let mut evidence: Vec<Evidence> = Vec::new();
@@ -267,12 +261,15 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, lang: Lang) -> Finding
         category: rule.category.clone(),
         severity: rule.severity,
         title: rule.title.get(lang).clone(),
-        message: rule.message.get(lang).render(facts, lang),
-        fix: rule.fix.as_ref().map(|f| f.get(lang).render(facts, lang)),
+        message: rule.message.get(lang).render(facts, lang, quote),
+        fix: rule
+            .fix
+            .as_ref()
+            .map(|f| f.get(lang).render(facts, lang, quote)),
         support: rule
             .support
             .as_ref()
-            .map(|f| f.get(lang).render(facts, lang)),
+            .map(|f| f.get(lang).render(facts, lang, quote)),
         evidence,
         checks: Vec::new(),
         docs: rule.docs.clone(),

@@ -477,7 +477,7 @@ struct KeyInfo {
 /// Everything derived from one capture. Built once, read by every rule.
 pub struct Facts<'c> {
     capture: &'c Capture,
-    /// Bodies longer than [`MAX_BODY_TEXT`]: only their start is matched.
+    /// Bodies longer than the `body-bytes` limit: only their start is matched.
     pub cut_bodies: Vec<&'static str>,
     url: Option<UrlParts>,
     request_text: Option<Cow<'c, str>>,
@@ -498,9 +498,9 @@ struct ErrorInfo {
 }
 
 impl<'c> Facts<'c> {
-    /// Derives the facts of a capture, matching bodies up to [`MAX_BODY_TEXT`].
+    /// Derives the facts of a capture, matching bodies up to the default `body-bytes`.
     pub fn derive(capture: &'c Capture) -> Facts<'c> {
-        Facts::derive_with(capture, MAX_BODY_TEXT)
+        Facts::derive_with(capture, crate::limits::Limits::default().body_bytes)
     }
 
     /// Derives the facts of a capture, matching bodies up to `max_body_text` bytes.
@@ -759,11 +759,6 @@ fn split_query(s: &str) -> (&str, Option<String>) {
         None => (s, None),
     }
 }
-
-/// Text and parsed JSON views of a body.
-/// How much of a body text rules match against. Error messages sit at the start; a
-/// 50 MB body is cut here (the report says so), so matching stays fast.
-pub const MAX_BODY_TEXT: usize = 1024 * 1024;
 
 /// The first `max` bytes of `s`, cut on a character boundary.
 pub fn cut(s: &str, max: usize) -> &str {

@@ -39,6 +39,7 @@ pub mod diff;
 pub mod evaluate;
 pub mod facts;
 pub mod input;
+pub mod limits;
 pub mod mask;
 pub mod project;
 pub mod report;

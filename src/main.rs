@@ -53,6 +53,29 @@ struct RuleArgs {
     /// Ignore rulecheck.yaml (otherwise looked for in this directory and its parents).
     #[arg(long)]
     no_project: bool,
+    #[command(flatten)]
+    limit: LimitArgs,
+}
+
+/// `--limit NAME=VALUE`: raise or lower a bound on input or rulebooks.
+#[derive(clap::Args, Clone, Default)]
+struct LimitArgs {
+    /// Change a limit, e.g. --limit input-bytes=256MiB or --limit rules=20000 (repeatable;
+    /// `rulecheck limits` lists them).
+    #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = parse_limit)]
+    settings: Vec<rulecheck::limits::LimitSetting>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> rulecheck::limits::Limits {
+        let mut limits = rulecheck::limits::Limits::default();
+        self.settings.iter().for_each(|s| limits.apply(*s));
+        limits
+    }
+}
+
+fn parse_limit(s: &str) -> Result<rulecheck::limits::LimitSetting, String> {
+    rulecheck::limits::LimitSetting::parse(s).map_err(|e| e.to_string())
 }
 
 /// `rulecheck eval`: what to read, how, and how to answer.
@@ -87,15 +110,6 @@ struct EvalArgs {
     lang: Option<LangArg>,
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
-    /// Largest input file accepted, in bytes.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_INPUT_BYTES)]
-    max_input_bytes: usize,
-    /// Most entries one HAR file may hold.
-    #[arg(long, default_value_t = input::har::MAX_ENTRIES)]
-    max_har_entries: usize,
-    /// Bodies are matched on their first this many bytes; the rest is reported as cut.
-    #[arg(long, default_value_t = rulecheck::facts::MAX_BODY_TEXT)]
-    max_body_bytes: usize,
     #[command(flatten)]
     call: CallArgs,
 }
@@ -104,10 +118,9 @@ impl EvalArgs {
     /// How to read each input, from the flags.
     fn read_options(&self) -> input::ReadOptions {
         input::ReadOptions {
-            max_bytes: self.max_input_bytes,
             format: self.input_format.map(Into::into),
             all_entries: self.all_entries,
-            max_har_entries: self.max_har_entries,
+            limits: self.limits(),
         }
     }
 
@@ -115,8 +128,12 @@ impl EvalArgs {
     fn eval_options(&self, lang: Lang) -> EvalOptions {
         EvalOptions {
             lang,
-            max_body_text: self.max_body_bytes,
+            limits: self.limits(),
         }
+    }
+
+    fn limits(&self) -> rulecheck::limits::Limits {
+        self.rules.limit.limits()
     }
 }
 
@@ -206,6 +223,8 @@ enum Command {
         captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
     },
     /// Check rulebooks for problems (default: the built-in rulebook).
     Lint {
@@ -220,6 +239,8 @@ enum Command {
         /// version and digest (a changed rulebook needs a new version and entry).
         #[arg(long, value_name = "FILE")]
         changelog: Option<PathBuf>,
+        #[command(flatten)]
+        limit: LimitArgs,
     },
     /// Run every rule's examples and any case files (default: the built-in rulebook).
     Test {
@@ -234,6 +255,15 @@ enum Command {
         coverage: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
+    },
+    /// List the limits on input and rulebooks, with their defaults and the values in use.
+    Limits {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
     },
 }
 
@@ -279,20 +309,30 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
             changelog,
-        } => lint(&paths, format, deny_warnings, changelog.as_deref()),
+            limit,
+        } => lint(
+            &paths,
+            format,
+            deny_warnings,
+            changelog.as_deref(),
+            limit.limits(),
+        ),
         Command::Explain { id, rules } => explain(&id, &rules),
         Command::Diff {
             old,
             new,
             captures,
             format,
-        } => diff(&old, &new, &captures, format),
+            limit,
+        } => diff(&old, &new, &captures, format, limit.limits()),
         Command::Test {
             paths,
             cases,
             coverage,
             format,
-        } => test(&paths, &cases, coverage, format),
+            limit,
+        } => test(&paths, &cases, coverage, format, limit.limits()),
+        Command::Limits { format, limit } => list_limits(format, limit.limits()),
     };
     ExitCode::from(code)
 }
@@ -331,6 +371,7 @@ fn load_rules(args: &RuleArgs) -> Result<RuleSet, LoadError> {
     vars.extend(args.vars.iter().cloned());
     let options = LoadOptions {
         vars,
+        limits: args.limit.limits(),
         ..Default::default()
     };
     let base = if args.rules.is_empty() {
@@ -382,7 +423,7 @@ fn eval(args: &EvalArgs) -> u8 {
         ));
     }
     for name in &args.inputs {
-        let bytes = match read_input(name, args.max_input_bytes) {
+        let bytes = match read_input(name, args.limits().input_bytes) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("rulecheck: {name}: {e}");
@@ -399,7 +440,7 @@ fn eval(args: &EvalArgs) -> u8 {
                         report.trace = Some(rulecheck::trace::trace_all(
                             &set,
                             &c.capture,
-                            args.max_body_bytes,
+                            args.limits().body_bytes,
                         ));
                     }
                     reports.push(report);
@@ -542,8 +583,48 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
     exit::OK
 }
 
-fn load_for_check(paths: &[PathBuf]) -> Result<RuleSet, LoadError> {
-    let options = LoadOptions::default();
+/// `rulecheck limits`: every limit, its default and the value in use.
+fn list_limits(format: Format, limits: rulecheck::limits::Limits) -> u8 {
+    use rulecheck::limits::{LIMITS, Limits, show};
+    let defaults = Limits::default();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let list: Vec<serde_json::Value> = LIMITS
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "name": l.name,
+                        "what": l.what,
+                        "default": (l.get)(&defaults),
+                        "value": (l.get)(&limits),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+        }
+        Format::Text => {
+            for l in LIMITS {
+                let (value, default) = ((l.get)(&limits), (l.get)(&defaults));
+                let changed = if value == default {
+                    String::new()
+                } else {
+                    format!("  (default {})", show(l, default))
+                };
+                println!("{:<15} {:>8}  {}{changed}", l.name, show(l, value), l.what);
+            }
+        }
+    }
+    exit::OK
+}
+
+fn load_for_check(
+    paths: &[PathBuf],
+    limits: rulecheck::limits::Limits,
+) -> Result<RuleSet, LoadError> {
+    let options = LoadOptions {
+        limits,
+        ..Default::default()
+    };
     if paths.is_empty() {
         let (file, text) = rulebook::DEFAULT_RULEBOOK;
         let rb = rulebook::load_str(file, text, &options).map_err(|diagnostics| LoadError {
@@ -559,8 +640,14 @@ fn load_for_check(paths: &[PathBuf]) -> Result<RuleSet, LoadError> {
     }
 }
 
-fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Option<&Path>) -> u8 {
-    let result = load_for_check(paths);
+fn lint(
+    paths: &[PathBuf],
+    format: Format,
+    deny_warnings: bool,
+    changelog: Option<&Path>,
+    limits: rulecheck::limits::Limits,
+) -> u8 {
+    let result = load_for_check(paths, limits);
     let (diagnostics, sources, rules) = match &result {
         Ok(set) => {
             let sources = set.sources();
@@ -634,8 +721,14 @@ fn lint(paths: &[PathBuf], format: Format, deny_warnings: bool, changelog: Optio
     }
 }
 
-fn test(paths: &[PathBuf], case_paths: &[PathBuf], with_coverage: bool, format: Format) -> u8 {
-    let set = match load_for_check(paths) {
+fn test(
+    paths: &[PathBuf],
+    case_paths: &[PathBuf],
+    with_coverage: bool,
+    format: Format,
+    limits: rulecheck::limits::Limits,
+) -> u8 {
+    let set = match load_for_check(paths, limits) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
@@ -783,8 +876,11 @@ fn print_coverage(cov: &rulecheck::trace::Coverage) {
 }
 
 /// One side of `rulecheck diff`: a path, `builtin`, or `git:REV`.
-fn load_side(spec: &str) -> Result<RuleSet, LoadError> {
-    let options = LoadOptions::default();
+fn load_side(spec: &str, limits: rulecheck::limits::Limits) -> Result<RuleSet, LoadError> {
+    let options = LoadOptions {
+        limits,
+        ..Default::default()
+    };
     if spec == "builtin" {
         return RuleSet::default_rulebook(&options);
     }
@@ -829,8 +925,14 @@ fn load_side(spec: &str) -> Result<RuleSet, LoadError> {
     })
 }
 
-fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format) -> u8 {
-    let (old_set, new_set) = match (load_side(old), load_side(new)) {
+fn diff(
+    old: &str,
+    new: &str,
+    captures: &[PathBuf],
+    format: Format,
+    limits: rulecheck::limits::Limits,
+) -> u8 {
+    let (old_set, new_set) = match (load_side(old, limits), load_side(new, limits)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return report_load_error(&e),
     };
@@ -851,7 +953,11 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format) -> u8 {
     for f in &files {
         let name = f.display().to_string();
         let read = std::fs::read(f).map_err(|e| e.to_string()).and_then(|b| {
-            input::read(&b, input::DEFAULT_MAX_INPUT_BYTES).map_err(|e| e.to_string())
+            let options = input::ReadOptions {
+                limits,
+                ..Default::default()
+            };
+            input::read_with(&b, options).map_err(|e| e.to_string())
         });
         match read {
             Ok(cs) => corpus.extend(cs.into_iter().map(|c| rulecheck::diff::Sample {
@@ -974,7 +1080,7 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
             continue;
         }
         let mut bytes = Vec::new();
-        let limit = args.max_input_bytes as u64 + 1;
+        let limit = args.limits().input_bytes as u64 + 1;
         if let Err(e) = reader.take(limit).read_to_end(&mut bytes) {
             eprintln!("rulecheck: {name}: cannot read: {e}");
             failed = true;

@@ -328,7 +328,7 @@ pub fn coverage<'c>(
     };
     for capture in captures {
         cov.captures += 1;
-        for (i, t) in trace_all(set, capture, crate::facts::MAX_BODY_TEXT)
+        for (i, t) in trace_all(set, capture, crate::limits::Limits::default().body_bytes)
             .into_iter()
             .enumerate()
         {

@@ -219,7 +219,7 @@ fn unreadable_input_is_exit_2_with_the_file_and_the_formats_tried() {
         ),
     )
     .unwrap();
-    let out = rulecheck(&["eval", big.to_str().unwrap(), "--max-input-bytes", "1000"]);
+    let out = rulecheck(&["eval", big.to_str().unwrap(), "--limit", "input-bytes=1000"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("limit is 1000"), "{}", stderr(&out));
 }

@@ -143,3 +143,31 @@ fn every_default_rule_is_explained_where_its_docs_link_points() {
         );
     }
 }
+
+#[test]
+fn every_limit_is_documented_with_its_default() {
+    let doc = read("docs/limits.md");
+    let defaults = rulecheck::limits::Limits::default();
+    for l in rulecheck::limits::LIMITS {
+        let row = doc
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}` |", l.name)))
+            .unwrap_or_else(|| panic!("docs/limits.md lacks the limit `{}`", l.name));
+        let shown = rulecheck::limits::show(l, (l.get)(&defaults));
+        // 64MiB in code reads "64 MiB" in the docs; 10000 reads "10,000".
+        let spaced = shown.replace("MiB", " MiB").replace("KiB", " KiB");
+        let grouped = (l.get)(&defaults)
+            .to_string()
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(
+            row.contains(&spaced) || row.contains(&grouped),
+            "docs/limits.md gives `{}` a default other than {shown}: {row}",
+            l.name
+        );
+    }
+}

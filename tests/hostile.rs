@@ -60,13 +60,20 @@ fn the_body_limit_can_be_lowered_and_the_report_says_what_was_cut() {
     let out = rulecheck(&["eval", file, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["reports"][0].get("cut").is_none(), "{v}");
-    let out = rulecheck(&["eval", file, "--format", "json", "--max-body-bytes", "1000"]);
+    let out = rulecheck(&[
+        "eval",
+        file,
+        "--format",
+        "json",
+        "--limit",
+        "body-bytes=1000",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reports"][0]["cut"], serde_json::json!(["response.body"]));
-    let out = rulecheck(&["eval", file, "--max-body-bytes", "1000"]);
+    let out = rulecheck(&["eval", file, "--limit", "body-bytes=1000"]);
     assert!(
-        text(&out).contains("response.body is longer than rulecheck matches (--max-body-bytes"),
+        text(&out).contains("response.body is longer than rulecheck matches (--limit body-bytes"),
         "{}",
         text(&out)
     );
@@ -83,10 +90,15 @@ fn an_input_over_the_size_limit_is_refused() {
         ),
     )
     .unwrap();
-    let out = rulecheck(&["eval", path.to_str().unwrap(), "--max-input-bytes", "10000"]);
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--limit",
+        "input-bytes=10000",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("the limit is 10000 (raise it with --max-input-bytes)"),
+        text(&out).contains("the limit is 10000 (raise it with --limit input-bytes=SIZE)"),
         "{}",
         text(&out)
     );
@@ -99,15 +111,22 @@ fn a_har_over_the_entry_limit_is_refused_and_the_limit_can_be_raised() {
     let entries = vec![entry; 50].join(",");
     std::fs::write(&path, format!("{{\"log\": {{\"entries\": [{entries}]}}}}")).unwrap();
     let file = path.to_str().unwrap();
-    let out = rulecheck(&["eval", file, "--max-har-entries", "49"]);
+    let out = rulecheck(&["eval", file, "--limit", "har-entries=49"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("the HAR file has 50 entries; the limit is 49")
-            && text(&out).contains("--max-har-entries"),
+            && text(&out).contains("--limit har-entries=N"),
         "{}",
         text(&out)
     );
-    let out = rulecheck(&["eval", file, "--max-har-entries", "50", "--format", "json"]);
+    let out = rulecheck(&[
+        "eval",
+        file,
+        "--limit",
+        "har-entries=50",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -267,4 +286,207 @@ fn random_bytes_never_crash_the_readers() {
             let _ = rulecheck::input::read_with(&bytes, options);
         }
     }
+}
+
+/// Every limit is a `--limit NAME=VALUE`: each one below is shown refusing (or
+/// containing) its input at one value and taking it at another.
+#[test]
+fn the_rulebook_limits_can_be_raised() {
+    let path = dir().join("many-raised.yaml");
+    let mut y = String::from(
+        "format: rulecheck/v1\nname: many\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
+    );
+    for i in 0..10_001 {
+        y.push_str(&format!("  - {{ id: r{i}, title: R, category: c, severity: info, when: {{ status: 418 }}, message: m }}\n"));
+    }
+    std::fs::write(&path, &y).unwrap();
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["lint", file, "--limit", "rules=10001"]);
+    assert!(!text(&out).contains("RC025"), "{}", text(&out));
+    let out = rulecheck(&[
+        "lint",
+        file,
+        "--limit",
+        "rules=20000",
+        "--limit",
+        "rulebook-bytes=100",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("RC017") && text(&out).contains("the limit is 100"),
+        "{}",
+        text(&out)
+    );
+
+    let regex = dir().join("regex-raised.yaml");
+    std::fs::write(
+        &regex,
+        "format: rulecheck/v1\nname: r\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when: { error.message: { matches: '(?-u:\\w{30}){30}' } }\n    message: m\n",
+    )
+    .unwrap();
+    let file = regex.to_str().unwrap();
+    let out = rulecheck(&["lint", file, "--limit", "regex-bytes=10KiB"]);
+    assert!(text(&out).contains("RC005"), "{}", text(&out));
+    let out = rulecheck(&["lint", file, "--limit", "regex-bytes=64MiB"]);
+    assert!(!text(&out).contains("RC005"), "{}", text(&out));
+}
+
+#[test]
+fn the_yaml_limits_can_be_lowered() {
+    let path = dir().join("aliases.yaml");
+    std::fs::write(
+        &path,
+        "format: rulecheck/v1\nname: a\nversion: 1.0.0\nvars:\n  x: &x http://h/v1\n  y: *x\n  z: *x\ncategories: [{id: c, title: C}]\nrules: []\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["lint", file]);
+    assert!(!text(&out).contains("RC001"), "{}", text(&out));
+    let out = rulecheck(&["lint", file, "--limit", "yaml-aliases=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("RC001"), "{}", text(&out));
+    let out = rulecheck(&["lint", file, "--limit", "yaml-depth=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("RC001"), "{}", text(&out));
+}
+
+#[test]
+fn the_quote_limit_can_be_raised() {
+    let path = dir().join("long-message-raised.json");
+    let message = format!("Invalid token {}", "q".repeat(20_000));
+    std::fs::write(
+        &path,
+        serde_json::json!({"response": {"status": 401, "body": {"error": {"message": message}}}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--limit",
+        "quote-bytes=64KiB",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = v["reports"][0]["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&message) && !m.contains('…'),
+        "{} bytes",
+        m.len()
+    );
+}
+
+#[test]
+fn the_json_depth_limit_can_be_lowered_for_files_and_lines() {
+    let nested = format!("{}1{}", "[".repeat(10), "]".repeat(10));
+    let capture = format!("{{\"response\": {{\"status\": 500, \"body\": {nested}}}}}");
+    let path = dir().join("depth-10.json");
+    std::fs::write(&path, &capture).unwrap();
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["eval", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = rulecheck(&["eval", file, "--limit", "json-depth=8"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("deeper than 8 levels") && text(&out).contains("--limit json-depth"),
+        "{}",
+        text(&out)
+    );
+    // In bulk mode the deep line is skipped with its number; the others are read.
+    let lines = dir().join("depth.jsonl");
+    std::fs::write(
+        &lines,
+        format!("{capture}\n{{\"response\": {{\"status\": 404}}}}\n"),
+    )
+    .unwrap();
+    let out = rulecheck(&[
+        "eval",
+        lines.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--limit",
+        "json-depth=8",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("line 1") && text(&out).contains("deeper than 8"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn the_literal_depth_limit_can_be_lowered() {
+    let path = dir().join("literal.txt");
+    std::fs::write(
+        &path,
+        "openai.NotFoundError: Error code: 404 - {'error': {'message': 'Invalid URL (POST /v1/chat/completion)', 'type': 'invalid_request_error', 'code': None}}\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let read_as_json = |args: &[&str]| {
+        let out = rulecheck(&[&["eval", file, "--format", "json", "--trace"], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        // The body as the trace observes it: JSON (`\"type\":\"…\"`) or the literal's text.
+        text(&out).contains(r#"\"type\":\"invalid_request_error\""#)
+    };
+    assert!(read_as_json(&[]), "the dict is read as JSON by default");
+    assert!(
+        !read_as_json(&["--limit", "literal-depth=1"]),
+        "two levels of dict stay text at depth 1"
+    );
+}
+
+#[test]
+fn the_line_limit_can_be_lowered() {
+    let lines = dir().join("long-line.jsonl");
+    std::fs::write(
+        &lines,
+        format!(
+            "{{\"response\": {{\"status\": 500, \"body\": \"{}\"}}}}\n{{\"response\": {{\"status\": 404}}}}\n",
+            "x".repeat(500)
+        ),
+    )
+    .unwrap();
+    let file = lines.to_str().unwrap();
+    let out = rulecheck(&["eval", file, "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = rulecheck(&[
+        "eval",
+        file,
+        "--format",
+        "jsonl",
+        "--limit",
+        "line-bytes=100",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("over 100 bytes"), "{}", text(&out));
+}
+
+#[test]
+fn a_bad_limit_is_refused_with_the_names() {
+    let out = rulecheck(&["limits", "--limit", "json-depth=500"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("at most 128"), "{}", text(&out));
+    let out = rulecheck(&["eval", "x.json", "--limit", "input-byte=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("did you mean `input-bytes`"),
+        "{}",
+        text(&out)
+    );
+    let out = rulecheck(&["limits", "--format", "json", "--limit", "rules=20000"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "rules")
+        .unwrap();
+    assert_eq!(
+        (rules["default"].as_u64(), rules["value"].as_u64()),
+        (Some(10_000), Some(20_000))
+    );
 }

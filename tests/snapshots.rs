@@ -21,7 +21,7 @@ fn report_for(path: &Path, lang: Lang) -> Report {
         RuleSet::default_rulebook(&LoadOptions::default()).expect("built-in rulebook loads");
     let bytes = std::fs::read(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let reports = input::read(&bytes, input::DEFAULT_MAX_INPUT_BYTES)
+    let reports = input::read(&bytes)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .into_iter()
         .map(|c| {

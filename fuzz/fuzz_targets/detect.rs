@@ -6,5 +6,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = rulecheck::input::detect(text);
     }
-    let _ = rulecheck::input::read(data, 1 << 20);
+    let _ = rulecheck::input::read(data);
 });

@@ -13,11 +13,11 @@ fn rules() -> &'static RuleSet {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(captures) = rulecheck::input::read(data, 1 << 20) else { return };
+    let Ok(captures) = rulecheck::input::read(data) else { return };
     for c in captures {
         let d = diagnose(rules(), &c.capture, EvalOptions::default());
         let _ = serde_json_len(&d);
-        let _ = rulecheck::trace::trace_all(rules(), &c.capture, rulecheck::facts::MAX_BODY_TEXT);
+        let _ = rulecheck::trace::trace_all(rules(), &c.capture, rulecheck::limits::Limits::default().body_bytes);
     }
 });
 

@@ -12,6 +12,7 @@ fn rules() -> &'static RuleSet {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let options = BulkOptions { threads: 1, batch: 16, max_line_bytes: 4096, ..Default::default() };
+    let mut options = BulkOptions { threads: 1, batch: 16, ..Default::default() };
+    options.eval.limits.line_bytes = 4096;
     let _ = run(rules(), data, options, |_| {});
 });

@@ -93,9 +93,6 @@ pub fn looks_like(text: &str) -> bool {
     head.starts_with("{\"log\":") && (text.contains("\"entries\"") || text.contains("\"creator\""))
 }
 
-/// Most entries one HAR file may hold, unless told otherwise (`--max-har-entries`).
-pub const MAX_ENTRIES: usize = 200_000;
-
 /// Reads the entries worth reporting.
 pub fn read(
     text: &str,
@@ -112,7 +109,7 @@ pub fn read(
             line: 0,
             column: 0,
             message: format!(
-                "the HAR file has {} entries; the limit is {max_entries} (export only the failing calls, convert it to JSON Lines, or raise it with --max-har-entries)",
+                "the HAR file has {} entries; the limit is {max_entries} (export only the failing calls, convert it to JSON Lines, or raise it with --limit har-entries=N)",
                 har.log.entries.len()
             ),
         });
@@ -283,6 +280,8 @@ fn same_attempt(a: &Capture, b: &Capture) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MAX_ENTRIES: usize = 200_000;
 
     fn entry(url: &str, status: i64, retry: u8) -> serde_json::Value {
         serde_json::json!({

@@ -19,9 +19,7 @@ pub mod log;
 pub mod sdk;
 
 use crate::capture::Capture;
-
-/// Largest input accepted by default (bytes).
-pub const DEFAULT_MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+use crate::limits::Limits;
 
 /// An input format, as named by `--input`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,26 +67,14 @@ impl Format {
 }
 
 /// How to read an input.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ReadOptions {
-    pub max_bytes: usize,
     /// Read as this format instead of detecting it.
     pub format: Option<Format>,
     /// HAR: report every entry, not only those that failed or look wrong.
     pub all_entries: bool,
-    /// HAR: most entries one file may hold (the whole file is parsed at once).
-    pub max_har_entries: usize,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            max_bytes: DEFAULT_MAX_INPUT_BYTES,
-            format: None,
-            all_entries: false,
-            max_har_entries: har::MAX_ENTRIES,
-        }
-    }
+    /// Input size, JSON depth, HAR entries, Python-literal depth.
+    pub limits: Limits,
 }
 
 /// One capture read from an input, with where it was found.
@@ -117,8 +103,14 @@ impl InputCapture {
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("the input is {size} bytes; the limit is {limit} (raise it with --max-input-bytes)")]
+    #[error(
+        "the input is {size} bytes; the limit is {limit} (raise it with --limit input-bytes=SIZE)"
+    )]
     TooLarge { size: usize, limit: usize },
+    #[error(
+        "the input nests JSON deeper than {limit} levels; no capture does (raise it with --limit json-depth=N, up to 128)"
+    )]
+    TooDeep { limit: usize },
     #[error("the input is not UTF-8 text (invalid byte at offset {offset}); is it a binary file?")]
     NotText { offset: usize },
     #[error("the input is empty")]
@@ -133,23 +125,18 @@ pub enum InputError {
     Unrecognised { detail: String },
 }
 
-/// Reads all captures from an input, detecting its format.
-pub fn read(bytes: &[u8], max_bytes: usize) -> Result<Vec<InputCapture>, InputError> {
-    read_with(
-        bytes,
-        ReadOptions {
-            max_bytes,
-            ..Default::default()
-        },
-    )
+/// Reads all captures from an input, detecting its format, within the default limits.
+pub fn read(bytes: &[u8]) -> Result<Vec<InputCapture>, InputError> {
+    read_with(bytes, ReadOptions::default())
 }
 
 /// Reads all captures from an input.
 pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>, InputError> {
-    if bytes.len() > options.max_bytes {
+    let limits = options.limits;
+    if bytes.len() > limits.input_bytes {
         return Err(InputError::TooLarge {
             size: bytes.len(),
-            limit: options.max_bytes,
+            limit: limits.input_bytes,
         });
     }
     let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotText {
@@ -165,12 +152,19 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
             detail: "Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your SDK printed.".into(),
         })?,
     };
+    if matches!(format, Format::Har | Format::Capture | Format::Jsonl)
+        && crate::limits::json_too_deep(text, limits.json_depth)
+    {
+        return Err(InputError::TooDeep {
+            limit: limits.json_depth,
+        });
+    }
     match format {
-        Format::Har => har::read(text, options.all_entries, options.max_har_entries),
+        Format::Har => har::read(text, options.all_entries, limits.har_entries),
         Format::Capture | Format::Jsonl => read_json(text),
         Format::Log => log::read(text),
         Format::Http => http::read(text),
-        Format::Sdk => sdk::read(text),
+        Format::Sdk => sdk::read(text, limits.literal_depth),
     }
 }
 
@@ -324,6 +318,13 @@ pub fn lacks(capture: &Capture) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads within a `max` bytes input limit.
+    fn read(bytes: &[u8], max: usize) -> Result<Vec<InputCapture>, InputError> {
+        let mut options = ReadOptions::default();
+        options.limits.input_bytes = max;
+        read_with(bytes, options)
+    }
 
     #[test]
     fn single_list_and_lines_are_detected() {

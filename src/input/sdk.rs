@@ -82,7 +82,9 @@ fn class_status(class: &str) -> Option<u16> {
 }
 
 /// Reads one capture from an SDK's output.
-pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
+/// `literal_depth` bounds the Python and JavaScript literals read as bodies (deeper
+/// stays plain text).
+pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, InputError> {
     let mut status: Option<u16> = None;
     let mut body: Option<Body> = None;
     let mut method: Option<String> = None;
@@ -201,7 +203,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
         }
         if let Some(options) = py_options
             .and_then(|r| r.captures(line))
-            .and_then(|c| python_literal(&c[1]))
+            .and_then(|c| python_literal(&c[1], literal_depth))
         {
             if let Some(m) = options.get("method").and_then(|m| m.as_str()) {
                 method.get_or_insert_with(|| m.to_ascii_uppercase());
@@ -223,7 +225,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
         }
         if let Some(c) = py_response.and_then(|r| r.captures(line)) {
             status = c[1].parse().ok().or(status);
-            if let Some(serde_json::Value::Object(map)) = python_literal(&c[2]) {
+            if let Some(serde_json::Value::Object(map)) = python_literal(&c[2], literal_depth) {
                 // After retries, the last response is the one that failed.
                 response_headers = Headers::default();
                 for (name, value) in map {
@@ -259,7 +261,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
             let (code, tail) = rest.split_once(" - ").unwrap_or((rest, ""));
             status = code.trim().parse().ok().or(status);
             if !tail.is_empty() {
-                body = Some(match python_literal(tail) {
+                body = Some(match python_literal(tail, literal_depth) {
                     Some(json) => Body::Json(json),
                     None => Body::Text(tail.to_owned()),
                 });
@@ -289,7 +291,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     // The error body the SDK parsed is the response body, codes and types included.
     if let Some(error) = node_error
         .as_deref()
-        .and_then(js_literal)
+        .and_then(|e| js_literal(e, literal_depth))
         .filter(|e| e.get("message").is_some_and(serde_json::Value::is_string))
     {
         body = Some(Body::Json(serde_json::json!({ "error": error })));
@@ -326,7 +328,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
         .find_map(|e| {
             refused
                 .and_then(|r| r.captures(e))
-                .and_then(|c| python_literal(&c[1]))
+                .and_then(|c| python_literal(&c[1], literal_depth))
         })
         .and_then(|v| v.as_str().map(str::to_owned))
         .filter(|v| v.to_ascii_lowercase().starts_with("bearer"))
@@ -373,22 +375,23 @@ fn is_user_code_failure(e: &str) -> bool {
 }
 
 /// Reads a Python literal (`repr` of dicts, lists, strings, numbers, `None`, `True`,
-/// `False`) as JSON. `None` for anything else.
-pub fn python_literal(text: &str) -> Option<serde_json::Value> {
-    literal(text, false)
+/// `False`) as JSON, nested at most `max_depth` levels. `None` for anything else.
+pub fn python_literal(text: &str, max_depth: usize) -> Option<serde_json::Value> {
+    literal(text, false, max_depth)
 }
 
 /// Reads a JavaScript object as Node's `util.inspect` prints it (`{ code: 'x', n: 1,
 /// param: undefined }`): bare keys, single quotes, `undefined`, `null`.
-pub fn js_literal(text: &str) -> Option<serde_json::Value> {
-    literal(text, true)
+pub fn js_literal(text: &str, max_depth: usize) -> Option<serde_json::Value> {
+    literal(text, true, max_depth)
 }
 
-fn literal(text: &str, js: bool) -> Option<serde_json::Value> {
+fn literal(text: &str, js: bool, max_depth: usize) -> Option<serde_json::Value> {
     let mut p = PyParser {
         chars: text.trim().chars().collect(),
         at: 0,
         depth: 0,
+        max_depth,
         js,
     };
     let v = p.value()?;
@@ -400,6 +403,7 @@ struct PyParser {
     chars: Vec<char>,
     at: usize,
     depth: usize,
+    max_depth: usize,
     /// JavaScript, not Python: bare keys and `undefined`/`null`/`true`/`false`.
     js: bool,
 }
@@ -428,7 +432,7 @@ impl PyParser {
     fn value(&mut self) -> Option<serde_json::Value> {
         use serde_json::Value as J;
         self.depth += 1;
-        if self.depth > 64 {
+        if self.depth > self.max_depth {
             return None;
         }
         self.skip_ws();
@@ -558,43 +562,49 @@ mod tests {
     use serde_json::json;
 
     fn one(text: &str) -> Capture {
-        read(text).unwrap().remove(0).capture
+        read(text, 64).unwrap().remove(0).capture
     }
 
     #[test]
     fn python_literals_read_as_json() {
         assert_eq!(
             python_literal(
-                "{'error': {'message': \"it's\", 'param': None, 'ok': True, 'n': -1.5, 'l': [1, (2,)]}}"
+                "{'error': {'message': \"it's\", 'param': None, 'ok': True, 'n': -1.5, 'l': [1, (2,)]}}",
+                64
             ),
             Some(
                 json!({"error": {"message": "it's", "param": null, "ok": true, "n": -1.5, "l": [1, [2]]}})
             )
         );
         assert_eq!(
-            python_literal("'a\\nb\\x41\\u4e2d'"),
+            python_literal("'a\\nb\\x41\\u4e2d'", 64),
             Some(json!("a\nbA中"))
         );
-        assert_eq!(python_literal("{'a': 1"), None);
-        assert_eq!(python_literal(&"[".repeat(200)), None, "depth is limited");
+        assert_eq!(python_literal("{'a': 1", 64), None);
+        assert_eq!(
+            python_literal(&"[".repeat(200), 64),
+            None,
+            "depth is limited"
+        );
     }
 
     #[test]
     fn js_objects_read_as_json() {
         assert_eq!(
             js_literal(
-                "{\n    code: 'model_not_found',\n    param: undefined,\n    ok: true,\n    n: null,\n    $x: [1, 'a'],\n  }"
+                "{\n    code: 'model_not_found',\n    param: undefined,\n    ok: true,\n    n: null,\n    $x: [1, 'a'],\n  }",
+                64
             ),
             Some(
                 json!({"code": "model_not_found", "param": null, "ok": true, "n": null, "$x": [1, "a"]})
             )
         );
         assert_eq!(
-            python_literal("{code: 'x'}"),
+            python_literal("{code: 'x'}", 64),
             None,
             "bare keys are JavaScript only"
         );
-        assert_eq!(js_literal("{ code: 'x'"), None);
+        assert_eq!(js_literal("{ code: 'x'", 64), None);
     }
 
     #[test]

@@ -147,7 +147,7 @@ fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
                     format!("cannot read {}: {e}", path.display()),
                 )
             })?;
-            let mut captures = crate::input::read(&bytes, crate::input::DEFAULT_MAX_INPUT_BYTES)
+            let mut captures = crate::input::read(&bytes)
                 .map_err(|e| err(capture_node.pos, format!("{}: {e}", path.display())))?;
             if captures.len() != 1 {
                 return Err(err(

@@ -72,16 +72,12 @@ pub const COMBINATORS: &[&str] = &["all", "any", "not", "condition"];
 /// Languages a text may be given in.
 pub const LANGS: &[&str] = &["en", "zh"];
 
-/// Largest compiled size of one regex (bytes of the regex engine's program).
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-/// Most rules one rulebook may hold.
-pub const MAX_RULES: usize = 10_000;
-
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
     lazy_regex: bool,
+    /// Largest compiled size of one regex (`--limit regex-bytes`).
+    regex_bytes: usize,
     source_vars: BTreeMap<String, String>,
     derived: BTreeMap<String, Arc<Derived>>,
     /// The same derived facts in declaration order.
@@ -247,6 +243,7 @@ pub fn compile(
         file,
         source,
         lazy_regex: options.lazy_regex,
+        regex_bytes: options.limits.regex_bytes,
         source_vars: BTreeMap::new(),
         derived: BTreeMap::new(),
         derived_in_order: Vec::new(),
@@ -384,15 +381,16 @@ pub fn compile(
     let mut skipped = Vec::new();
     let mut rules = Vec::new();
     let mut ids: HashMap<String, Pos> = HashMap::new();
+    let max_rules = options.limits.rules;
     match root.get("rules").map(|n| (&n.value, n.pos)) {
-        Some((Value::Seq(items), pos)) if items.len() > MAX_RULES => cx.error(
+        Some((Value::Seq(items), pos)) if items.len() > max_rules => cx.error(
             "RC025",
             pos,
             format!(
-                "the rulebook has {} rules; the limit is {MAX_RULES}",
+                "the rulebook has {} rules; the limit is {max_rules}",
                 items.len()
             ),
-            "split it into several rulebooks (--overlay)",
+            "split it into several rulebooks (--overlay), or raise the limit with --limit rules=N",
         ),
         Some((Value::Seq(items), _)) => {
             for item in items {
@@ -1925,7 +1923,11 @@ fn compile_regex(
             .build()
             .parse(pattern)
         {
-            Ok(_) => Some(super::condition::Pattern::lazy(pattern, ignore_case)),
+            Ok(_) => Some(super::condition::Pattern::lazy(
+                pattern,
+                ignore_case,
+                cx.regex_bytes,
+            )),
             Err(_) => compile_regex_now(cx, pattern, node, ignore_case).map(Into::into),
         };
     }
@@ -1940,7 +1942,7 @@ fn compile_regex_now(
 ) -> Option<regex::Regex> {
     match RegexBuilder::new(pattern)
         .case_insensitive(ignore_case)
-        .size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(cx.regex_bytes)
         .build()
     {
         Ok(re) => Some(re),

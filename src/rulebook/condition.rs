@@ -64,15 +64,18 @@ pub const TYPES: &[&str] = &["string", "number", "boolean", "array", "object", "
 pub struct Pattern {
     source: String,
     ignore_case: bool,
+    /// Largest compiled size (`--limit regex-bytes`).
+    size_limit: usize,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
 impl Pattern {
     /// A pattern compiled on first use. The caller has checked its syntax.
-    pub fn lazy(source: &str, ignore_case: bool) -> Pattern {
+    pub fn lazy(source: &str, ignore_case: bool, size_limit: usize) -> Pattern {
         Pattern {
             source: source.to_owned(),
             ignore_case,
+            size_limit,
             compiled: std::sync::OnceLock::new(),
         }
     }
@@ -88,7 +91,7 @@ impl Pattern {
             .get_or_init(|| {
                 regex::RegexBuilder::new(&self.source)
                     .case_insensitive(self.ignore_case)
-                    .size_limit(crate::rulebook::compile::REGEX_SIZE_LIMIT)
+                    .size_limit(self.size_limit)
                     .build()
                     .ok()
             })
@@ -99,7 +102,7 @@ impl Pattern {
 
 impl From<Regex> for Pattern {
     fn from(re: Regex) -> Pattern {
-        let p = Pattern::lazy(re.as_str(), false);
+        let p = Pattern::lazy(re.as_str(), false, usize::MAX);
         let _ = p.compiled.set(Some(re));
         p
     }

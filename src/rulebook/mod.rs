@@ -272,7 +272,8 @@ pub struct LoadOptions {
     /// Build each regex on first use instead of at load (the built-in rulebook, whose
     /// patterns the test suite compiles: start-up stays small).
     pub lazy_regex: bool,
-    pub yaml: YamlLimits,
+    /// Rulebook size, rule count, regex size, YAML depth and aliases.
+    pub limits: crate::limits::Limits,
 }
 
 /// A rulebook that failed to load: every problem found, and the source to quote.
@@ -299,7 +300,11 @@ pub fn load_str(
     text: &str,
     options: &LoadOptions,
 ) -> Result<Rulebook, Vec<Diagnostic>> {
-    let root = yaml::parse(text, options.yaml).map_err(|e| {
+    let yaml_limits = YamlLimits {
+        max_depth: options.limits.yaml_depth,
+        max_alias_events: options.limits.yaml_aliases,
+    };
+    let root = yaml::parse(text, yaml_limits).map_err(|e| {
         vec![
             Diagnostic::error("RC001", file, e.pos, e.message)
                 .with_help("fix the YAML syntax at this position (indentation, quotes, brackets)"),
@@ -572,7 +577,7 @@ impl RuleSet {
         let mut rulebooks = Vec::new();
         for file in files {
             let name = file.display().to_string();
-            let text = match read_rulebook(&file) {
+            let text = match read_rulebook(&file, options.limits.rulebook_bytes) {
                 Ok(t) => t,
                 Err(d) => {
                     diagnostics.push(d);
@@ -634,10 +639,7 @@ impl RuleSet {
     }
 }
 
-/// Largest rulebook file accepted.
-pub const MAX_RULEBOOK_BYTES: u64 = 8 * 1024 * 1024;
-
-fn read_rulebook(path: &Path) -> Result<String, Diagnostic> {
+fn read_rulebook(path: &Path, max_bytes: usize) -> Result<String, Diagnostic> {
     let name = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| {
         Diagnostic::error(
@@ -648,17 +650,19 @@ fn read_rulebook(path: &Path) -> Result<String, Diagnostic> {
         )
         .with_help("check the path given to --rules")
     })?;
-    if meta.len() > MAX_RULEBOOK_BYTES {
+    if meta.len() > max_bytes as u64 {
         return Err(Diagnostic::error(
             "RC017",
             &name,
             None,
             format!(
-                "the rulebook is {} bytes; the limit is {MAX_RULEBOOK_BYTES}",
+                "the rulebook is {} bytes; the limit is {max_bytes}",
                 meta.len()
             ),
         )
-        .with_help("split it into several rulebooks"));
+        .with_help(
+            "split it into several rulebooks (or raise the limit with --limit rulebook-bytes=SIZE)",
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| {
         Diagnostic::error(

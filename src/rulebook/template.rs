@@ -9,9 +9,6 @@ use crate::rulebook::Lang;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The most of one fact's value a message or fix quotes (bytes).
-pub const MAX_FACT_IN_TEXT: usize = 1000;
-
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Template {
@@ -26,7 +23,14 @@ pub enum Segment {
     Optional(Vec<Segment>),
 }
 
-fn render_segments(segments: &[Segment], facts: &Facts<'_>, lang: Lang, out: &mut String) {
+/// Renders segments; a fact's value is quoted up to `max_quote` bytes.
+fn render_segments(
+    segments: &[Segment],
+    facts: &Facts<'_>,
+    lang: Lang,
+    max_quote: usize,
+    out: &mut String,
+) {
     for seg in segments {
         match seg {
             Segment::Text(t) => out.push_str(t),
@@ -34,7 +38,7 @@ fn render_segments(segments: &[Segment], facts: &Facts<'_>, lang: Lang, out: &mu
                 // Messages are one line: control characters show as escapes.
                 Some(v) => {
                     // A fact can be a whole body: a message quotes at most its start.
-                    let shown = crate::facts::cut(&v, MAX_FACT_IN_TEXT);
+                    let shown = crate::facts::cut(&v, max_quote);
                     for c in shown.chars() {
                         if c.is_control() {
                             out.extend(c.escape_default());
@@ -57,7 +61,7 @@ fn render_segments(segments: &[Segment], facts: &Facts<'_>, lang: Lang, out: &mu
                     _ => true,
                 });
                 if complete {
-                    render_segments(inner, facts, lang, out);
+                    render_segments(inner, facts, lang, max_quote, out);
                 }
             }
         }
@@ -216,9 +220,11 @@ impl Template {
     /// Renders the template for one capture. Secrets render masked, control
     /// characters escaped (`\n`); a fact the capture lacks renders as "(unknown)",
     /// and an optional section `{[ … ]}` is left out when any fact inside is missing.
-    pub fn render(&self, facts: &Facts<'_>, lang: Lang) -> String {
+    /// A fact's value is quoted up to `max_quote` bytes (then `…`): a fact can be a
+    /// whole body.
+    pub fn render(&self, facts: &Facts<'_>, lang: Lang, max_quote: usize) -> String {
         let mut out = String::new();
-        render_segments(&self.segments, facts, lang, &mut out);
+        render_segments(&self.segments, facts, lang, max_quote, &mut out);
         out
     }
 
@@ -264,12 +270,12 @@ mod tests {
         .unwrap();
         let facts = Facts::derive(&c);
         assert_eq!(
-            t.render(&facts, Lang::En),
+            t.render(&facts, Lang::En, 1000),
             "Sent to api.openai.com; use https://api.moleapi.com/v1 {literally}"
         );
         let t = Template::compile("{model}", &vars()).unwrap();
-        assert_eq!(t.render(&facts, Lang::En), "(unknown)");
-        assert_eq!(t.render(&facts, Lang::Zh), "（未知）");
+        assert_eq!(t.render(&facts, Lang::En, 1000), "(unknown)");
+        assert_eq!(t.render(&facts, Lang::Zh, 1000), "（未知）");
     }
 
     #[test]
@@ -277,7 +283,7 @@ mod tests {
         let t = Template::compile("Sent{[ to {url.host}]}.{[ Model {model}.]}", &vars()).unwrap();
         let c: Capture =
             serde_json::from_value(serde_json::json!({"request": {"url": "https://h/x"}})).unwrap();
-        assert_eq!(t.render(&Facts::derive(&c), Lang::En), "Sent to h.");
+        assert_eq!(t.render(&Facts::derive(&c), Lang::En, 1000), "Sent to h.");
         assert_eq!(t.facts(), ["url.host", "model"]);
         assert!(Template::compile("{[ open", &vars()).is_err());
         assert!(Template::compile("{[ {[ nested ]} ]}", &vars()).is_err());
