@@ -12,7 +12,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
-use rulecheck::bulk::{BulkOptions, run};
+use rulecheck::bulk::{BulkOptions, run_with};
+use rulecheck::evaluate::{classify, diagnose};
 use rulecheck::rulebook::{LoadOptions, RuleSet};
 use serde::Deserialize;
 
@@ -291,24 +292,98 @@ fn time<T>(label: &str, n: usize, f: impl Fn() -> T) -> f64 {
     rate
 }
 
-fn rulecheck(set: &RuleSet, data: &str, threads: usize) -> usize {
+/// What rulecheck makes of each capture: a full diagnosis (findings with messages,
+/// evidence, masked keys), or the classification `--summary` counts.
+#[derive(Clone, Copy)]
+enum Mode {
+    Diagnose,
+    Classify,
+}
+
+fn rulecheck(set: &RuleSet, data: &str, threads: usize, mode: Mode) -> usize {
     let mut n = 0;
     let options = BulkOptions {
         threads,
         ..Default::default()
     };
-    run(set, data.as_bytes(), options, |r| {
-        if let Ok(e) = r {
-            n += e.diagnosis.findings.len();
-        }
-    })
+    let eval = options.eval;
+    run_with(
+        set,
+        data.as_bytes(),
+        options,
+        |set, _, capture| match mode {
+            Mode::Diagnose => diagnose(set, &capture, eval).findings.len(),
+            Mode::Classify => classify(set, &capture, eval).top.is_some() as usize,
+        },
+        |r| {
+            if let Ok(k) = r {
+                n += k;
+            }
+        },
+    )
     .unwrap();
     n
 }
 
 fn main() {
+    // `cargo bench --bench throughput -- --workload FILE N` writes the workload as JSON
+    // Lines instead of measuring (for callgrind and peak-memory runs, docs/performance.md).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--workload") {
+        let file = args.get(i + 1).expect("--workload FILE N");
+        let n: usize = args
+            .get(i + 2)
+            .and_then(|n| n.parse().ok())
+            .expect("--workload FILE N");
+        std::fs::write(file, workload(n)).unwrap();
+        return;
+    }
+    // `-- --once NAME FILE`: one pass of one measurement over a workload file, nothing
+    // printed: what callgrind counts (parse, hand, bench, default; docs/performance.md).
+    if let Some(i) = args.iter().position(|a| a == "--once") {
+        let (name, file) = (&args[i + 1], &args[i + 2]);
+        let data = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = data.lines().collect();
+        let count = match name.as_str() {
+            "parse" => lines
+                .iter()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).is_ok() as usize)
+                .sum(),
+            "hand" => {
+                let hand = HandCoded::new();
+                lines.iter().map(|l| hand.eval(l)).sum()
+            }
+            "bench" => {
+                let rb = rulecheck::rulebook::load_str(
+                    "benches/bench-rules.yaml",
+                    include_str!("bench-rules.yaml"),
+                    &LoadOptions::default(),
+                )
+                .unwrap();
+                rulecheck(&RuleSet::new(vec![rb]).unwrap(), &data, 1, Mode::Diagnose)
+            }
+            "default" => rulecheck(
+                &RuleSet::default_rulebook(&LoadOptions::default()).unwrap(),
+                &data,
+                1,
+                Mode::Diagnose,
+            ),
+            "bench-summary" => {
+                let rb = rulecheck::rulebook::load_str(
+                    "benches/bench-rules.yaml",
+                    include_str!("bench-rules.yaml"),
+                    &LoadOptions::default(),
+                )
+                .unwrap();
+                rulecheck(&RuleSet::new(vec![rb]).unwrap(), &data, 1, Mode::Classify)
+            }
+            other => panic!("--once parse|hand|bench|bench-summary|default, not {other}"),
+        };
+        black_box(count);
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: keep that short.
-    let quick = !std::env::args().any(|a| a == "--bench");
+    let quick = !args.iter().any(|a| a == "--bench");
     let n = if quick { 500 } else { 40_000 };
     let data = workload(n);
     let lines: Vec<&str> = data.lines().collect();
@@ -342,28 +417,42 @@ fn main() {
         lines.iter().map(|l| hand.eval(l)).sum::<usize>()
     });
     let bench1 = time("rulecheck, bench rulebook (25 rules), 1 thread", n, || {
-        rulecheck(&bench, &data, 1)
+        rulecheck(&bench, &data, 1, Mode::Diagnose)
     });
     let bench2 = time("rulecheck, bench rulebook, 2 threads", n, || {
-        rulecheck(&bench, &data, 2)
+        rulecheck(&bench, &data, 2, Mode::Diagnose)
+    });
+    let summary1 = time("rulecheck --summary, bench rulebook, 1 thread", n, || {
+        rulecheck(&bench, &data, 1, Mode::Classify)
+    });
+    let summary2 = time("rulecheck --summary, bench rulebook, 2 threads", n, || {
+        rulecheck(&bench, &data, 2, Mode::Classify)
     });
     let default1 = time(
         "rulecheck, default rulebook (37 rules), 1 thread",
         n,
-        || rulecheck(&default, &data, 1),
+        || rulecheck(&default, &data, 1, Mode::Diagnose),
     );
     let default2 = time("rulecheck, default rulebook, 2 threads", n, || {
-        rulecheck(&default, &data, 2)
+        rulecheck(&default, &data, 2, Mode::Diagnose)
     });
 
     println!("\nratios (cost, lower is better):");
     println!(
-        "  bench rulebook / hand-coded floor      {:>5.2}×  (target ≤ 1.5)",
+        "  bench rulebook / hand-coded floor      {:>5.2}×  (target ≤ 1.5; full diagnoses)",
         floor / bench1
     );
     println!(
         "  bench rulebook / parse floor           {:>5.2}×  (target ≤ 1.0)",
         parse / bench1
+    );
+    println!(
+        "  --summary, bench / hand-coded floor    {:>5.2}×  (classification only)",
+        floor / summary1
+    );
+    println!(
+        "  --summary, bench / parse floor         {:>5.2}×",
+        parse / summary1
     );
     println!(
         "  default rulebook / parse floor         {:>5.2}×",
@@ -373,6 +462,10 @@ fn main() {
     println!(
         "  bench rulebook                         {:>5.2}×  (target ≥ 1.7)",
         bench2 / bench1
+    );
+    println!(
+        "  --summary, bench rulebook              {:>5.2}×",
+        summary2 / summary1
     );
     println!(
         "  default rulebook                       {:>5.2}×",

@@ -61,18 +61,52 @@ pub struct BulkStats {
 /// input order (`Ok` with the diagnosis, `Err` for a skipped line).
 pub fn run<R: BufRead>(
     set: &RuleSet,
+    reader: R,
+    options: BulkOptions,
+    on_result: impl FnMut(Result<Evaluated, LineError>),
+) -> std::io::Result<BulkStats> {
+    let eval = options.eval;
+    run_with(
+        set,
+        reader,
+        options,
+        |set, line, capture| {
+            let diagnosis = diagnose(set, &capture, eval);
+            Evaluated {
+                line,
+                input: InputCapture::new(capture, "jsonl", format!("line {line}")),
+                diagnosis,
+            }
+        },
+        on_result,
+    )
+}
+
+/// Reads JSON Lines of captures from `reader`; `per_capture` turns each capture into
+/// what the caller keeps (a diagnosis, a line of output, a summary's classification)
+/// on the worker threads, and `on_result` gets those in input order (`Err` for a
+/// skipped line). Keeping the per-capture work, dropping included, on the workers is
+/// what lets a run scale with cores: the reading thread only reads and hands over.
+pub fn run_with<R: BufRead, T: Send>(
+    set: &RuleSet,
     mut reader: R,
     options: BulkOptions,
-    mut on_result: impl FnMut(Result<Evaluated, LineError>),
+    per_capture: impl Fn(&RuleSet, usize, Capture) -> T + Sync,
+    mut on_result: impl FnMut(Result<T, LineError>),
 ) -> std::io::Result<BulkStats> {
     let mut stats = BulkStats::default();
     let mut line_no = 0usize;
     let mut batch = read_batch(&mut reader, &mut line_no, options)?;
     while !batch.is_empty() {
         // Evaluate this batch on the workers while this thread reads the next one.
-        let (results, next) = evaluate_batch(set, &batch, options, || {
-            read_batch(&mut reader, &mut line_no, options)
-        });
+        let (results, next) = evaluate_batch(
+            &batch,
+            options,
+            &|line, text| {
+                parse_line(line, text, options).map(|capture| per_capture(set, line, capture))
+            },
+            || read_batch(&mut reader, &mut line_no, options),
+        );
         for r in results {
             match &r {
                 Ok(_) => stats.captures += 1,
@@ -142,7 +176,7 @@ fn read_line_limited<R: BufRead>(
             return Ok(if seen_any { total.max(1) } else { 0 });
         }
         seen_any = true;
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (available.get(..i).unwrap_or(available), Some(i + 1)),
             None => (available, None),
         };
@@ -162,12 +196,8 @@ fn read_line_limited<R: BufRead>(
     }
 }
 
-fn evaluate_line(
-    set: &RuleSet,
-    line: usize,
-    text: &str,
-    options: BulkOptions,
-) -> Result<Evaluated, LineError> {
+/// One line as a capture, or why it was skipped.
+fn parse_line(line: usize, text: &str, options: BulkOptions) -> Result<Capture, LineError> {
     let depth = options.eval.limits.json_depth;
     if crate::limits::json_too_deep(text, depth) {
         return Err(LineError {
@@ -177,50 +207,45 @@ fn evaluate_line(
     }
     // Straight into a capture: one parse. Only a line that fails is parsed again, to
     // say what is wrong with it.
-    let capture: Capture = match serde_json::from_str::<Capture>(text) {
-        Ok(c) if c.request.is_some() || c.response.is_some() || c.client_error.is_some() => c,
+    match serde_json::from_str::<Capture>(text) {
+        Ok(c) if c.request.is_some() || c.response.is_some() || c.client_error.is_some() => Ok(c),
         _ => {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| LineError {
                 line,
                 message: format!("not a JSON value: {e}"),
             })?;
-            capture_from(value).map_err(|message| LineError { line, message })?
+            capture_from(value).map_err(|message| LineError { line, message })
         }
-    };
-    let diagnosis = diagnose(set, &capture, options.eval);
-    Ok(Evaluated {
-        line,
-        input: InputCapture::new(capture, "jsonl", format!("line {line}")),
-        diagnosis,
-    })
+    }
 }
 
-/// Evaluates a batch on worker threads, in order, running `meanwhile` on this thread.
-fn evaluate_batch<T>(
-    set: &RuleSet,
+/// Runs `work` over a batch on worker threads, in order, running `meanwhile` on this
+/// thread.
+fn evaluate_batch<T: Send, M>(
     batch: &[Line],
     options: BulkOptions,
-    meanwhile: impl FnOnce() -> T,
-) -> (Vec<Result<Evaluated, LineError>>, T) {
-    let work = |items: &[Line]| -> Vec<Result<Evaluated, LineError>> {
+    work: &(dyn Fn(usize, &str) -> Result<T, LineError> + Sync),
+    meanwhile: impl FnOnce() -> M,
+) -> (Vec<Result<T, LineError>>, M) {
+    let run = |items: &[Line]| -> Vec<Result<T, LineError>> {
         items
             .iter()
             .map(|(line, entry)| match entry {
-                Ok(text) => evaluate_line(set, *line, text, options),
+                Ok(text) => work(*line, text),
                 Err(e) => Err(e.clone()),
             })
             .collect()
     };
     let threads = options.threads.max(1).min(batch.len().max(1));
     if threads == 1 {
-        let results = work(batch);
+        let results = run(batch);
         return (results, meanwhile());
     }
     let chunk = batch.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = batch
             .chunks(chunk)
-            .map(|c| scope.spawn(move || work(c)))
+            .map(|c| scope.spawn(move || run(c)))
             .collect();
         let other = meanwhile();
         // Join in order: results come out in input order.

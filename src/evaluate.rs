@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::capture::Capture;
 use crate::facts::{Fact, Facts};
 use crate::limits::Limits;
-use crate::mask::Redactor;
 use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey};
 
 /// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
@@ -85,27 +84,35 @@ pub struct Diagnosis {
 
 /// Diagnoses one capture with a rule set.
 pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis {
+    // Every capture-derived string in a finding or the header is a fact's `display`,
+    // which masks keys; the rest is the rulebook's own text.
     let facts = Facts::derive_with(capture, options.limits.body_bytes);
-    let redactor = Redactor::new(facts.secrets());
     let mut findings = run_rules(set, &facts, options);
     if let Some(status) = capture.status()
         && status >= 400
     {
-        findings.push(status_finding(set, status, options.lang));
+        let mut guide = status_finding(set, status, options.lang);
+        // The rulebook's own text: only a word-for-word key could be in it.
+        let redactor = facts.redactor();
+        for text in std::iter::once(&mut guide.title)
+            .chain(std::iter::once(&mut guide.message))
+            .chain(guide.checks.iter_mut())
+        {
+            if let std::borrow::Cow::Owned(masked) = redactor.redact_known(text) {
+                *text = masked;
+            }
+        }
+        findings.push(guide);
     }
-    for f in &mut findings {
-        redact_finding(f, &redactor);
-    }
-    let display = |fact: Fact| facts.display(&fact).map(|v| redactor.redact(&v));
+    let display = |fact: Fact| facts.display(&fact);
     Diagnosis {
         method: display(Fact::Method),
         url: display(Fact::Url),
         status: capture.status(),
         request_id: display(Fact::RequestId),
         client_error: display(Fact::ClientError),
-        client: display(Fact::Meta("client".into()))
-            .or_else(|| display(Fact::RequestHeader("user-agent".into()))),
-        cut: facts.cut_bodies.iter().map(|s| s.to_string()).collect(),
+        client: client(&facts),
+        cut: facts.cut_bodies().iter().map(|s| s.to_string()).collect(),
         findings,
     }
 }
@@ -127,6 +134,14 @@ struct Fired<'s> {
 }
 
 fn run_rules(set: &RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding> {
+    fired_rules(set, facts)
+        .into_iter()
+        .map(|f| finding(f.rulebook, f.rule, facts, options))
+        .collect()
+}
+
+/// The rules that fire on these facts, suppressions applied, ranked.
+fn fired_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Vec<Fired<'s>> {
     let mut fired: Vec<Fired<'_>> = Vec::new();
     for fallback_pass in [false, true] {
         if fallback_pass && !fired.is_empty() {
@@ -171,9 +186,41 @@ fn run_rules(set: &RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Find
         )
     });
     fired
-        .into_iter()
-        .map(|f| finding(f.rulebook, f.rule, facts, options))
-        .collect()
+}
+
+/// What a summary counts of one capture: its top diagnosis and where the call went.
+/// Cheaper than a [`Diagnosis`]: no message is rendered and no evidence kept.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Classified {
+    pub status: Option<u16>,
+    /// The URL, keys masked.
+    pub url: Option<String>,
+    /// The client, as [`Diagnosis::client`].
+    pub client: Option<String>,
+    /// The top finding's id and category; `None` when no rule fired.
+    pub top: Option<(String, String)>,
+}
+
+/// Classifies one capture for a summary: the same rules, ranking and masking as
+/// [`diagnose`], without rendering findings.
+pub fn classify(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Classified {
+    let facts = Facts::derive_with(capture, options.limits.body_bytes);
+    let top = fired_rules(set, &facts)
+        .first()
+        .map(|f| (f.rule.id.clone(), f.rule.category.clone()));
+    Classified {
+        status: capture.status(),
+        url: facts.display(&Fact::Url),
+        client: client(&facts),
+        top,
+    }
+}
+
+/// The client, as the capture names it (`meta.client`) or its User-Agent says.
+fn client(facts: &Facts<'_>) -> Option<String> {
+    facts
+        .display(&Fact::Meta("client".into()))
+        .or_else(|| facts.display(&Fact::RequestHeader("user-agent".into())))
 }
 
 /// Whether a condition holds (no evidence kept: the fast path for every rule).
@@ -256,20 +303,23 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) 
         }
         push(&t.fact_name, &t.fact);
     }
+    // Fact values come masked from `display`; the rulebook's text around them could
+    // still repeat a key word for word (a placeholder key quoted as an example).
+    let known = |s: String| match facts.redactor().redact_known(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(masked) => masked,
+    };
+    let render = |t: &crate::rulebook::Localized<crate::rulebook::template::Template>| {
+        known(t.get(lang).render(facts, lang, quote))
+    };
     Finding {
         id: rule.id.clone(),
         category: rule.category.clone(),
         severity: rule.severity,
-        title: rule.title.get(lang).clone(),
-        message: rule.message.get(lang).render(facts, lang, quote),
-        fix: rule
-            .fix
-            .as_ref()
-            .map(|f| f.get(lang).render(facts, lang, quote)),
-        support: rule
-            .support
-            .as_ref()
-            .map(|f| f.get(lang).render(facts, lang, quote)),
+        title: known(rule.title.get(lang).clone()),
+        message: render(&rule.message),
+        fix: rule.fix.as_ref().map(render),
+        support: rule.support.as_ref().map(render),
         evidence,
         checks: Vec::new(),
         docs: rule.docs.clone(),
@@ -328,20 +378,6 @@ fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
         docs: None,
         rulebook,
         overridden_by: Vec::new(),
-    }
-}
-
-fn redact_finding(f: &mut Finding, r: &Redactor) {
-    f.title = r.redact(&f.title);
-    f.message = r.redact(&f.message);
-    if let Some(fix) = &f.fix {
-        f.fix = Some(r.redact(fix));
-    }
-    if let Some(support) = &f.support {
-        f.support = Some(r.redact(support));
-    }
-    for e in &mut f.evidence {
-        e.value = r.redact(&e.value);
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`FACT_FAMILIES`]; `docs/rulebook-format.md` documents each.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -474,19 +475,85 @@ struct KeyInfo {
     scheme: Option<String>,
 }
 
-/// Everything derived from one capture. Built once, read by every rule.
+/// Everything derived from one capture, each part on first use: a rulebook that never
+/// asks for the request body's text never pays for serialising it.
 pub struct Facts<'c> {
     capture: &'c Capture,
-    /// Bodies longer than the `body-bytes` limit: only their start is matched.
-    pub cut_bodies: Vec<&'static str>,
-    url: Option<UrlParts>,
-    request_text: Option<Cow<'c, str>>,
-    request_json: Option<Cow<'c, Json>>,
-    response_text: Option<Cow<'c, str>>,
-    response_json: Option<Cow<'c, Json>>,
-    key: Option<KeyInfo>,
-    error: ErrorInfo,
-    request_id: Option<String>,
+    max_body_text: usize,
+    url: OnceCell<Option<UrlParts>>,
+    request_body: BodyView<'c>,
+    response_body: BodyView<'c>,
+    key: OnceCell<Option<KeyInfo>>,
+    error: OnceCell<ErrorInfo>,
+    request_id: OnceCell<Option<String>>,
+    redactor: OnceCell<mask::Redactor>,
+    /// Values already shown (masked): a message and its evidence often quote the same
+    /// fact, and masking a long message twice is the costly part of a finding.
+    shown: std::cell::RefCell<Vec<(Fact, Option<String>)>>,
+}
+
+/// A body's text (cut to the `body-bytes` limit) and JSON views, each made on first use.
+struct BodyView<'c> {
+    body: Option<&'c Body>,
+    /// The text matched, and whether it is only the start of the body.
+    text: OnceCell<Option<(Cow<'c, str>, bool)>>,
+    json: OnceCell<Option<Cow<'c, Json>>>,
+}
+
+impl<'c> BodyView<'c> {
+    fn new(body: Option<&'c Body>) -> BodyView<'c> {
+        BodyView {
+            body,
+            text: OnceCell::new(),
+            json: OnceCell::new(),
+        }
+    }
+
+    fn text(&self, max: usize) -> Option<&str> {
+        self.text
+            .get_or_init(|| match self.body? {
+                Body::Text(t) => {
+                    let view = cut(t, max);
+                    Some((Cow::Borrowed(view), view.len() < t.len()))
+                }
+                Body::Json(j) => {
+                    let mut text = j.to_string();
+                    let full = text.len();
+                    text.truncate(cut(&text, max).len());
+                    let was_cut = text.len() < full;
+                    Some((Cow::Owned(text), was_cut))
+                }
+            })
+            .as_ref()
+            .map(|(t, _)| t.as_ref())
+    }
+
+    fn json(&self) -> Option<&Json> {
+        self.json
+            .get_or_init(|| match self.body? {
+                Body::Json(j) => Some(Cow::Borrowed(j)),
+                Body::Text(t) => {
+                    let trimmed = t.trim_start();
+                    (trimmed.starts_with('{') || trimmed.starts_with('['))
+                        .then(|| serde_json::from_str::<Json>(t).ok().map(Cow::Owned))
+                        .flatten()
+                }
+            })
+            .as_deref()
+    }
+
+    /// Whether only the start of the body's text was matched: a text body over the
+    /// limit, or a JSON body whose text was needed and is over it.
+    fn was_cut(&self, max: usize) -> bool {
+        match self.body {
+            Some(Body::Text(t)) => t.len() > max,
+            Some(Body::Json(_)) => self
+                .text
+                .get()
+                .is_some_and(|t| t.as_ref().is_some_and(|(_, was_cut)| *was_cut)),
+            None => false,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -498,69 +565,119 @@ struct ErrorInfo {
 }
 
 impl<'c> Facts<'c> {
-    /// Derives the facts of a capture, matching bodies up to the default `body-bytes`.
+    /// The facts of a capture, matching bodies up to the default `body-bytes`.
     pub fn derive(capture: &'c Capture) -> Facts<'c> {
         Facts::derive_with(capture, crate::limits::Limits::default().body_bytes)
     }
 
-    /// Derives the facts of a capture, matching bodies up to `max_body_text` bytes.
+    /// The facts of a capture, matching bodies up to `max_body_text` bytes. Nothing is
+    /// derived yet: each part is, the first time a rule asks.
     pub fn derive_with(capture: &'c Capture, max_body_text: usize) -> Facts<'c> {
-        let request = capture.request.as_ref();
-        let response = capture.response.as_ref();
-        let url = request.and_then(|r| r.url.as_deref()).map(|u| {
-            let mut parts = parse_url(u);
-            // A bare path (HTTPie, a log line): the Host header names the host.
-            if parts.host.is_none()
-                && let Some(host) = request.and_then(|r| r.headers.get("host"))
-            {
-                let (h, port) = match host.rsplit_once(':') {
-                    Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, p.parse().ok()),
-                    _ => (host, None),
-                };
-                parts.host = Some(h.trim_matches(['[', ']']).to_ascii_lowercase());
-                parts.port = port;
-            }
-            parts
-        });
-        let (request_text, request_json, request_cut) =
-            body_views(request.and_then(|r| r.body.as_ref()), max_body_text);
-        let (response_text, response_json, response_cut) =
-            body_views(response.and_then(|r| r.body.as_ref()), max_body_text);
-        let mut cut_bodies = Vec::new();
-        if request_cut {
-            cut_bodies.push("request.body");
-        }
-        if response_cut {
-            cut_bodies.push("response.body");
-        }
-        let key = request.and_then(|r| find_key(&r.headers, url.as_ref()));
-        let error = normalise_error(
-            response_json.as_deref(),
-            response_text.as_deref(),
-            capture.status(),
-            response.map(|r| &r.headers),
-        );
-        let request_id = response
-            .and_then(|r| r.headers.get("x-oneapi-request-id"))
-            .map(str::to_owned)
-            .or_else(|| error.message.as_deref().and_then(request_id_in_message))
-            .or_else(|| {
-                response
-                    .and_then(|r| r.headers.get("x-request-id"))
-                    .map(str::to_owned)
-            });
         Facts {
             capture,
-            url,
-            request_text,
-            request_json,
-            cut_bodies,
-            response_text,
-            response_json,
-            key,
-            error,
-            request_id,
+            max_body_text,
+            url: OnceCell::new(),
+            request_body: BodyView::new(capture.request.as_ref().and_then(|r| r.body.as_ref())),
+            response_body: BodyView::new(capture.response.as_ref().and_then(|r| r.body.as_ref())),
+            key: OnceCell::new(),
+            error: OnceCell::new(),
+            request_id: OnceCell::new(),
+            redactor: OnceCell::new(),
+            shown: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Masks this capture's keys, and anything key-shaped, in text.
+    pub fn redactor(&self) -> &mask::Redactor {
+        self.redactor
+            .get_or_init(|| mask::Redactor::new(self.secrets()))
+    }
+
+    /// The bodies of which only the start was matched (`request.body`, `response.body`).
+    pub fn cut_bodies(&self) -> Vec<&'static str> {
+        let max = self.max_body_text;
+        let mut out = Vec::new();
+        if self.request_body.was_cut(max) {
+            out.push("request.body");
+        }
+        if self.response_body.was_cut(max) {
+            out.push("response.body");
+        }
+        out
+    }
+
+    fn url(&self) -> Option<&UrlParts> {
+        self.url
+            .get_or_init(|| {
+                let request = self.capture.request.as_ref();
+                request.and_then(|r| r.url.as_deref()).map(|u| {
+                    let mut parts = parse_url(u);
+                    // A bare path (HTTPie, a log line): the Host header names the host.
+                    if parts.host.is_none()
+                        && let Some(host) = request.and_then(|r| r.headers.get("host"))
+                    {
+                        let (h, port) = match host.rsplit_once(':') {
+                            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => {
+                                (h, p.parse().ok())
+                            }
+                            _ => (host, None),
+                        };
+                        parts.host = Some(h.trim_matches(['[', ']']).to_ascii_lowercase());
+                        parts.port = port;
+                    }
+                    parts
+                })
+            })
+            .as_ref()
+    }
+
+    fn key(&self) -> Option<&KeyInfo> {
+        self.key
+            .get_or_init(|| {
+                let request = self.capture.request.as_ref()?;
+                find_key(&request.headers, self.url())
+            })
+            .as_ref()
+    }
+
+    fn error(&self) -> &ErrorInfo {
+        self.error.get_or_init(|| {
+            let response = self.capture.response.as_ref();
+            // Only a body that is not JSON is read as text (HTML pages, plain errors).
+            let json = self.response_body.json();
+            let text = match json {
+                Some(_) => None,
+                None => self.response_body.text(self.max_body_text),
+            };
+            normalise_error(
+                json,
+                text,
+                self.capture.status(),
+                response.map(|r| &r.headers),
+            )
+        })
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.request_id
+            .get_or_init(|| {
+                let response = self.capture.response.as_ref();
+                response
+                    .and_then(|r| r.headers.get("x-oneapi-request-id"))
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        self.error()
+                            .message
+                            .as_deref()
+                            .and_then(request_id_in_message)
+                    })
+                    .or_else(|| {
+                        response
+                            .and_then(|r| r.headers.get("x-request-id"))
+                            .map(str::to_owned)
+                    })
+            })
+            .as_deref()
     }
 
     /// The capture these facts were derived from.
@@ -571,7 +688,7 @@ impl<'c> Facts<'c> {
     /// Every API key the capture holds, for redaction of all output.
     pub fn secrets(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        if let Some(k) = &self.key {
+        if let Some(k) = self.key() {
             out.push(k.key.as_str());
         }
         if let Some(req) = &self.capture.request {
@@ -596,17 +713,13 @@ impl<'c> Facts<'c> {
                 .as_deref()
                 .map(|m| FactValue::Str(Cow::Owned(m.to_ascii_uppercase()))),
             Fact::Url => s(request?.url.as_deref()?),
-            Fact::UrlScheme => self.url.as_ref()?.scheme.as_deref().map(str_value),
-            Fact::UrlHost => self.url.as_ref()?.host.as_deref().map(str_value),
-            Fact::UrlPort => self
-                .url
-                .as_ref()?
-                .port
-                .map(|p| FactValue::Int(i64::from(p))),
-            Fact::UrlPath => Some(str_value(&self.url.as_ref()?.path)),
-            Fact::UrlQuery => self.url.as_ref()?.query.as_deref().map(str_value),
+            Fact::UrlScheme => self.url()?.scheme.as_deref().map(str_value),
+            Fact::UrlHost => self.url()?.host.as_deref().map(str_value),
+            Fact::UrlPort => self.url()?.port.map(|p| FactValue::Int(i64::from(p))),
+            Fact::UrlPath => Some(str_value(&self.url()?.path)),
+            Fact::UrlQuery => self.url()?.query.as_deref().map(str_value),
             Fact::UrlOrigin => {
-                let u = self.url.as_ref()?;
+                let u = self.url()?;
                 let (scheme, host) = (u.scheme.as_deref()?, u.host.as_deref()?);
                 let default = default_port(scheme);
                 let origin = match u.port {
@@ -618,36 +731,31 @@ impl<'c> Facts<'c> {
             Fact::RequestHeader(name) => s(request?.headers.get(name)?),
             Fact::RequestHeaderCount => Some(FactValue::Int(request?.headers.0.len() as i64)),
             Fact::ResponseHeader(name) => s(response?.headers.get(name)?),
-            Fact::RequestBody => self.request_text.as_deref().map(str_value),
+            Fact::RequestBody => self.request_body.text(self.max_body_text).map(str_value),
             Fact::RequestBodyIsJson => {
-                self.request_text.as_ref()?;
-                Some(FactValue::Bool(self.request_json.is_some()))
+                self.request_body.body?;
+                Some(FactValue::Bool(self.request_body.json().is_some()))
             }
-            Fact::RequestJson(path) => {
-                walk(self.request_json.as_deref()?, path).map(FactValue::Json)
-            }
-            Fact::ResponseBody => self.response_text.as_deref().map(str_value),
-            Fact::ResponseJson(path) => {
-                walk(self.response_json.as_deref()?, path).map(FactValue::Json)
-            }
-            Fact::Key => self.key.as_ref().map(|k| str_value(&k.key)),
+            Fact::RequestJson(path) => walk(self.request_body.json()?, path).map(FactValue::Json),
+            Fact::ResponseBody => self.response_body.text(self.max_body_text).map(str_value),
+            Fact::ResponseJson(path) => walk(self.response_body.json()?, path).map(FactValue::Json),
+            Fact::Key => self.key().map(|k| str_value(&k.key)),
             Fact::KeyLength => self
-                .key
-                .as_ref()
+                .key()
                 .map(|k| FactValue::Int(k.key.chars().count() as i64)),
-            Fact::KeySource => self.key.as_ref().map(|k| str_value(k.source)),
-            Fact::AuthScheme => self.key.as_ref()?.scheme.as_deref().map(str_value),
-            Fact::ErrorMessage => self.error.message.as_deref().map(str_value),
-            Fact::ErrorCode => match self.error.code.as_ref()? {
+            Fact::KeySource => self.key().map(|k| str_value(k.source)),
+            Fact::AuthScheme => self.key()?.scheme.as_deref().map(str_value),
+            Fact::ErrorMessage => self.error().message.as_deref().map(str_value),
+            Fact::ErrorCode => match self.error().code.as_ref()? {
                 Json::String(c) if c.is_empty() => None,
                 Json::Null => None,
                 code => Some(FactValue::Json(code)),
             },
-            Fact::ErrorType => self.error.kind.as_deref().map(str_value),
-            Fact::ErrorParam => self.error.param.as_deref().map(str_value),
-            Fact::RequestId => self.request_id.as_deref().map(str_value),
+            Fact::ErrorType => self.error().kind.as_deref().map(str_value),
+            Fact::ErrorParam => self.error().param.as_deref().map(str_value),
+            Fact::RequestId => self.request_id().map(str_value),
             Fact::Model => match walk(
-                self.request_json.as_deref()?,
+                self.request_body.json()?,
                 &[PathSegment::Key("model".into())],
             )? {
                 Json::String(m) => Some(str_value(m)),
@@ -660,8 +768,8 @@ impl<'c> Facts<'c> {
                 .map(|(t, _)| FactValue::Str(Cow::Owned(t))),
             Fact::RequestTimeSource => self.request_time().map(|(_, s)| str_value(s)),
             Fact::RequestParams => self
-                .request_json
-                .as_deref()
+                .request_body
+                .json()
                 .and_then(support_params)
                 .map(|p| FactValue::Str(Cow::Owned(p))),
             Fact::Var(_) => None,
@@ -687,18 +795,34 @@ impl<'c> Facts<'c> {
             };
             return Some((t, "meta.time"));
         }
-        let id = self.request_id.as_deref()?;
+        let id = self.request_id()?;
         Some((request_id_time(id)?, "the request id"))
     }
 
-    /// The value as a report shows it: secrets masked.
+    /// The value as a report shows it: a secret fact masked whole, any other with the
+    /// capture's keys (and anything key-shaped) masked inside it. Every fact value that
+    /// leaves rulecheck — messages, evidence, the report's header — passes here.
     pub fn display(&self, fact: &Fact) -> Option<String> {
-        let value = self.get(fact)?;
-        Some(if is_secret(fact) {
-            mask::mask_secret_value(&value.display())
-        } else {
-            value.display()
-        })
+        if let Ok(shown) = self.shown.try_borrow()
+            && let Some((_, value)) = shown.iter().find(|(f, _)| f == fact)
+        {
+            return value.clone();
+        }
+        let value = self.get(fact).map(|v| {
+            let value = v.display();
+            if is_secret(fact) {
+                mask::mask_secret_value(&value)
+            } else {
+                match self.redactor().redact(&value) {
+                    Cow::Borrowed(_) => value,
+                    Cow::Owned(masked) => masked,
+                }
+            }
+        });
+        if let Ok(mut shown) = self.shown.try_borrow_mut() {
+            shown.push((fact.clone(), value.clone()));
+        }
+        value
     }
 }
 
@@ -770,32 +894,6 @@ pub fn cut(s: &str, max: usize) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or("")
-}
-
-/// Text and parsed JSON views of a body, and whether the text was cut.
-fn body_views(
-    body: Option<&Body>,
-    max: usize,
-) -> (Option<Cow<'_, str>>, Option<Cow<'_, Json>>, bool) {
-    match body {
-        None => (None, None, false),
-        Some(Body::Json(j)) => {
-            let text = j.to_string();
-            let cut_text = cut(&text, max).to_owned();
-            let was_cut = cut_text.len() < text.len();
-            (Some(Cow::Owned(cut_text)), Some(Cow::Borrowed(j)), was_cut)
-        }
-        Some(Body::Text(t)) => {
-            let trimmed = t.trim_start();
-            let json = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-                serde_json::from_str::<Json>(t).ok().map(Cow::Owned)
-            } else {
-                None
-            };
-            let view = cut(t, max);
-            (Some(Cow::Borrowed(view)), json, view.len() < t.len())
-        }
-    }
 }
 
 fn walk<'j>(mut json: &'j Json, path: &[PathSegment]) -> Option<&'j Json> {

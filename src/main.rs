@@ -1000,6 +1000,13 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// What streaming keeps of one capture: a summary's count, or a line of output.
+enum Streamed {
+    Classified(evaluate::Classified),
+    Diagnosed(evaluate::Diagnosis),
+    Line(String),
+}
+
 /// `--format jsonl` and `--summary`: JSON Lines inputs are streamed (flat memory, all
 /// cores, input order); other inputs are read whole. Each report is written as it is
 /// made, or counted into the summary.
@@ -1017,13 +1024,14 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
     let started = std::time::Instant::now();
     let mut last_progress = started;
     let mut count = 0usize;
-    let mut sink = |report: CaptureReport,
-                    out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| {
+    let mut sink = |item: Streamed, out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| {
         count += 1;
-        if args.summary {
-            summary.add(&report.diagnosis);
-        } else if let Ok(line) = serde_json::to_string(&report) {
-            let _ = writeln!(out, "{line}");
+        match item {
+            Streamed::Classified(c) => summary.add_classified(&c),
+            Streamed::Diagnosed(d) => summary.add(&d),
+            Streamed::Line(line) => {
+                let _ = writeln!(out, "{line}");
+            }
         }
         if progress && last_progress.elapsed().as_millis() >= 500 {
             last_progress = std::time::Instant::now();
@@ -1066,8 +1074,21 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
             && head_text.trim_start().starts_with('{')
             && !rulecheck::input::har::looks_like(head_text.trim_start());
         if forced_lines || looks_lines {
-            let result = rulecheck::bulk::run(&set, reader, bulk, |r| match r {
-                Ok(e) => sink(CaptureReport::new(name, &e.input, e.diagnosis), &mut out),
+            // The per-capture work, report serialisation included, runs on the workers.
+            let eval = bulk.eval;
+            let per_capture = |set: &RuleSet, line: usize, capture: rulecheck::capture::Capture| {
+                if args.summary {
+                    return Streamed::Classified(evaluate::classify(set, &capture, eval));
+                }
+                let diagnosis = evaluate::diagnose(set, &capture, eval);
+                let input = input::InputCapture::new(capture, "jsonl", format!("line {line}"));
+                Streamed::Line(
+                    serde_json::to_string(&CaptureReport::new(name, &input, diagnosis))
+                        .unwrap_or_default(),
+                )
+            };
+            let result = rulecheck::bulk::run_with(&set, reader, bulk, per_capture, |r| match r {
+                Ok(item) => sink(item, &mut out),
                 Err(le) => {
                     skipped += 1;
                     eprintln!("rulecheck: {name}: line {}: {}", le.line, le.message);
@@ -1091,7 +1112,15 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
             Ok(captures) => {
                 for c in captures {
                     let diagnosis = evaluate::diagnose(&set, &c.capture, args.eval_options(lang));
-                    sink(CaptureReport::new(name, &c, diagnosis), &mut out);
+                    let item = if args.summary {
+                        Streamed::Diagnosed(diagnosis)
+                    } else {
+                        Streamed::Line(
+                            serde_json::to_string(&CaptureReport::new(name, &c, diagnosis))
+                                .unwrap_or_default(),
+                        )
+                    };
+                    sink(item, &mut out);
                 }
             }
             Err(e) => {

@@ -8,6 +8,7 @@
 //! [`Redactor`] applies the same masking to any text on its way out: the keys a capture
 //! is known to hold, and anything else shaped like a key.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -26,12 +27,22 @@ fn public_prefix() -> Option<&'static Regex> {
 /// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`), and
 /// long random-looking tokens (letters of both cases and digits, 32 or more), which is
 /// what prefix-less keys look like. Request ids are kept: they start with a timestamp
-/// (new-api, one-api) or are lower-case hex (`req_…`).
-const CONTEXT_KEYS: &str = r"(?i:(api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|\bkey=))([A-Za-z0-9_\-.]{8,})|\b([A-Za-z0-9]{32,})\b";
+/// (new-api, one-api) or are lower-case hex (`req_…`). No capture groups and ASCII word
+/// boundaries: the whole scan runs in the regex crate's DFA, Chinese text included; a
+/// match is split into label and key by [`CONTEXT_LABEL`], on the match alone.
+const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u:\b)key=)[A-Za-z0-9_\-.]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)";
+
+/// The label part of a [`CONTEXT_KEYS`] match, when it has one.
+const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|key=)";
 
 fn context_keys() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| Regex::new(CONTEXT_KEYS).ok()).as_ref()
+}
+
+fn context_label() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(CONTEXT_LABEL).ok()).as_ref()
 }
 
 /// Whether a long token looks random (a key), not like a request id or a word.
@@ -114,14 +125,15 @@ pub fn mask_secret_value(value: &str) -> String {
 /// Masks known secrets and anything key-shaped in text on its way out.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
-    /// Secret words to replace, longest first, with their masked forms.
-    known: Vec<(String, String)>,
+    /// Secret words to replace, longest first (masked only when found: most text
+    /// holds none).
+    known: Vec<String>,
 }
 
 impl Redactor {
     /// A redactor for the given secret values (keys, credential header values).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
-        let mut known: Vec<(String, String)> = Vec::new();
+        let mut words: Vec<&str> = Vec::new();
         for secret in secrets {
             for word in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
                 // A key with a literal `\n` left by double escaping appears elsewhere
@@ -137,64 +149,110 @@ impl Redactor {
                     let is_scheme = ["bearer", "basic", "token"]
                         .iter()
                         .any(|s| w.eq_ignore_ascii_case(s));
-                    if w.chars().count() >= 6 && !is_scheme && !known.iter().any(|(k, _)| k == w) {
-                        known.push((w.to_owned(), mask_key(w)));
+                    if w.len() >= 6 && !is_scheme && !words.contains(&w) {
+                        words.push(w);
                     }
                 }
             }
         }
-        known.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let known = words.into_iter().map(str::to_owned).collect();
         Redactor { known }
     }
 
-    /// The text with every secret masked.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (secret, masked) in &self.known {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), masked);
+    /// The text with the known secrets masked (no pattern search: for the rulebook's
+    /// own text around fact values, which can only repeat a key by coincidence).
+    pub fn redact_known<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(text);
+        for secret in &self.known {
+            if out.len() >= secret.len() && out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), &mask_key(secret)));
             }
         }
-        if let Some(re) = context_keys()
-            && re.is_match(&out)
-        {
-            let text = out.clone();
-            out = re
-                .replace_all(&text, |c: &regex::Captures| {
-                    let whole = c.get(0).map(|m| m.as_str()).unwrap_or("");
-                    let end = c.get(0).map(|m| m.end()).unwrap_or(0);
-                    let masked_already = text.get(end..).is_some_and(|rest| rest.starts_with('…'));
-                    match (c.get(1), c.get(2), c.get(3)) {
-                        (Some(label), Some(key), _)
-                            if !masked_already && !key.as_str().contains('…') =>
-                        {
-                            format!("{}{}", label.as_str(), mask_key(key.as_str()))
-                        }
-                        (_, _, Some(token))
-                            if !masked_already && random_looking(token.as_str()) =>
-                        {
-                            mask_key(token.as_str())
-                        }
-                        _ => whole.to_owned(),
-                    }
-                })
-                .into_owned();
+        out
+    }
+
+    /// The text with every secret masked; borrowed when there is none (the usual case).
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = self.redact_known(text);
+        // Every key shape is a run of 8 or more key characters: text without one (a
+        // method, a status, most header values) needs no regex at all.
+        if !has_key_run(&out) {
+            return out;
         }
-        match key_shapes() {
-            Some(re) if re.is_match(&out) => {
-                let text = out.as_str();
-                re.replace_all(text, |c: &regex::Captures| {
-                    let m = c.get(0).map(|m| (m.as_str(), m.end())).unwrap_or(("", 0));
-                    // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
-                    if text[m.1..].starts_with('…') {
-                        m.0.to_owned()
-                    } else {
-                        mask_key(m.0)
-                    }
-                })
-                .into_owned()
+        if let Some(re) = context_keys() {
+            out = replace_matches(out, re, |text, m| {
+                let whole = m.as_str();
+                let label = context_label()
+                    .and_then(|l| l.find(whole))
+                    .map(|l| l.end())
+                    .unwrap_or(0);
+                let masked_already = text
+                    .get(m.end()..)
+                    .is_some_and(|rest| rest.starts_with('…'));
+                let (label, key) = whole.split_at(label);
+                if masked_already || key.contains('…') {
+                    None
+                } else if !label.is_empty() {
+                    Some(format!("{label}{}", mask_key(key)))
+                } else if random_looking(key) {
+                    Some(mask_key(key))
+                } else {
+                    None
+                }
+            });
+        }
+        if let Some(re) = key_shapes() {
+            out = replace_matches(out, re, |text, m| {
+                // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
+                let masked_already = text
+                    .get(m.end()..)
+                    .is_some_and(|rest| rest.starts_with('…'));
+                (!masked_already).then(|| mask_key(m.as_str()))
+            });
+        }
+        out
+    }
+}
+
+/// Whether `text` holds 8 or more key characters (`[A-Za-z0-9_.-]`) in a row.
+fn has_key_run(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') {
+            run += 1;
+            if run >= 8 {
+                return true;
             }
-            _ => out,
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// Replaces each match of `re` for which `replace` gives a replacement; borrows when
+/// nothing changes. Matches are found without capture groups (the fast path).
+fn replace_matches<'t>(
+    text: Cow<'t, str>,
+    re: &Regex,
+    replace: impl Fn(&str, regex::Match<'_>) -> Option<String>,
+) -> Cow<'t, str> {
+    let mut out: Option<String> = None;
+    let mut last = 0;
+    for m in re.find_iter(&text) {
+        if let Some(new) = replace(&text, m) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(text.get(last..m.start()).unwrap_or(""));
+            o.push_str(&new);
+            last = m.end();
+        }
+    }
+    match out {
+        None => text,
+        Some(mut o) => {
+            o.push_str(text.get(last..).unwrap_or(""));
+            Cow::Owned(o)
         }
     }
 }
@@ -252,7 +310,9 @@ mod tests {
         assert!(!out.contains(&"x".repeat(12)), "{out}");
         assert!(out.contains("Incorrect API key provided: sk-AbC…jkl."));
         // Masking twice changes nothing.
-        let once = r.redact(&format!("sk-ant-api03-{}", "Q".repeat(90)));
+        let once = r
+            .redact(&format!("sk-ant-api03-{}", "Q".repeat(90)))
+            .into_owned();
         assert_eq!(r.redact(&once), once);
         assert!(once.starts_with("sk-ant-api03-QQQ…"), "{once}");
         // Keys the redactor was not told about: named as keys, or random-looking.
@@ -271,7 +331,9 @@ mod tests {
         );
         // A non-standard key the redactor was told about is masked too.
         let odd = "my-internal-token-1234567890";
-        let out = Redactor::new([odd]).redact(&format!("key={odd}"));
+        let out = Redactor::new([odd])
+            .redact(&format!("key={odd}"))
+            .into_owned();
         assert!(!out.contains("internal-token"), "{out}");
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::evaluate::Diagnosis;
+use crate::evaluate::{Classified, Diagnosis};
 
 /// How many values each "top" list shows.
 pub const TOP: usize = 10;
@@ -53,29 +53,51 @@ pub struct SummaryReport {
 impl Summary {
     /// Counts one diagnosis.
     pub fn add(&mut self, d: &Diagnosis) {
+        let top = d
+            .findings
+            .iter()
+            .find(|f| !f.id.starts_with("status."))
+            .map(|f| (f.id.as_str(), f.category.as_str()));
+        self.count(top, d.status, d.url.as_deref(), d.client.as_deref());
+    }
+
+    /// Counts a capture classified without rendering its findings (bulk `--summary`).
+    pub fn add_classified(&mut self, c: &Classified) {
+        let top = c
+            .top
+            .as_ref()
+            .map(|(id, category)| (id.as_str(), category.as_str()));
+        self.count(top, c.status, c.url.as_deref(), c.client.as_deref());
+    }
+
+    fn count(
+        &mut self,
+        top: Option<(&str, &str)>,
+        status: Option<u16>,
+        url: Option<&str>,
+        client: Option<&str>,
+    ) {
         self.captures += 1;
-        let specific = d.findings.iter().find(|f| !f.id.starts_with("status."));
-        match specific {
-            Some(f) => {
-                *self.by_diagnosis.entry(f.id.clone()).or_default() += 1;
-                *self.by_category.entry(f.category.clone()).or_default() += 1;
+        match top {
+            Some((id, category)) => {
+                bump(&mut self.by_diagnosis, id);
+                bump(&mut self.by_category, category);
             }
             None => self.without_specific_diagnosis += 1,
         }
-        let status = d
-            .status
+        let status = status
             .map(|s| s.to_string())
             .unwrap_or_else(|| "no response".into());
         *self.by_status.entry(status).or_default() += 1;
-        if let Some(url) = &d.url {
+        if let Some(url) = url {
             let (host, path) = host_and_path(url);
             if let Some(h) = host {
                 *self.hosts.entry(h).or_default() += 1;
             }
             *self.paths.entry(path).or_default() += 1;
         }
-        if let Some(c) = &d.client {
-            *self.clients.entry(c.clone()).or_default() += 1;
+        if let Some(c) = client {
+            bump(&mut self.clients, c);
         }
     }
 
@@ -168,6 +190,16 @@ pub fn render_text(r: &SummaryReport) -> String {
     table(&mut out, "path", &r.top_paths);
     table(&mut out, "client", &r.top_clients);
     out
+}
+
+/// Counts one more of `key` (allocating the key only the first time it is seen).
+fn bump(map: &mut BTreeMap<String, usize>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
 }
 
 #[cfg(test)]

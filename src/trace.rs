@@ -107,7 +107,7 @@ fn walk(
             };
             let observed = facts
                 .display(&t.fact)
-                .map(|v| r.redact(&v))
+                .map(|v| r.redact(&v).into_owned())
                 .unwrap_or_else(|| crate::evaluate::ABSENT.to_owned());
             TraceNode {
                 node: format!("{} {}{case}", t.fact_name, ops.join(" and ")),

@@ -154,3 +154,51 @@ fn standard_input_streams_too() {
         .collect();
     assert_eq!(statuses, [401, 404, 429]);
 }
+
+/// `--summary` classifies captures without rendering findings: every capture of every
+/// fixture must count exactly as its full diagnosis would.
+#[test]
+fn classifying_counts_exactly_as_diagnosing() {
+    use rulecheck::evaluate::{EvalOptions, classify, diagnose};
+    use rulecheck::rulebook::{LoadOptions, RuleSet};
+    use rulecheck::summary::Summary;
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let (mut by_diagnosis, mut by_classification) = (Summary::default(), Summary::default());
+    let mut n = 0;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut dirs = vec![root.join("captures"), root.join("inputs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(captures) = rulecheck::input::read(&std::fs::read(&path).unwrap()) else {
+                continue;
+            };
+            for c in captures {
+                let d = diagnose(&set, &c.capture, EvalOptions::default());
+                let k = classify(&set, &c.capture, EvalOptions::default());
+                assert_eq!(
+                    k.top.as_ref().map(|(id, _)| id.as_str()),
+                    d.findings
+                        .iter()
+                        .find(|f| !f.id.starts_with("status."))
+                        .map(|f| f.id.as_str()),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!((&k.url, &k.client, k.status), (&d.url, &d.client, d.status));
+                by_diagnosis.add(&d);
+                by_classification.add_classified(&k);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 100, "{n} captures");
+    assert_eq!(
+        serde_json::to_value(by_diagnosis.report()).unwrap(),
+        serde_json::to_value(by_classification.report()).unwrap()
+    );
+}
