@@ -53,20 +53,51 @@ pub struct Response {
 
 /// A body as captured: JSON when the capture holds a JSON value, otherwise raw text.
 /// Raw text that happens to be JSON is parsed when facts are derived.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Body {
     Text(String),
     Json(serde_json::Value),
+    /// A JSON value kept as it was read, parsed only when a rule looks inside it: a
+    /// request body's messages are most of a capture and rarely matter to a diagnosis.
+    Raw(Box<serde_json::value::RawValue>),
+}
+
+impl Body {
+    /// The body as a JSON value, when it is one (a text body is not parsed here).
+    pub fn to_json(&self) -> Option<std::borrow::Cow<'_, serde_json::Value>> {
+        match self {
+            Body::Text(_) => None,
+            Body::Json(j) => Some(std::borrow::Cow::Borrowed(j)),
+            Body::Raw(r) => serde_json::from_str(r.get())
+                .ok()
+                .map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
+impl PartialEq for Body {
+    /// Bodies are equal when they hold the same text or the same JSON value.
+    fn eq(&self, other: &Body) -> bool {
+        match (self, other) {
+            (Body::Text(a), Body::Text(b)) => a == b,
+            (Body::Text(_), _) | (_, Body::Text(_)) => false,
+            (a, b) => a.to_json() == b.to_json(),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Body {
-    // Not `untagged`: that buffers every body; a string is text, anything else JSON.
+    // Not `untagged`: that buffers every body. A string is text; anything else is
+    // JSON, kept as read (one copy, no tree) until a rule needs its fields.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => Body::Text(s),
-            other => Body::Json(other),
-        })
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        if raw.get().starts_with('"') {
+            return serde_json::from_str(raw.get())
+                .map(Body::Text)
+                .map_err(serde::de::Error::custom);
+        }
+        Ok(Body::Raw(raw))
     }
 }
 
@@ -213,7 +244,24 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(c.request.unwrap().body, Some(Body::Text(_))));
-        assert!(matches!(c.response.unwrap().body, Some(Body::Json(_))));
+        let body = c.response.unwrap().body.unwrap();
+        assert!(matches!(body, Body::Raw(_)), "kept as read");
+        assert_eq!(body, Body::Json(serde_json::json!({"error": {}})));
+        // The same from a JSON value (rulebook examples are read that way).
+        let c: Capture = serde_json::from_value(
+            serde_json::json!({"response": {"status": 400, "body": {"error": {"code": 1}}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.response
+                .unwrap()
+                .body
+                .unwrap()
+                .to_json()
+                .unwrap()
+                .into_owned(),
+            serde_json::json!({"error": {"code": 1}})
+        );
     }
 
     #[test]

@@ -226,7 +226,18 @@ fn client(facts: &Facts<'_>) -> Option<String> {
 /// Whether a condition holds (no evidence kept: the fast path for every rule).
 pub fn holds(condition: &Condition, facts: &Facts<'_>, rb: &Rulebook) -> bool {
     match condition {
-        Condition::All(cs) => cs.iter().all(|c| holds(c, facts, rb)),
+        // Tests on facts read straight from the capture (status, method, headers) go
+        // first: when one fails, the body is never parsed for the rest. The result is
+        // the same in any order; only the work differs.
+        Condition::All(cs) => {
+            cs.iter()
+                .filter(|c| is_cheap(c))
+                .all(|c| holds(c, facts, rb))
+                && cs
+                    .iter()
+                    .filter(|c| !is_cheap(c))
+                    .all(|c| holds(c, facts, rb))
+        }
         Condition::Any(cs) => cs.iter().any(|c| holds(c, facts, rb)),
         Condition::Not(c) => !holds(c, facts, rb),
         Condition::Named(i, _) => rb
@@ -240,6 +251,10 @@ pub fn holds(condition: &Condition, facts: &Facts<'_>, rb: &Rulebook) -> bool {
                 .all(|op| op.holds(value.as_ref(), t.ignore_case))
         }
     }
+}
+
+fn is_cheap(c: &Condition) -> bool {
+    matches!(c, Condition::Test(t) if t.fact.is_cheap())
 }
 
 /// The facts on the path that made a (true) condition true; negated parts and absent

@@ -60,6 +60,25 @@ pub enum Fact {
     Derived(std::sync::Arc<Derived>),
 }
 
+impl Fact {
+    /// Whether the fact is read straight from the capture, with no parsing: conditions
+    /// test these first.
+    pub fn is_cheap(&self) -> bool {
+        matches!(
+            self,
+            Fact::Status
+                | Fact::Method
+                | Fact::Url
+                | Fact::RequestHeader(_)
+                | Fact::RequestHeaderCount
+                | Fact::ResponseHeader(_)
+                | Fact::ClientError
+                | Fact::Meta(_)
+                | Fact::Const(_)
+        )
+    }
+}
+
 /// A rulebook-defined fact: the value of the first case that holds
 /// (`derived.key_platform` is `OpenAI` when `key` starts with `sk-proj-`; `derived.model_named`
 /// is what follows "for model" in `error.message`).
@@ -257,15 +276,16 @@ pub fn is_secret(fact: &Fact) -> bool {
 
 /// Headers that carry credentials.
 pub fn is_secret_header(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "authorization"
-            | "x-api-key"
-            | "api-key"
-            | "x-goog-api-key"
-            | "proxy-authorization"
-            | "cookie"
-    )
+    [
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "proxy-authorization",
+        "cookie",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 impl Fact {
@@ -487,6 +507,7 @@ pub struct Facts<'c> {
     error: OnceCell<ErrorInfo>,
     request_id: OnceCell<Option<String>>,
     redactor: OnceCell<mask::Redactor>,
+    model: OnceCell<Option<String>>,
     /// Values already shown (masked): a message and its evidence often quote the same
     /// fact, and masking a long message twice is the costly part of a finding.
     shown: std::cell::RefCell<Vec<(Fact, Option<String>)>>,
@@ -516,6 +537,11 @@ impl<'c> BodyView<'c> {
                     let view = cut(t, max);
                     Some((Cow::Borrowed(view), view.len() < t.len()))
                 }
+                // JSON as it was read: the text as sent.
+                Body::Raw(raw) => {
+                    let view = cut(raw.get(), max);
+                    Some((Cow::Borrowed(view), view.len() < raw.get().len()))
+                }
                 Body::Json(j) => {
                     let mut text = j.to_string();
                     let full = text.len();
@@ -532,6 +558,7 @@ impl<'c> BodyView<'c> {
         self.json
             .get_or_init(|| match self.body? {
                 Body::Json(j) => Some(Cow::Borrowed(j)),
+                Body::Raw(raw) => serde_json::from_str::<Json>(raw.get()).ok().map(Cow::Owned),
                 Body::Text(t) => {
                     let trimmed = t.trim_start();
                     (trimmed.starts_with('{') || trimmed.starts_with('['))
@@ -547,6 +574,7 @@ impl<'c> BodyView<'c> {
     fn was_cut(&self, max: usize) -> bool {
         match self.body {
             Some(Body::Text(t)) => t.len() > max,
+            Some(Body::Raw(raw)) => raw.get().len() > max,
             Some(Body::Json(_)) => self
                 .text
                 .get()
@@ -583,6 +611,7 @@ impl<'c> Facts<'c> {
             error: OnceCell::new(),
             request_id: OnceCell::new(),
             redactor: OnceCell::new(),
+            model: OnceCell::new(),
             shown: std::cell::RefCell::new(Vec::new()),
         }
     }
@@ -656,6 +685,35 @@ impl<'c> Facts<'c> {
                 response.map(|r| &r.headers),
             )
         })
+    }
+
+    /// The request body's `model`, when it is a string. A body kept as read is not
+    /// parsed whole for it: only `model` is read, the messages skipped.
+    fn model(&self) -> Option<&str> {
+        #[derive(serde::Deserialize)]
+        struct OnlyModel<'a> {
+            #[serde(borrow)]
+            model: Option<Cow<'a, str>>,
+        }
+        self.model
+            .get_or_init(|| {
+                if let Some(Body::Raw(raw)) = self.request_body.body
+                    && self.request_body.json.get().is_none()
+                    && let Ok(m) = serde_json::from_str::<OnlyModel<'_>>(raw.get())
+                {
+                    return m.model.map(Cow::into_owned);
+                }
+                // A parsed body, or one the quick read refused (a repeated `model`: the
+                // last wins, as gateways read it; a model that is not a string).
+                match walk(
+                    self.request_body.json()?,
+                    &[PathSegment::Key("model".into())],
+                )? {
+                    Json::String(m) => Some(m.clone()),
+                    _ => None,
+                }
+            })
+            .as_deref()
     }
 
     fn request_id(&self) -> Option<&str> {
@@ -733,8 +791,12 @@ impl<'c> Facts<'c> {
             Fact::ResponseHeader(name) => s(response?.headers.get(name)?),
             Fact::RequestBody => self.request_body.text(self.max_body_text).map(str_value),
             Fact::RequestBodyIsJson => {
-                self.request_body.body?;
-                Some(FactValue::Bool(self.request_body.json().is_some()))
+                let is_json = match self.request_body.body? {
+                    // Read as JSON already: no need to build the value to know.
+                    Body::Raw(_) | Body::Json(_) => true,
+                    Body::Text(_) => self.request_body.json().is_some(),
+                };
+                Some(FactValue::Bool(is_json))
             }
             Fact::RequestJson(path) => walk(self.request_body.json()?, path).map(FactValue::Json),
             Fact::ResponseBody => self.response_body.text(self.max_body_text).map(str_value),
@@ -754,13 +816,7 @@ impl<'c> Facts<'c> {
             Fact::ErrorType => self.error().kind.as_deref().map(str_value),
             Fact::ErrorParam => self.error().param.as_deref().map(str_value),
             Fact::RequestId => self.request_id().map(str_value),
-            Fact::Model => match walk(
-                self.request_body.json()?,
-                &[PathSegment::Key("model".into())],
-            )? {
-                Json::String(m) => Some(str_value(m)),
-                _ => None,
-            },
+            Fact::Model => self.model().map(str_value),
             Fact::ClientError => self.capture.client_error.as_deref().map(str_value),
             Fact::Meta(name) => self.capture.meta.get(name).map(FactValue::Json),
             Fact::RequestTime => self
@@ -851,30 +907,94 @@ fn parse_url(raw: &str) -> UrlParts {
             ..Default::default()
         };
     }
-    match url::Url::parse(raw) {
-        Ok(u) => {
-            // Keep the path as the client wrote it (before dot-segment removal).
-            let after_authority = raw
-                .find("://")
-                .map(|i| &raw[i + 3..])
-                .and_then(|rest| rest.find('/').map(|j| &rest[j..]))
-                .unwrap_or("/");
-            let (path, query) = split_query(after_authority);
-            UrlParts {
-                scheme: Some(u.scheme().to_owned()),
-                host: u
-                    .host_str()
-                    .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()),
-                port: u.port_or_known_default(),
-                path: path.split('#').next().unwrap_or("").to_owned(),
-                query,
-            }
-        }
-        Err(_) => UrlParts {
-            path: String::new(),
-            ..Default::default()
-        },
+    let authority = quick_authority(raw).or_else(|| {
+        let u = url::Url::parse(raw).ok()?;
+        Some((
+            u.scheme().to_owned(),
+            u.host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()),
+            u.port_or_known_default(),
+        ))
+    });
+    let Some((scheme, host, port)) = authority else {
+        return UrlParts::default();
+    };
+    // Keep the path as the client wrote it (before dot-segment removal).
+    let after_authority = raw
+        .find("://")
+        .and_then(|i| raw.get(i + 3..))
+        .and_then(|rest| rest.find('/').and_then(|j| rest.get(j..)))
+        .unwrap_or("/");
+    let (path, query) = split_query(after_authority);
+    UrlParts {
+        scheme: Some(scheme),
+        host,
+        port,
+        path: path.split('#').next().unwrap_or("").to_owned(),
+        query,
     }
+}
+
+/// Scheme, host and port of a plain `http(s)://host[:port]/…` URL, read directly; the
+/// `url` crate (several times the cost) reads everything else. "Plain" is what the
+/// `url` crate would read the same way: ASCII, no user info, no percent-escapes, a
+/// host of letters, digits, dots and dashes that is not an IPv4 address in disguise
+/// (`127.1`) nor punycode. A test compares the two on many URLs.
+fn quick_authority(raw: &str) -> Option<(String, Option<String>, Option<u16>)> {
+    let bytes = raw.as_bytes();
+    let colon = memchr::memchr(b':', bytes)?;
+    let (scheme, default_port) = match bytes.get(..colon)? {
+        s if s.eq_ignore_ascii_case(b"https") => ("https", 443),
+        s if s.eq_ignore_ascii_case(b"http") => ("http", 80),
+        _ => return None,
+    };
+    let rest = bytes.get(colon + 1..)?.strip_prefix(b"//")?;
+    let plain = |b: &u8| b.is_ascii_graphic() && !matches!(b, b'\\' | b'%' | b'@');
+    if !rest.iter().all(plain) {
+        return None;
+    }
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = rest.get(..end)?;
+    let (host, port) = match memchr::memrchr(b':', authority) {
+        Some(i) => (authority.get(..i)?, Some(authority.get(i + 1..)?)),
+        None => (authority, None),
+    };
+    let mut labels = host
+        .strip_suffix(b".")
+        .unwrap_or(host)
+        .split(|b| *b == b'.');
+    let label_ok = |l: &[u8]| {
+        !l.is_empty()
+            && !l.starts_with(b"-")
+            && l.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && !l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+    };
+    if !labels.all(label_ok) {
+        return None;
+    }
+    // The last label decides whether the url crate reads an IPv4 address.
+    let last = host
+        .strip_suffix(b".")
+        .unwrap_or(host)
+        .rsplit(|b| *b == b'.')
+        .next()?;
+    if !last.iter().any(u8::is_ascii_alphabetic)
+        || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"0x"))
+    {
+        return None;
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(p).ok()?.parse::<u16>().ok()?
+        }
+        Some(_) => return None,
+    };
+    let host = std::str::from_utf8(host).ok()?.to_ascii_lowercase();
+    Some((scheme.to_owned(), Some(host), Some(port)))
 }
 
 fn split_query(s: &str) -> (&str, Option<String>) {
@@ -1147,6 +1267,94 @@ mod tests {
     fn get(c: &Capture, name: &str) -> Option<String> {
         let facts = Facts::derive(c);
         facts.get(&Fact::parse(name).unwrap()).map(|v| v.display())
+    }
+
+    #[test]
+    fn plain_urls_are_read_as_the_url_crate_reads_them() {
+        let urls = [
+            "https://api.moleapi.com/v1/chat/completions",
+            "HTTPS://API.MoleAPI.com:443/v1/models?x=1#frag",
+            "http://127.0.0.1:3000/v1",
+            "http://127.1/v1",
+            "http://0x7f.0.0.1/v1",
+            "http://localhost",
+            "http://localhost:8080?key=sk-abc",
+            "https://api.moleapi.com:65536/v1",
+            "https://api.moleapi.com:99999999/v1",
+            "https://api.moleapi.com:/v1",
+            "https://user:pw@api.moleapi.com/v1",
+            "https://api.mole api.com/v1",
+            "https://api.moleapi.com/v1/chat%20completions",
+            "https://xn--fsq.com/v1",
+            "https://例え.jp/v1",
+            "https://[::1]:3000/v1",
+            "https://-bad.com/v1",
+            "https://a..b/v1",
+            "https://api.moleapi.com./v1",
+            "https://1.2.3.4.example/v1",
+            "https://example.123/v1",
+            "https://a-.com/v1",
+            "HTTP://API.MoleAPI.COM:3000",
+            "https://api.moleapi.com:0443/v1",
+            "https:/api.moleapi.com/v1",
+            "https:api.moleapi.com",
+            "ftp://files.example.com/x",
+            "https://api.moleapi.com/v1/../v1/./chat",
+            "https:///v1",
+            "https://",
+        ];
+        for raw in urls {
+            let Some(quick) = quick_authority(raw) else {
+                continue;
+            };
+            let u = url::Url::parse(raw)
+                .unwrap_or_else(|e| panic!("{raw}: the url crate refuses it: {e}"));
+            let slow = (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_owned),
+                u.port_or_known_default(),
+            );
+            assert_eq!(quick, slow, "{raw}");
+        }
+        assert!(
+            quick_authority("https://api.moleapi.com/v1").is_some(),
+            "the common case is quick"
+        );
+    }
+
+    #[test]
+    fn the_model_is_read_from_a_raw_body_as_from_a_parsed_one() {
+        let raw = |body: &str| -> Capture {
+            serde_json::from_str(&format!(r#"{{"request": {{"body": {body}}}}}"#)).unwrap()
+        };
+        let c = raw(
+            r#"{"messages": [{"role": "user", "content": "hi \"model\""}], "model": "gpt-4o"}"#,
+        );
+        assert!(matches!(
+            c.request.as_ref().unwrap().body,
+            Some(Body::Raw(_))
+        ));
+        assert_eq!(get(&c, "model").as_deref(), Some("gpt-4o"));
+        // As a gateway reads JSON: the last of a repeated key wins.
+        assert_eq!(
+            get(&raw(r#"{"model": "a", "model": "b"}"#), "model").as_deref(),
+            Some("b")
+        );
+        assert_eq!(get(&raw(r#"{"model": 4}"#), "model"), None);
+        assert_eq!(get(&raw(r#"[{"model": "x"}]"#), "model"), None);
+        assert_eq!(
+            get(&raw(r#"{"model": "x"}"#), "request.body_is_json").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get(&raw(r#"{"model": "x", "n": 1}"#), "request.json.n").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            get(&raw(r#"{"model":  "x"}"#), "request.body").as_deref(),
+            Some(r#"{"model":  "x"}"#),
+            "the text as sent"
+        );
     }
 
     #[test]

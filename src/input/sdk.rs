@@ -300,6 +300,7 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
     let echoed = |b: &Body| match b {
         Body::Text(t) => t.clone(),
         Body::Json(j) => j.to_string(),
+        Body::Raw(r) => r.get().to_owned(),
     };
     if let Some(c) = body.as_ref().and_then(|b| {
         invalid_url.and_then(|r| {
