@@ -292,6 +292,17 @@ fn time<T>(label: &str, n: usize, f: impl Fn() -> T) -> f64 {
     rate
 }
 
+/// The benchmark rulebook, loaded as a rulebook from disk is (regexes built at load).
+fn bench_rules() -> RuleSet {
+    let rb = rulecheck::rulebook::load_str(
+        "benches/bench-rules.yaml",
+        include_str!("bench-rules.yaml"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    RuleSet::new(vec![rb]).unwrap()
+}
+
 /// What rulecheck makes of each capture: a full diagnosis (findings with messages,
 /// evidence, masked keys), or the classification `--summary` counts.
 #[derive(Clone, Copy)]
@@ -353,30 +364,14 @@ fn main() {
                 let hand = HandCoded::new();
                 lines.iter().map(|l| hand.eval(l)).sum()
             }
-            "bench" => {
-                let rb = rulecheck::rulebook::load_str(
-                    "benches/bench-rules.yaml",
-                    include_str!("bench-rules.yaml"),
-                    &LoadOptions::default(),
-                )
-                .unwrap();
-                rulecheck(&RuleSet::new(vec![rb]).unwrap(), &data, 1, Mode::Diagnose)
-            }
+            "bench" => rulecheck(&bench_rules(), &data, 1, Mode::Diagnose),
             "default" => rulecheck(
                 &RuleSet::default_rulebook(&LoadOptions::default()).unwrap(),
                 &data,
                 1,
                 Mode::Diagnose,
             ),
-            "bench-summary" => {
-                let rb = rulecheck::rulebook::load_str(
-                    "benches/bench-rules.yaml",
-                    include_str!("bench-rules.yaml"),
-                    &LoadOptions::default(),
-                )
-                .unwrap();
-                rulecheck(&RuleSet::new(vec![rb]).unwrap(), &data, 1, Mode::Classify)
-            }
+            "bench-summary" => rulecheck(&bench_rules(), &data, 1, Mode::Classify),
             other => panic!("--once parse|hand|bench|bench-summary|default, not {other}"),
         };
         black_box(count);
@@ -392,14 +387,7 @@ fn main() {
         data.len() as f64 / n as f64
     );
 
-    let bench_text = include_str!("bench-rules.yaml");
-    let bench_rb = rulecheck::rulebook::load_str(
-        "benches/bench-rules.yaml",
-        bench_text,
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    let bench = RuleSet::new(vec![bench_rb]).unwrap();
+    let bench = bench_rules();
     let default = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
     let hand = HandCoded::new();
 

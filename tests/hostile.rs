@@ -204,16 +204,22 @@ fn an_oversized_regex_is_refused_at_its_position() {
     );
 }
 
-#[test]
-fn too_many_rules_and_too_big_a_rulebook_are_refused() {
-    let path = dir().join("many.yaml");
+/// A rulebook file of `n` one-line rules.
+fn many_rules(name: &str, n: usize) -> PathBuf {
+    let path = dir().join(name);
     let mut y = String::from(
         "format: rulecheck/v1\nname: many\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
     );
-    for i in 0..10_001 {
+    for i in 0..n {
         y.push_str(&format!("  - {{ id: r{i}, title: R, category: c, severity: info, when: {{ status: 418 }}, message: m }}\n"));
     }
     std::fs::write(&path, &y).unwrap();
+    path
+}
+
+#[test]
+fn too_many_rules_and_too_big_a_rulebook_are_refused() {
+    let path = many_rules("many.yaml", 10_001);
     let out = rulecheck(&["lint", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -292,14 +298,7 @@ fn random_bytes_never_crash_the_readers() {
 /// containing) its input at one value and taking it at another.
 #[test]
 fn the_rulebook_limits_can_be_raised() {
-    let path = dir().join("many-raised.yaml");
-    let mut y = String::from(
-        "format: rulecheck/v1\nname: many\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
-    );
-    for i in 0..10_001 {
-        y.push_str(&format!("  - {{ id: r{i}, title: R, category: c, severity: info, when: {{ status: 418 }}, message: m }}\n"));
-    }
-    std::fs::write(&path, &y).unwrap();
+    let path = many_rules("many-raised.yaml", 10_001);
     let file = path.to_str().unwrap();
     let out = rulecheck(&["lint", file, "--limit", "rules=10001"]);
     assert!(!text(&out).contains("RC025"), "{}", text(&out));

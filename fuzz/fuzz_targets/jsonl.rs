@@ -14,5 +14,6 @@ fn rules() -> &'static RuleSet {
 fuzz_target!(|data: &[u8]| {
     let mut options = BulkOptions { threads: 1, batch: 16, ..Default::default() };
     options.eval.limits.line_bytes = 4096;
+    options.eval.limits.json_depth = 32; // exercises the depth scan, off at the default
     let _ = run(rules(), data, options, |_| {});
 });
