@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use rulecheck::bulk::{BulkOptions, run};
+use rulecheck::evaluate::EvalOptions;
 use rulecheck::rulebook::{LoadOptions, RuleSet};
 
 fn rules() -> &'static RuleSet {
@@ -12,7 +13,9 @@ fn rules() -> &'static RuleSet {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut options = BulkOptions { threads: 1, batch: 16, ..Default::default() };
+    // Every field given: `BulkOptions::default()` asks the OS for the core count, which
+    // costs more than a whole run on a small input.
+    let mut options = BulkOptions { eval: EvalOptions::default(), threads: 1, batch: 16 };
     options.eval.limits.line_bytes = 4096;
     options.eval.limits.json_depth = 32; // exercises the depth scan, off at the default
     let _ = run(rules(), data, options, |_| {});
