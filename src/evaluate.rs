@@ -94,14 +94,12 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
         let mut guide = status_finding(set, status, options.lang);
         // The rulebook's own text: only a word-for-word key could be in it.
         let redactor = facts.redactor();
-        for text in std::iter::once(&mut guide.title)
-            .chain(std::iter::once(&mut guide.message))
-            .chain(guide.checks.iter_mut())
-        {
-            if let std::borrow::Cow::Owned(masked) = redactor.redact_known(text) {
-                *text = masked;
-            }
-        }
+        redactor.mask_known_in(&mut guide.title);
+        redactor.mask_known_in(&mut guide.message);
+        guide
+            .checks
+            .iter_mut()
+            .for_each(|c| redactor.mask_known_in(c));
         findings.push(guide);
     }
     let display = |fact: Fact| facts.display(&fact);
@@ -120,9 +118,9 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
 /// The ids of the rules that fire on a capture, ranked (no status guidance).
 pub fn matching_rule_ids(set: &RuleSet, capture: &Capture) -> Vec<String> {
     let facts = Facts::derive(capture);
-    run_rules(set, &facts, EvalOptions::default())
+    fired_rules(set, &facts)
         .into_iter()
-        .map(|f| f.id)
+        .map(|f| f.rule.id.clone())
         .collect()
 }
 
@@ -297,7 +295,12 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) 
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut push = |name: &str, fact: &Fact| {
         if !evidence.iter().any(|e| e.fact == name) {
-            let value = facts.display(fact).unwrap_or_else(|| ABSENT.to_owned());
+            // A fact can be a whole body: evidence quotes at most its start, as messages do.
+            let value = match facts.display(fact) {
+                Some(v) if v.len() > quote => format!("{}…", crate::facts::cut(&v, quote)),
+                Some(v) => v,
+                None => ABSENT.to_owned(),
+            };
             evidence.push(Evidence {
                 fact: name.to_owned(),
                 value,
@@ -320,9 +323,9 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) 
     }
     // Fact values come masked from `display`; the rulebook's text around them could
     // still repeat a key word for word (a placeholder key quoted as an example).
-    let known = |s: String| match facts.redactor().redact_known(&s) {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(masked) => masked,
+    let known = |mut s: String| {
+        facts.redactor().mask_known_in(&mut s);
+        s
     };
     let render = |t: &crate::rulebook::Localized<crate::rulebook::template::Template>| {
         known(t.get(lang).render(facts, lang, quote))

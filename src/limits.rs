@@ -16,7 +16,7 @@ pub struct Limits {
     pub line_bytes: usize,
     /// Bodies are matched on their first this many bytes; the rest is reported as cut.
     pub body_bytes: usize,
-    /// Most of one fact's value a message or fix quotes (bytes).
+    /// Most of one fact's value a message, fix or evidence quotes (bytes).
     pub quote_bytes: usize,
     /// Deepest JSON nesting accepted in an input (serde_json refuses more than 128).
     pub json_depth: usize,
@@ -93,7 +93,7 @@ pub const LIMITS: &[LimitInfo] = &[
         quote_bytes,
         true,
         None,
-        "a fact quoted in a message"
+        "a fact quoted in a message or evidence"
     ),
     limit!(
         "json-depth",

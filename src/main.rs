@@ -192,7 +192,9 @@ impl From<InputArg> for input::Format {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Diagnose captured calls: native JSON captures, JSON arrays or JSON Lines of them.
+    /// Diagnose failed calls from whatever you have: a JSON capture or JSON Lines of them,
+    /// a HAR file, curl -i/-v or HTTPie output, an SDK's error text, gateway log lines,
+    /// or flags describing the call.
     Eval(EvalArgs),
     /// List the rules in use.
     List {

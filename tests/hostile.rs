@@ -238,6 +238,17 @@ fn too_many_rules_and_too_big_a_rulebook_are_refused() {
     );
 }
 
+/// The first finding's evidence value for `error.message`.
+fn message_evidence(report: &serde_json::Value) -> &str {
+    report["reports"][0]["findings"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "error.message")
+        .and_then(|e| e["value"].as_str())
+        .unwrap()
+}
+
 #[test]
 fn a_huge_fact_in_a_message_is_quoted_only_in_part() {
     let path = dir().join("long-message.json");
@@ -252,6 +263,15 @@ fn a_huge_fact_in_a_message_is_quoted_only_in_part() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let m = v["reports"][0]["findings"][0]["message"].as_str().unwrap();
     assert!(m.len() < 2_000 && m.contains('…'), "{} bytes", m.len());
+    // Evidence quotes the same way: the start of the value, then an ellipsis.
+    let shown = message_evidence(&v);
+    assert!(
+        shown.len() <= 1_000 + '…'.len_utf8()
+            && shown.ends_with('…')
+            && message.starts_with(shown.trim_end_matches('…')),
+        "{} bytes",
+        shown.len()
+    );
 }
 
 #[test]
@@ -374,6 +394,7 @@ fn the_quote_limit_can_be_raised() {
         "{} bytes",
         m.len()
     );
+    assert_eq!(message_evidence(&v), message);
 }
 
 #[test]

@@ -57,7 +57,8 @@ fn render_segments(
             },
             Segment::Optional(inner) => {
                 let complete = inner.iter().all(|s| match s {
-                    Segment::Fact(fact, _) => facts.get(fact).is_some(),
+                    // `display` is cached: the value is masked once, for here and below.
+                    Segment::Fact(fact, _) => facts.display(fact).is_some(),
                     _ => true,
                 });
                 if complete {
