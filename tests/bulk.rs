@@ -27,13 +27,8 @@ fn corpus() -> (PathBuf, usize) {
     (path, n)
 }
 
-fn rulecheck(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rulecheck"))
-        .args(args)
-        .env("LANG", "C")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::rulecheck;
 
 #[test]
 fn summary_of_a_fixed_corpus() {

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rulecheck::rulebook::{LoadOptions, RuleSet, cases};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 fn load() -> (RuleSet, Vec<cases::Case>) {
     let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();

@@ -1,34 +1,9 @@
 //! The `rulecheck` binary as users run it: exit codes, formats, colour, secrets.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    root().join("tests/fixtures").join(name)
-}
-
-fn rulecheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rulecheck"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env("LANG", "C")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+mod common;
+use common::{command, fixture, root, rulecheck, stderr, stdout};
 
 #[test]
 fn eval_names_the_openai_host_first_and_the_report_matches_its_schema() {
@@ -234,7 +209,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
     );
     let forced = rulecheck(&["eval", path.to_str().unwrap(), "--color", "always"]);
     assert!(stdout(&forced).contains('\u{1b}'));
-    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let out = command()
         .args(["eval", path.to_str().unwrap()])
         .env("NO_COLOR", "1")
         .env("CLICOLOR_FORCE", "1")
@@ -248,11 +223,9 @@ fn language_follows_flag_then_locale() {
     let path = fixture("captures/endpoint-twice-404.json");
     let zh = rulecheck(&["eval", path.to_str().unwrap(), "--lang", "zh"]);
     assert!(stdout(&zh).contains("接口路径出现了两次"));
-    let by_locale = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let by_locale = command()
         .args(["eval", path.to_str().unwrap()])
         .env("LANG", "zh_CN.UTF-8")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
         .output()
         .unwrap();
     assert!(stdout(&by_locale).contains("接口路径出现了两次"));

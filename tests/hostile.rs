@@ -3,28 +3,19 @@
 //! measured in benches/.)
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+
+mod common;
+use common::{rulecheck, text};
 
 fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rulecheck-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("hostile")
 }
 
-fn rulecheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rulecheck"))
-        .args(args)
-        .env("LANG", "C")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// A file of this test process's scratch directory, written.
+fn write_file(name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir().join(name);
+    std::fs::write(&path, content).unwrap();
+    path
 }
 
 #[test]
@@ -37,8 +28,7 @@ fn a_50_mb_body_is_evaluated_on_its_first_mebibyte_and_says_so() {
     let capture = serde_json::json!({"request": {"url": "https://api.moleapi.com/v1/chat/completions"}, "response": {"status": 401, "body": body}});
     std::fs::write(&path, capture.to_string()).unwrap();
     let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&out);
     assert_eq!(v["reports"][0]["cut"], serde_json::json!(["response.body"]));
     assert_eq!(
         v["reports"][0]["findings"][0]["id"], "key.invalid-or-expired",
@@ -68,8 +58,7 @@ fn the_body_limit_can_be_lowered_and_the_report_says_what_was_cut() {
         "--limit",
         "body-bytes=1000",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&out);
     assert_eq!(v["reports"][0]["cut"], serde_json::json!(["response.body"]));
     let out = rulecheck(&["eval", file, "--limit", "body-bytes=1000"]);
     assert!(
@@ -81,15 +70,13 @@ fn the_body_limit_can_be_lowered_and_the_report_says_what_was_cut() {
 
 #[test]
 fn an_input_over_the_size_limit_is_refused() {
-    let path = dir().join("big.json");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "big.json",
         format!(
             "{{\"response\": {{\"status\": 500, \"body\": \"{}\"}}}}",
             "y".repeat(100_000)
         ),
-    )
-    .unwrap();
+    );
     let out = rulecheck(&[
         "eval",
         path.to_str().unwrap(),
@@ -127,8 +114,7 @@ fn a_har_over_the_entry_limit_is_refused_and_the_limit_can_be_raised() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&out);
     assert_eq!(
         v["reports"][0]["attempts"], 50,
         "the identical attempts are one report"
@@ -137,16 +123,14 @@ fn a_har_over_the_entry_limit_is_refused_and_the_limit_can_be_raised() {
 
 #[test]
 fn deeply_nested_json_is_refused_not_a_stack_overflow() {
-    let path = dir().join("deep.json");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "deep.json",
         format!(
             "{{\"response\": {{\"status\": 500, \"body\": {}{}}}}}",
             "[".repeat(100_000),
             "]".repeat(100_000)
         ),
-    )
-    .unwrap();
+    );
     let out = rulecheck(&["eval", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -155,15 +139,13 @@ fn deeply_nested_json_is_refused_not_a_stack_overflow() {
         text(&out)
     );
     // A deeply nested Python literal in an SDK traceback, likewise.
-    let path = dir().join("deep.txt");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "deep.txt",
         format!(
             "openai.BadRequestError: Error code: 400 - {}\n",
             "{'a': ".repeat(10_000)
         ),
-    )
-    .unwrap();
+    );
     let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "read as text: {}", text(&out));
 }
@@ -189,12 +171,10 @@ fn a_yaml_alias_bomb_is_refused() {
 
 #[test]
 fn an_oversized_regex_is_refused_at_its_position() {
-    let path = dir().join("regex.yaml");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "regex.yaml",
         "format: rulecheck/v1\nname: r\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when: { error.message: { matches: '(\\w{100}){100}' } }\n    message: m\n",
-    )
-    .unwrap();
+    );
     let out = rulecheck(&["lint", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -227,8 +207,7 @@ fn too_many_rules_and_too_big_a_rulebook_are_refused() {
         "{}",
         text(&out)
     );
-    let big = dir().join("big.yaml");
-    std::fs::write(&big, format!("# {}\n", "z".repeat(9 * 1024 * 1024))).unwrap();
+    let big = write_file("big.yaml", format!("# {}\n", "z".repeat(9 * 1024 * 1024)));
     let out = rulecheck(&["lint", big.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -236,6 +215,14 @@ fn too_many_rules_and_too_big_a_rulebook_are_refused() {
         "{}",
         text(&out)
     );
+}
+
+/// A 401 capture whose error message is 20,000 bytes long, and the message.
+fn long_message(name: &str) -> (PathBuf, String) {
+    let message = format!("Invalid token {}", "q".repeat(20_000));
+    let capture =
+        serde_json::json!({"response": {"status": 401, "body": {"error": {"message": message}}}});
+    (write_file(name, capture.to_string()), message)
 }
 
 /// The first finding's evidence value for `error.message`.
@@ -251,14 +238,7 @@ fn message_evidence(report: &serde_json::Value) -> &str {
 
 #[test]
 fn a_huge_fact_in_a_message_is_quoted_only_in_part() {
-    let path = dir().join("long-message.json");
-    let message = format!("Invalid token {}", "q".repeat(20_000));
-    std::fs::write(
-        &path,
-        serde_json::json!({"response": {"status": 401, "body": {"error": {"message": message}}}})
-            .to_string(),
-    )
-    .unwrap();
+    let (path, message) = long_message("long-message.json");
     let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let m = v["reports"][0]["findings"][0]["message"].as_str().unwrap();
@@ -337,12 +317,10 @@ fn the_rulebook_limits_can_be_raised() {
         text(&out)
     );
 
-    let regex = dir().join("regex-raised.yaml");
-    std::fs::write(
-        &regex,
+    let regex = write_file(
+        "regex-raised.yaml",
         "format: rulecheck/v1\nname: r\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when: { error.message: { matches: '(?-u:\\w{30}){30}' } }\n    message: m\n",
-    )
-    .unwrap();
+    );
     let file = regex.to_str().unwrap();
     let out = rulecheck(&["lint", file, "--limit", "regex-bytes=10KiB"]);
     assert!(text(&out).contains("RC005"), "{}", text(&out));
@@ -352,12 +330,10 @@ fn the_rulebook_limits_can_be_raised() {
 
 #[test]
 fn the_yaml_limits_can_be_lowered() {
-    let path = dir().join("aliases.yaml");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "aliases.yaml",
         "format: rulecheck/v1\nname: a\nversion: 1.0.0\nvars:\n  x: &x http://h/v1\n  y: *x\n  z: *x\ncategories: [{id: c, title: C}]\nrules: []\n",
-    )
-    .unwrap();
+    );
     let file = path.to_str().unwrap();
     let out = rulecheck(&["lint", file]);
     assert!(!text(&out).contains("RC001"), "{}", text(&out));
@@ -371,14 +347,7 @@ fn the_yaml_limits_can_be_lowered() {
 
 #[test]
 fn the_quote_limit_can_be_raised() {
-    let path = dir().join("long-message-raised.json");
-    let message = format!("Invalid token {}", "q".repeat(20_000));
-    std::fs::write(
-        &path,
-        serde_json::json!({"response": {"status": 401, "body": {"error": {"message": message}}}})
-            .to_string(),
-    )
-    .unwrap();
+    let (path, message) = long_message("long-message-raised.json");
     let out = rulecheck(&[
         "eval",
         path.to_str().unwrap(),
@@ -401,8 +370,7 @@ fn the_quote_limit_can_be_raised() {
 fn the_json_depth_limit_can_be_lowered_for_files_and_lines() {
     let nested = format!("{}1{}", "[".repeat(10), "]".repeat(10));
     let capture = format!("{{\"response\": {{\"status\": 500, \"body\": {nested}}}}}");
-    let path = dir().join("depth-10.json");
-    std::fs::write(&path, &capture).unwrap();
+    let path = write_file("depth-10.json", &capture);
     let file = path.to_str().unwrap();
     let out = rulecheck(&["eval", file]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -414,12 +382,10 @@ fn the_json_depth_limit_can_be_lowered_for_files_and_lines() {
         text(&out)
     );
     // In bulk mode the deep line is skipped with its number; the others are read.
-    let lines = dir().join("depth.jsonl");
-    std::fs::write(
-        &lines,
+    let lines = write_file(
+        "depth.jsonl",
         format!("{capture}\n{{\"response\": {{\"status\": 404}}}}\n"),
-    )
-    .unwrap();
+    );
     let out = rulecheck(&[
         "eval",
         lines.to_str().unwrap(),
@@ -439,12 +405,10 @@ fn the_json_depth_limit_can_be_lowered_for_files_and_lines() {
 
 #[test]
 fn the_literal_depth_limit_can_be_lowered() {
-    let path = dir().join("literal.txt");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        "literal.txt",
         "openai.NotFoundError: Error code: 404 - {'error': {'message': 'Invalid URL (POST /v1/chat/completion)', 'type': 'invalid_request_error', 'code': None}}\n",
-    )
-    .unwrap();
+    );
     let file = path.to_str().unwrap();
     let read_as_json = |args: &[&str]| {
         let out = rulecheck(&[&["eval", file, "--format", "json", "--trace"], args].concat());
@@ -461,15 +425,13 @@ fn the_literal_depth_limit_can_be_lowered() {
 
 #[test]
 fn the_line_limit_can_be_lowered() {
-    let lines = dir().join("long-line.jsonl");
-    std::fs::write(
-        &lines,
+    let lines = write_file(
+        "long-line.jsonl",
         format!(
             "{{\"response\": {{\"status\": 500, \"body\": \"{}\"}}}}\n{{\"response\": {{\"status\": 404}}}}\n",
             "x".repeat(500)
         ),
-    )
-    .unwrap();
+    );
     let file = lines.to_str().unwrap();
     let out = rulecheck(&["eval", file, "--format", "jsonl"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

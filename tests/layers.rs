@@ -2,7 +2,9 @@
 //! overrides, project files and provenance.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
+use common::command;
 
 use rulecheck::capture::Capture;
 use rulecheck::evaluate::{EvalOptions, diagnose};
@@ -157,18 +159,12 @@ fn reports_name_each_rulebook_with_its_digest_and_layer() {
     // The project file is found from a subdirectory: no flags needed.
     let sub = dir.join("sub");
     std::fs::create_dir_all(&sub).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let out = command()
         .args(["eval", "../c.json", "--format", "json"])
         .current_dir(&sub)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&out);
     assert_eq!(v["reports"][0]["findings"][0]["id"], "team.daily-limit");
     let books = v["rulebooks"].as_array().unwrap();
     assert_eq!(
@@ -189,7 +185,7 @@ fn reports_name_each_rulebook_with_its_digest_and_layer() {
         rulecheck::rulebook::compile::digest(rulecheck::rulebook::DEFAULT_RULEBOOK.1)
     );
     // --no-project ignores it.
-    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let out = command()
         .args(["eval", "../c.json", "--format", "json", "--no-project"])
         .current_dir(&sub)
         .output()
@@ -221,7 +217,7 @@ fn diff_lists_exactly_the_captures_a_pattern_change_affects() {
     std::fs::create_dir_all(&dir).unwrap();
     let new = dir.join("moleapi-next.yaml");
     std::fs::write(&new, changed).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let out = command()
         .args(["diff", "builtin", new.to_str().unwrap()])
         .current_dir(root)
         .output()
@@ -230,7 +226,7 @@ fn diff_lists_exactly_the_captures_a_pattern_change_affects() {
     let text = String::from_utf8(out.stdout).unwrap();
     insta::assert_snapshot!(text);
     // Identical sets: nothing to report, exit 0.
-    let same = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let same = command()
         .args(["diff", "builtin", "rules"])
         .current_dir(root)
         .output()
@@ -242,7 +238,7 @@ fn diff_lists_exactly_the_captures_a_pattern_change_affects() {
         String::from_utf8_lossy(&same.stdout)
     );
     // A git revision of the rules directory loads too.
-    let git = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+    let git = command()
         .args([
             "diff",
             "git:HEAD",

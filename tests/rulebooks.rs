@@ -1,13 +1,10 @@
 //! Loading rulebooks: every kind of mistake is refused with its code, file, line and
 //! column; valid rulebooks load; every rule's examples hold.
 
-use std::path::Path;
-
 use rulecheck::rulebook::{self, LoadOptions, RuleSet, examples};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 /// `# expect: RC005 14:34 [RC003 16:5 …]` on the first line of each invalid fixture.
 fn expected(text: &str) -> Vec<String> {

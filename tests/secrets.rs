@@ -9,6 +9,8 @@ use rulecheck::input;
 use rulecheck::report::{CaptureReport, Report, render_text};
 use rulecheck::rulebook::{Lang, LoadOptions, RuleSet};
 
+mod common;
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Gen(u64);
 
@@ -162,12 +164,6 @@ fn runs_with_networking_unavailable() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&out);
     assert_eq!(v["reports"][0]["findings"][0]["id"], "address.openai-host");
 }

@@ -183,52 +183,42 @@ pub fn changelog(changelog_file: &str, changelog: &str, rb: &Rulebook) -> Option
         "bump `version` in {} and add `## <version> — {}` at the top of {changelog_file}",
         rb.source, rb.digest
     );
+    let refuse = |pos, message: String| {
+        Some(Diagnostic::error("RC024", changelog_file, pos, message).with_help(help.clone()))
+    };
     let Some((i, line)) = entry else {
-        return Some(
-            Diagnostic::error(
-                "RC024",
-                changelog_file,
-                None,
-                "the changelog has no `## <version> — sha256:…` entry",
-            )
-            .with_help(help),
+        return refuse(
+            None,
+            "the changelog has no `## <version> — sha256:…` entry".to_owned(),
         );
     };
     let pos = Some(crate::yaml::Pos {
         line: i as u32 + 1,
         column: 1,
     });
-    let mut words = line[3..]
+    let mut words = line
+        .get(3..)
+        .unwrap_or("")
         .split_whitespace()
         .filter(|w| *w != "—" && *w != "-");
     let version = words.next().unwrap_or("");
     let digest = words.find(|w| w.starts_with("sha256:")).unwrap_or("");
     if version != rb.version.to_string() {
-        return Some(
-            Diagnostic::error(
-                "RC024",
-                changelog_file,
-                pos,
-                format!(
-                    "the newest entry is {version}, but {} is version {}",
-                    rb.source, rb.version
-                ),
-            )
-            .with_help(help),
+        return refuse(
+            pos,
+            format!(
+                "the newest entry is {version}, but {} is version {}",
+                rb.source, rb.version
+            ),
         );
     }
     if digest != rb.digest {
-        return Some(
-            Diagnostic::error(
-                "RC024",
-                changelog_file,
-                pos,
-                format!(
-                    "{} changed since its entry {version} was written",
-                    rb.source
-                ),
-            )
-            .with_help(help),
+        return refuse(
+            pos,
+            format!(
+                "{} changed since its entry {version} was written",
+                rb.source
+            ),
         );
     }
     None
