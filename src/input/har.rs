@@ -11,15 +11,106 @@ use serde::Deserialize;
 use super::{InputCapture, InputError};
 use crate::capture::{Body, Capture, Headers, Request, Response};
 
-#[derive(Deserialize)]
+/// The entries of `log.entries`. Read through [`HarSeed`], which stops at the first
+/// entry over the limit: a HAR over `har-entries` is refused before the rest is built.
 struct Har {
-    log: Log,
+    entries: Vec<Entry>,
 }
 
-#[derive(Deserialize)]
-struct Log {
-    #[serde(default)]
-    entries: Vec<Entry>,
+/// Deserializes a HAR file holding at most `max` entries.
+struct HarSeed {
+    max: usize,
+}
+
+/// Deserializes the `log` object; only `entries` is kept.
+struct LogSeed {
+    max: usize,
+}
+
+/// Deserializes `entries`, refusing entry `max + 1`.
+struct EntriesSeed {
+    max: usize,
+}
+
+/// The start of the message that refuses a HAR over the limit.
+const TOO_MANY: &str = "the HAR file has more than";
+
+impl<'de> serde::de::DeserializeSeed<'de> for HarSeed {
+    type Value = Har;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Har, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HarSeed {
+    type Value = Har;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a HAR object with `log`")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Har, A::Error> {
+        let mut entries = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "log" {
+                entries = Some(map.next_value_seed(LogSeed { max: self.max })?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        let entries = entries.ok_or_else(|| serde::de::Error::missing_field("log"))?;
+        Ok(Har { entries })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for LogSeed {
+    type Value = Vec<Entry>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Entry>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LogSeed {
+    type Value = Vec<Entry>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a `log` object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<Entry>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "entries" {
+                entries = map.next_value_seed(EntriesSeed { max: self.max })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(entries)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EntriesSeed {
+    type Value = Vec<Entry>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Entry>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EntriesSeed {
+    type Value = Vec<Entry>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of entries")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            if entries.len() == self.max {
+                return Err(serde::de::Error::custom(format!(
+                    "{TOO_MANY} {} entries; the limit is {} (export only the failing calls, convert it to JSON Lines, or raise it with --limit har-entries=N)",
+                    self.max, self.max
+                )));
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,24 +190,27 @@ pub fn read(
     all_entries: bool,
     max_entries: usize,
 ) -> Result<Vec<InputCapture>, InputError> {
-    let har: Har = serde_json::from_str(text).map_err(|e| InputError::Invalid {
-        line: e.line(),
-        column: e.column(),
-        message: format!("not a valid HAR file: {e}"),
-    })?;
-    if har.log.entries.len() > max_entries {
-        return Err(InputError::Invalid {
-            line: 0,
-            column: 0,
-            message: format!(
-                "the HAR file has {} entries; the limit is {max_entries} (export only the failing calls, convert it to JSON Lines, or raise it with --limit har-entries=N)",
-                har.log.entries.len()
-            ),
-        });
-    }
-    let total = har.log.entries.len();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let har = serde::de::DeserializeSeed::deserialize(HarSeed { max: max_entries }, &mut de)
+        .and_then(|har| de.end().map(|()| har))
+        .map_err(|e| {
+            let message = e.to_string();
+            InputError::Invalid {
+                line: e.line(),
+                column: e.column(),
+                // serde_json appends the position; the error shows it already.
+                message: if message.starts_with(TOO_MANY) {
+                    match message.rsplit_once(" at line ") {
+                        Some((text, _)) => text.to_owned(),
+                        None => message,
+                    }
+                } else {
+                    format!("not a valid HAR file: {message}")
+                },
+            }
+        })?;
+    let total = har.entries.len();
     let entries: Vec<(usize, Capture)> = har
-        .log
         .entries
         .into_iter()
         .enumerate()
@@ -341,6 +435,35 @@ mod tests {
             Some("net::ERR_NAME_NOT_RESOLVED")
         );
         assert!(r[0].capture.response.is_none());
+    }
+
+    /// Over the limit, reading stops at the first entry too many: the rest of the file
+    /// (here, not even valid JSON) is never read.
+    #[test]
+    fn a_har_over_the_entry_limit_is_refused_at_the_entry_too_many() {
+        let entry = r#"{"request": {"method": "GET", "url": "https://h/v1/models"}}"#;
+        let har = format!(r#"{{"log": {{"entries": [{entry}, {entry}, {entry}, not json"#);
+        let err = read(&har, false, 2).unwrap_err();
+        let InputError::Invalid {
+            line: 1,
+            column,
+            message,
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert!(
+            message.starts_with("the HAR file has more than 2 entries; the limit is 2"),
+            "{message}"
+        );
+        assert!(*column <= har.find("not json").unwrap(), "{err}");
+        assert_eq!(
+            read(&har.replace(", not json", "]}}"), false, 3)
+                .unwrap()
+                .len(),
+            1,
+            "within the limit: read, the three identical attempts one report"
+        );
     }
 
     #[test]
