@@ -1475,18 +1475,19 @@ fn compile_derived_case(
 /// An `extract:` regex: the derived value is its group named `value`, or its only
 /// capture group. Compiled at once: extracts are few, and the group count is checked here.
 fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
-    let pattern = cx.string(node, "`extract`")?.to_owned();
-    let re = compile_regex_now(cx, &pattern, node, false)?;
-    let group = match re.capture_names().position(|n| n == Some("value")) {
+    let source = cx.string(node, "`extract`")?.to_owned();
+    let pattern = compile_regex(cx, &source, node, false)?;
+    let hir = regex_syntax::Parser::new().parse(&source).ok()?;
+    let group = match value_group(&hir) {
         Some(i) => i,
-        None if re.captures_len() == 2 => 1,
+        None if hir.properties().explicit_captures_len() == 1 => 1,
         None => {
             cx.error(
                 "RC015",
                 node.pos,
                 format!(
                     "`extract` needs exactly one capture group (or one named `value`); this pattern has {}",
-                    re.captures_len() - 1
+                    hir.properties().explicit_captures_len()
                 ),
                 "wrap the part to keep in ( ), make other groups non-capturing with (?: ), or name it (?P<value> )",
             );
@@ -1494,9 +1495,21 @@ fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
         }
     };
     Some(Box::new(move |text: &str| {
-        let m = re.captures(text)?.get(group)?.as_str();
+        let m = pattern.captures(text)?.get(group)?.as_str();
         (!m.is_empty()).then(|| m.to_owned())
     }))
+}
+
+/// The index of the capture group named `value`, if the pattern has one.
+fn value_group(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) if c.name.as_deref() == Some("value") => usize::try_from(c.index).ok(),
+        HirKind::Capture(c) => value_group(&c.sub),
+        HirKind::Repetition(r) => value_group(&r.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().find_map(value_group),
+        _ => None,
+    }
 }
 
 /// A variable holding a URL also gives its parts: `base_url.host`, `.scheme`,
@@ -1917,14 +1930,15 @@ fn compile_regex(
     ignore_case: bool,
 ) -> Option<super::condition::Pattern> {
     if cx.lazy_regex {
-        // Check the syntax now; build the matcher on first use.
+        // Check the syntax now; build the matcher when a text could match it.
         return match regex_syntax::ParserBuilder::new()
             .case_insensitive(ignore_case)
             .build()
             .parse(pattern)
         {
-            Ok(_) => Some(super::condition::Pattern::lazy(
+            Ok(hir) => Some(super::condition::Pattern::lazy(
                 pattern,
+                &hir,
                 ignore_case,
                 cx.regex_bytes,
             )),

@@ -59,23 +59,58 @@ pub const TYPES: &[&str] = &["string", "number", "boolean", "array", "object", "
 
 /// A rule author's regex. Rulebooks from disk compile it when they load, so a bad or
 /// oversized pattern is reported at once; the built-in rulebook (tested by the suite)
-/// compiles each pattern on first use, which keeps start-up small.
-#[derive(Clone, Debug)]
+/// builds each pattern only when a text could match it, which keeps start-up small:
+/// building a regex costs far more than one search, and most of a rulebook's patterns
+/// never match a given capture.
+#[derive(Debug)]
 pub struct Pattern {
     source: String,
     ignore_case: bool,
     /// Largest compiled size (`--limit regex-bytes`).
     size_limit: usize,
+    /// Literals one of which every match holds (its possible prefixes, or suffixes):
+    /// a text holding none of them cannot match, so the pattern is not built for it.
+    required: Option<Box<[Box<[u8]>]>>,
+    /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
+    /// built anyway: its own search is faster than scanning for each literal.
+    ruled_out: std::sync::atomic::AtomicU32,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
+/// How many literals `required` may hold; a longer list costs more to scan for
+/// than the pattern's own search.
+const MAX_REQUIRED_LITERALS: usize = 24;
+
+/// After this many texts ruled out by its literals, a pattern is built.
+const BUILD_AFTER_RULED_OUT: u32 = 64;
+
+impl Clone for Pattern {
+    fn clone(&self) -> Pattern {
+        Pattern {
+            source: self.source.clone(),
+            ignore_case: self.ignore_case,
+            size_limit: self.size_limit,
+            required: self.required.clone(),
+            ruled_out: std::sync::atomic::AtomicU32::new(0),
+            compiled: self.compiled.clone(),
+        }
+    }
+}
+
 impl Pattern {
-    /// A pattern compiled on first use. The caller has checked its syntax.
-    pub fn lazy(source: &str, ignore_case: bool, size_limit: usize) -> Pattern {
+    /// A pattern built on first need. `hir` is the caller's syntax check of it.
+    pub fn lazy(
+        source: &str,
+        hir: &regex_syntax::hir::Hir,
+        ignore_case: bool,
+        size_limit: usize,
+    ) -> Pattern {
         Pattern {
             source: source.to_owned(),
             ignore_case,
             size_limit,
+            required: required_literals(hir),
+            ruled_out: std::sync::atomic::AtomicU32::new(0),
             compiled: std::sync::OnceLock::new(),
         }
     }
@@ -87,24 +122,101 @@ impl Pattern {
     /// Whether the pattern is found in `text` (a pattern that cannot be built, which
     /// only a size limit can cause after the syntax check, matches nothing).
     pub fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| {
-                regex::RegexBuilder::new(&self.source)
-                    .case_insensitive(self.ignore_case)
-                    .size_limit(self.size_limit)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
+        self.regex_for(text).is_some_and(|re| re.is_match(text))
     }
+
+    /// The capture groups of the first match in `text`.
+    pub fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
+        self.regex_for(text)?.captures(text)
+    }
+
+    /// The built regex, or `None` when `text` cannot match (or the pattern cannot be
+    /// built).
+    fn regex_for(&self, text: &str) -> Option<&Regex> {
+        if let Some(built) = self.compiled.get() {
+            return built.as_ref();
+        }
+        if let Some(required) = &self.required {
+            let haystack = text.as_bytes();
+            if !required
+                .iter()
+                .any(|literal| memchr::memmem::find(haystack, literal).is_some())
+            {
+                use std::sync::atomic::Ordering::Relaxed;
+                if self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT {
+                    return None;
+                }
+            }
+        }
+        self.build().as_ref()
+    }
+
+    fn build(&self) -> &Option<Regex> {
+        self.compiled.get_or_init(|| {
+            regex::RegexBuilder::new(&self.source)
+                .case_insensitive(self.ignore_case)
+                .size_limit(self.size_limit)
+                .build()
+                .ok()
+        })
+    }
+
+    /// Whether the regex has been built (for tests of the laziness).
+    #[cfg(test)]
+    fn is_built(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+}
+
+/// Literals one of which every match of `hir` holds: its possible beginnings, else
+/// its possible ends; `None` when there is no short list of either (`.*x`, `[a-z]+`).
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Box<[Box<[u8]>]>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .find_map(|kind| {
+            let mut seq = Extractor::new()
+                .kind(kind)
+                .limit_total(MAX_REQUIRED_LITERALS)
+                .extract(hir);
+            seq.dedup();
+            let literals = seq.literals()?;
+            // An empty literal is in every text: no help.
+            if literals.len() > MAX_REQUIRED_LITERALS || literals.iter().any(|l| l.is_empty()) {
+                return None;
+            }
+            // A text holding `"sk-` holds `sk-`: looking for the shorter one is enough.
+            let holds = |long: &[u8], short: &[u8]| memchr::memmem::find(long, short).is_some();
+            Some(
+                literals
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, l)| {
+                        !literals.iter().enumerate().any(|(j, other)| {
+                            j != i
+                                && holds(l.as_bytes(), other.as_bytes())
+                                && (other.len() < l.len() || j < i)
+                        })
+                    })
+                    .map(|(_, l)| l.as_bytes().into())
+                    .collect(),
+            )
+        })
 }
 
 impl From<Regex> for Pattern {
     fn from(re: Regex) -> Pattern {
-        let p = Pattern::lazy(re.as_str(), false, usize::MAX);
-        let _ = p.compiled.set(Some(re));
-        p
+        let compiled = std::sync::OnceLock::new();
+        let source = re.as_str().to_owned();
+        let _ = compiled.set(Some(re));
+        Pattern {
+            source,
+            ignore_case: false,
+            size_limit: usize::MAX,
+            required: None,
+            ruled_out: std::sync::atomic::AtomicU32::new(0),
+            compiled,
+        }
     }
 }
 
@@ -394,5 +506,142 @@ mod tests {
         let list = json!([1, 2, 3]);
         assert!(Op::Len(vec![Op::Between(3.0, 3.0)]).holds(Some(&FactValue::Json(&list)), false));
         assert!(!Op::Len(vec![Op::Lt(3.0)]).holds(Some(&FactValue::Json(&list)), false));
+    }
+
+    fn lazy(source: &str) -> Pattern {
+        let hir = regex_syntax::Parser::new().parse(source).unwrap();
+        Pattern::lazy(source, &hir, false, usize::MAX)
+    }
+
+    fn required(source: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::Parser::new().parse(source).unwrap();
+        required_literals(&hir).map(|lits| {
+            let mut v: Vec<String> = lits
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    #[test]
+    fn required_literals_are_prefixes_else_suffixes_else_none() {
+        assert_eq!(
+            required("Invalid token|无效的令牌"),
+            Some(vec!["Invalid token".into(), "无效的令牌".into()])
+        );
+        // `^\s*` has no short list of beginnings; every match ends with the key prefix.
+        assert_eq!(
+            required(r#"^\s*["']?sk-ant-"#),
+            Some(vec!["sk-ant-".into()])
+        );
+        assert_eq!(required(r"[a-z]+\d+"), None);
+        assert_eq!(required(r".*"), None);
+        // An optional part makes the empty literal possible: no help.
+        assert_eq!(required(r"(abc)?"), None);
+    }
+
+    #[test]
+    fn a_pattern_is_built_only_when_a_text_could_match_it() {
+        let p = lazy(r"No available channel for model (\S+)");
+        assert!(!p.is_match("Incorrect API key provided"));
+        assert!(!p.is_built(), "no text held the literal");
+        assert!(
+            !p.is_match("No available channel for model "),
+            "literal, no match"
+        );
+        assert!(p.is_built());
+        assert!(p.is_match("No available channel for model gpt-4o under group default"));
+        let c = p.captures("No available channel for model gpt-4o").unwrap();
+        assert_eq!(&c[1], "gpt-4o");
+
+        // Asked often without a hit (a bulk run), it is built anyway.
+        let p = lazy(r"quota (exhausted|used up)");
+        for _ in 0..BUILD_AFTER_RULED_OUT {
+            assert!(!p.is_match("Rate limit reached"));
+        }
+        assert!(!p.is_built());
+        assert!(!p.is_match("Rate limit reached"));
+        assert!(p.is_built());
+
+        // Without a short literal list, the first use builds it.
+        let p = lazy(r"[a-z]+\d+");
+        assert!(!p.is_built());
+        assert!(p.is_match("abc1"));
+        assert!(p.is_built());
+    }
+
+    /// Every pattern of the default rulebook, on every line of every fixture: when the
+    /// regex matches, the text holds one of its required literals (no match is lost
+    /// by not building the regex).
+    #[test]
+    fn required_literals_never_rule_out_a_match() {
+        fn patterns(v: &Json, out: &mut Vec<(String, bool)>) {
+            match v {
+                Json::Object(map) => {
+                    let ignore_case = map.get("ignore_case") == Some(&Json::Bool(true));
+                    for (k, v) in map {
+                        match (k.as_str(), v) {
+                            ("matches" | "extract", Json::String(p)) => {
+                                out.push((p.clone(), ignore_case))
+                            }
+                            _ => patterns(v, out),
+                        }
+                    }
+                }
+                Json::Array(items) => items.iter().for_each(|v| patterns(v, out)),
+                _ => {}
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let rulebook = std::fs::read_to_string(root.join("rules/moleapi.yaml")).unwrap();
+        let rulebook = crate::yaml::parse(&rulebook, Default::default()).unwrap();
+        let mut found = Vec::new();
+        patterns(&rulebook.to_json(), &mut found);
+        assert!(found.len() > 40, "{} patterns", found.len());
+
+        let mut texts = Vec::new();
+        let mut dirs = vec![root.join("tests/fixtures")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.extend(text.lines().map(str::to_owned));
+                    texts.push(text);
+                }
+            }
+        }
+
+        let mut matched = 0;
+        for (source, ignore_case) in &found {
+            let hir = regex_syntax::ParserBuilder::new()
+                .case_insensitive(*ignore_case)
+                .build()
+                .parse(source)
+                .unwrap();
+            let Some(required) = required_literals(&hir) else {
+                continue;
+            };
+            let re = regex::RegexBuilder::new(source)
+                .case_insensitive(*ignore_case)
+                .build()
+                .unwrap();
+            for text in texts.iter().filter(|t| re.is_match(t)) {
+                matched += 1;
+                assert!(
+                    required
+                        .iter()
+                        .any(|l| memchr::memmem::find(text.as_bytes(), l).is_some()),
+                    "{source} matches {text:?} but no required literal is in it"
+                );
+            }
+        }
+        assert!(
+            matched > 100,
+            "only {matched} matches: the check proves little"
+        );
     }
 }
