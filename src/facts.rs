@@ -1088,6 +1088,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn request_id_in_message(message: &str) -> Option<String> {
+    const OPENING: &str = "(request id: ";
+    if !message.contains(OPENING) {
+        return None;
+    }
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     let re = RE
         .get_or_init(|| Regex::new(r"\(request id: ([0-9A-Za-z]{16,64})\)").ok())

@@ -58,6 +58,12 @@ pub fn looks_like(text: &str) -> bool {
 pub fn starts_with_client_log(text: &str) -> bool {
     static R: OnceLock<Option<Regex>> = OnceLock::new();
     let first = text.trim_start().lines().next().unwrap_or_default();
+    // Both shapes open with `[log_` or `[` and a digit: anything else (a JSON array)
+    // is told apart without building the regex.
+    let opening = first.as_bytes();
+    if !(first.starts_with("[log_") || opening.get(1).is_some_and(u8::is_ascii_digit)) {
+        return false;
+    }
     re(
         &R,
         r"^\[(?:log_[0-9a-f]+|\d{4}-\d\d-\d\d [\d:,.]+ - (?:openai|httpx|httpcore)[\w.]*:\d+ - [A-Z]+)\] ",
