@@ -5,11 +5,6 @@
 //! works on that tree, so any problem can be pointed at precisely. Keeping the YAML
 //! crate behind this module means switching parsers is a local change.
 
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
-
 /// A position in a source file, 1-based.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
@@ -63,128 +58,326 @@ pub struct YamlError {
 }
 
 /// Parses one YAML document into a [`Node`] tree.
+///
+/// The tree is built from the parser's events on an explicit stack (no recursion, so
+/// nesting is bounded by `max_depth`, not by the thread's stack).
 pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
-    let mut options = serde_saphyr::Options::default();
-    options.strict_booleans = true;
-    options.alias_limits.max_total_replayed_events = limits.max_alias_events;
-    options.alias_limits.max_replay_stack_depth = limits.max_depth;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = limits.max_depth;
-    options.budget = Some(budget);
-    let spanned: Spanned<Value> =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| YamlError {
-            pos: e.location().and_then(to_pos),
-            message: clean_message(&e),
+    let mut parser = granit_parser::Parser::new_from_str(text);
+    let mut tree = TreeBuilder {
+        limits,
+        stack: Vec::new(),
+        anchors: std::collections::HashMap::new(),
+        replayed: 0,
+        root: None,
+        documents: 0,
+    };
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| YamlError {
+            pos: to_pos(e.marker().line(), e.marker().col()),
+            message: clean_message(&e.info()),
         })?;
-    Ok(into_node(spanned))
-}
-
-/// The parser's message without its own snippet (we render our own frames).
-fn clean_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or("").trim();
-    let first = first.strip_prefix("error:").map(str::trim).unwrap_or(first);
-    // The position is reported separately.
-    let first = first.split(" at line ").next().unwrap_or(first).to_owned();
-    // The library's advice is for Rust programmers; rule authors need their own.
-    if first.contains("duplicate mapping key") {
-        let key = first
-            .split("duplicate mapping key:")
-            .nth(1)
-            .and_then(|s| s.split(',').next())
-            .map(str::trim)
-            .unwrap_or("");
-        return format!("the key `{key}` appears twice in the same mapping; keep only one");
+        let pos = to_pos(span.start.line(), span.start.col()).unwrap_or_default();
+        if tree.take(event, pos)? {
+            break;
+        }
     }
-    first
+    Ok(tree.root.unwrap_or(Node {
+        pos: Pos { line: 1, column: 1 },
+        value: Value::Null,
+    }))
 }
 
-fn to_pos(loc: serde_saphyr::Location) -> Option<Pos> {
-    let line = u32::try_from(loc.line()).ok()?;
-    let column = u32::try_from(loc.column()).ok()?;
+/// A collection being read, with the anchor to record it under when it ends.
+enum Open {
+    Seq(Node, usize),
+    /// The mapping, its anchor, and the key read whose value comes next.
+    Map(Node, usize, Option<Node>),
+}
+
+struct TreeBuilder {
+    limits: YamlLimits,
+    stack: Vec<Open>,
+    anchors: std::collections::HashMap<usize, Node>,
+    /// Events replayed by aliases so far (a collection counts its start and end).
+    replayed: usize,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl TreeBuilder {
+    /// Takes one event; `true` at the end of the stream.
+    fn take(&mut self, event: granit_parser::Event<'_>, pos: Pos) -> Result<bool, YamlError> {
+        use granit_parser::Event;
+        let error = |message: String| YamlError {
+            pos: Some(pos),
+            message,
+        };
+        match event {
+            Event::StreamEnd => return Ok(true),
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(error(
+                        "a rulebook is one YAML document: remove the second `---`".to_owned(),
+                    ));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar(&text, style, tag.as_deref()).map_err(error)?;
+                self.finish(Node { pos, value }, anchor)?;
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.open(pos)?;
+                self.stack.push(Open::Seq(
+                    Node {
+                        pos,
+                        value: Value::Seq(Vec::new()),
+                    },
+                    anchor,
+                ));
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.open(pos)?;
+                self.stack.push(Open::Map(
+                    Node {
+                        pos,
+                        value: Value::Map(Vec::new()),
+                    },
+                    anchor,
+                    None,
+                ));
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Open::Seq(node, anchor)) => self.finish(node, anchor)?,
+                Some(Open::Map(mut node, anchor, _)) => {
+                    merge_keys(&mut node);
+                    self.finish(node, anchor)?
+                }
+                None => return Err(error("a collection ends that never started".to_owned())),
+            },
+            Event::Alias(id) => {
+                let Some(node) = self.anchors.get(&id) else {
+                    return Err(error("an alias names an unknown anchor".to_owned()));
+                };
+                self.replayed = self.replayed.saturating_add(events_in(node));
+                if self.replayed > self.limits.max_alias_events {
+                    return Err(error(format!(
+                        "aliases expand to more than {} events (yaml-aliases): a \"billion laughs\" file is refused",
+                        self.limits.max_alias_events
+                    )));
+                }
+                let node = Node {
+                    pos,
+                    value: node.value.clone(),
+                };
+                self.finish(node, 0)?;
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    fn open(&self, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError {
+                pos: Some(pos),
+                message: format!(
+                    "the YAML nests deeper than {} levels (yaml-depth)",
+                    self.limits.max_depth
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Places a complete node in the collection being read (or makes it the root).
+    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Open::Seq(seq, _)) => {
+                if let Value::Seq(items) = &mut seq.value {
+                    items.push(node);
+                }
+            }
+            Some(Open::Map(map, _, pending)) => match pending.take() {
+                None => {
+                    if let Value::Map(entries) = &map.value
+                        && entries.iter().any(|(k, _)| same_key(k, &node))
+                    {
+                        let key = node.key_text().unwrap_or_else(|| node.type_name().into());
+                        return Err(YamlError {
+                            pos: Some(node.pos),
+                            message: format!(
+                                "the key `{key}` appears twice in the same mapping; keep only one"
+                            ),
+                        });
+                    }
+                    *pending = Some(node);
+                }
+                Some(key) => {
+                    if let Value::Map(entries) = &mut map.value {
+                        entries.push((key, node));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Whether two mapping keys are the same key.
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+/// How many events a node stands for when an alias replays it.
+fn events_in(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 2 + items.iter().map(events_in).sum::<usize>(),
+        Value::Map(entries) => {
+            2 + entries
+                .iter()
+                .map(|(k, v)| events_in(k) + events_in(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// YAML merge keys: `<<: *base` (or a list of them) adds the keys the mapping does not
+/// set itself.
+fn merge_keys(node: &mut Node) {
+    let Value::Map(entries) = &mut node.value else {
+        return;
+    };
+    if !entries.iter().any(|(k, _)| k.as_str() == Some("<<")) {
+        return;
+    }
+    let (merges, mut own): (Vec<_>, Vec<_>) = std::mem::take(entries)
+        .into_iter()
+        .partition(|(k, _)| k.as_str() == Some("<<"));
+    for (_, source) in merges {
+        let sources = match source.value {
+            Value::Seq(items) => items,
+            other => vec![Node {
+                pos: source.pos,
+                value: other,
+            }],
+        };
+        for source in sources {
+            if let Value::Map(inherited) = source.value {
+                for (k, v) in inherited {
+                    if !own.iter().any(|(o, _)| same_key(o, &k)) {
+                        own.push((k, v));
+                    }
+                }
+            }
+        }
+    }
+    *entries = own;
+}
+
+/// A scalar's value under the YAML 1.2 core schema; quoted and block scalars are
+/// strings, and only `true`/`false` are booleans (so `no` stays the string "no").
+fn scalar(
+    text: &str,
+    style: granit_parser::ScalarStyle,
+    tag: Option<&granit_parser::Tag>,
+) -> Result<Value, String> {
+    let core = tag
+        .filter(|t| t.handle() == "tag:yaml.org,2002:")
+        .map(|t| t.suffix());
+    if style != granit_parser::ScalarStyle::Plain || core == Some("str") {
+        return Ok(Value::Str(text.to_owned()));
+    }
+    let typed = match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        _ => number(text)?,
+    };
+    Ok(typed.unwrap_or_else(|| Value::Str(text.to_owned())))
+}
+
+/// An integer (decimal, `0x`, `0o`) or a float (`1.5`, `2e3`, `.inf`, `.nan`); `None`
+/// for any other text.
+fn number(text: &str) -> Result<Option<Value>, String> {
+    let too_large = || format!("the number {text} is too large");
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let negative = text.starts_with('-');
+    let radix = |digits: &str, radix: u32| -> Result<Option<Value>, String> {
+        if text.len() != unsigned.len() || digits.is_empty() {
+            return Ok(None);
+        }
+        match i64::from_str_radix(digits, radix) {
+            Ok(v) => Ok(Some(Value::Int(v))),
+            Err(_) if digits.chars().all(|c| c.is_digit(radix)) => Err(too_large()),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        return radix(hex, 16);
+    }
+    if let Some(octal) = unsigned.strip_prefix("0o") {
+        return radix(octal, 8);
+    }
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i64>()
+            .map(|v| Some(Value::Int(v)))
+            .map_err(|_| too_large());
+    }
+    let special = match unsigned {
+        ".inf" | ".Inf" | ".INF" => Some(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
+        ".nan" | ".NaN" | ".NAN" if text.len() == unsigned.len() => Some(f64::NAN),
+        _ => None,
+    };
+    if let Some(f) = special {
+        return Ok(Some(Value::Float(f)));
+    }
+    // `[0-9]*(.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before the exponent.
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let float = !(whole.is_empty() && fraction.is_empty())
+        && digits(whole)
+        && digits(fraction)
+        && exponent.is_none_or(|e| {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && digits(e)
+        });
+    Ok(float
+        .then(|| text.parse::<f64>().ok())
+        .flatten()
+        .map(Value::Float))
+}
+
+/// The parser's message without its position (reported separately).
+fn clean_message(info: &str) -> String {
+    let first = info.lines().next().unwrap_or("").trim();
+    first.split(" at char ").next().unwrap_or(first).to_owned()
+}
+
+fn to_pos(line: usize, column0: usize) -> Option<Pos> {
+    let line = u32::try_from(line).ok()?;
+    let column = u32::try_from(column0 + 1).ok()?;
     (line > 0).then_some(Pos { line, column })
-}
-
-fn into_node(s: Spanned<Value>) -> Node {
-    Node {
-        pos: to_pos(s.referenced).unwrap_or_default(),
-        value: s.value,
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom(format!("the number {v} is too large")))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom(format!("the number {v} is too large")))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom(format!("the number {v} is too large")))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        String::from_utf8(v.to_vec())
-            .map(Value::Str)
-            .map_err(|_| E::custom("binary values are not allowed in a rulebook"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
-            items.push(into_node(item));
-        }
-        Ok(Value::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<Value>>()? {
-            let value = map.next_value::<Spanned<Value>>()?;
-            entries.push((into_node(key), into_node(value)));
-        }
-        Ok(Value::Map(entries))
-    }
 }
 
 impl Node {
@@ -336,5 +529,117 @@ mod tests {
             node.to_json(),
             serde_json::json!({"rules": [{"id": "a"}, {"id": "b"}]})
         );
+    }
+
+    fn value(text: &str) -> Value {
+        parse(&format!("v: {text}\n"), YamlLimits::default())
+            .unwrap()
+            .get("v")
+            .unwrap()
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn plain_scalars_follow_the_yaml_1_2_core_schema() {
+        for (text, want) in [
+            ("", "null"),
+            ("~", "null"),
+            ("null", "null"),
+            ("true", "true"),
+            ("False", "false"),
+            ("401", "401"),
+            ("-7", "-7"),
+            ("+7", "7"),
+            ("0x1F", "31"),
+            ("0o17", "15"),
+            ("1.5", "1.5"),
+            ("2e3", "2000.0"),
+            (".5", "0.5"),
+        ] {
+            let got = match value(text) {
+                Value::Null => "null".to_owned(),
+                Value::Bool(b) => b.to_string(),
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => format!("{f:?}"),
+                other => panic!("{text:?} read as {other:?}"),
+            };
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert!(matches!(value(".inf"), Value::Float(f) if f == f64::INFINITY));
+        assert!(matches!(value(".nan"), Value::Float(f) if f.is_nan()));
+        // Strings: YAML 1.1 booleans, versions, quoted and tagged numbers, odd spellings.
+        for text in [
+            "no",
+            "yes",
+            "on",
+            "1.1.0",
+            "'401'",
+            "\"true\"",
+            "!!str 401",
+            "0b101",
+            "-.nan",
+            "sk-abc",
+            "1e",
+            ".",
+        ] {
+            assert!(
+                matches!(value(text), Value::Str(_)),
+                "{text:?}: {:?}",
+                value(text)
+            );
+        }
+        let err = parse("v: 99999999999999999999\n", YamlLimits::default()).unwrap_err();
+        assert!(err.message.contains("too large"), "{}", err.message);
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let node = parse(
+            "base: &b {a: 1, b: 2}\ncopy: *b\nmerged:\n  <<: *b\n  b: 3\n",
+            YamlLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"base": {"a": 1, "b": 2}, "copy": {"a": 1, "b": 2},
+                               "merged": {"b": 3, "a": 1}})
+        );
+        // The alias is placed where it is used.
+        assert_eq!(node.get("copy").unwrap().pos.line, 2);
+    }
+
+    #[test]
+    fn limits_and_structure_errors_have_positions() {
+        let limits = YamlLimits {
+            max_depth: 2,
+            max_alias_events: 3,
+        };
+        let err = parse("a:\n  b:\n    c: 1\n", limits).unwrap_err();
+        assert_eq!(err.pos.map(|p| p.line), Some(3), "{}", err.message);
+        assert!(err.message.contains("deeper than 2"), "{}", err.message);
+        // A two-item list replays 4 events; the second alias goes over 3.
+        let err = parse("a: &a [x, y]\nb: *a\n", limits).unwrap_err();
+        assert!(err.message.contains("yaml-aliases"), "{}", err.message);
+        assert!(parse("a: &a x\nb: *a\nc: *a\n", limits).is_ok());
+        let err = parse("a: 1\n---\nb: 2\n", YamlLimits::default()).unwrap_err();
+        assert_eq!(err.pos.map(|p| p.line), Some(2));
+        assert!(err.message.contains("one YAML document"), "{}", err.message);
+        let err = parse("a: *nowhere\n", YamlLimits::default()).unwrap_err();
+        assert_eq!(err.pos.map(|p| p.line), Some(1), "{}", err.message);
+    }
+
+    #[test]
+    fn an_empty_document_is_null() {
+        assert!(matches!(
+            parse("", YamlLimits::default()).unwrap().value,
+            Value::Null
+        ));
+        assert!(matches!(
+            parse("# only a comment\n", YamlLimits::default())
+                .unwrap()
+                .value,
+            Value::Null
+        ));
     }
 }
