@@ -213,13 +213,24 @@ rules:
       derived.model_asked: { exists: true }
     message: "model={derived.model_asked}"
 "#;
-    let rb = rulebook::load_str("derive-test.yaml", text, &LoadOptions::default()).unwrap();
-    assert_eq!(
-        rulebook::lints::needs(&rb).0,
-        semver::Version::new(0, 2, 0),
-        "extract and a case's own `from` need rulecheck 0.2"
-    );
-    let set = RuleSet::new(vec![rb]).unwrap();
+    // Checked and built at load (a rulebook from disk), and built on first need (as
+    // the built-in rulebook is): the same findings.
+    for lazy_regex in [false, true] {
+        let options = LoadOptions {
+            lazy_regex,
+            ..LoadOptions::default()
+        };
+        let rb = rulebook::load_str("derive-test.yaml", text, &options).unwrap();
+        assert_eq!(
+            rulebook::lints::needs(&rb).0,
+            semver::Version::new(0, 2, 0),
+            "extract and a case's own `from` need rulecheck 0.2"
+        );
+        derived_facts_extract(RuleSet::new(vec![rb]).unwrap());
+    }
+}
+
+fn derived_facts_extract(set: RuleSet) {
     let run = |capture: serde_json::Value| {
         let capture: rulecheck::capture::Capture = serde_json::from_value(capture).unwrap();
         let d = rulecheck::evaluate::diagnose(&set, &capture, Default::default());

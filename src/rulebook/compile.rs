@@ -1477,25 +1477,34 @@ fn compile_derived_case(
 fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
     let source = cx.string(node, "`extract`")?.to_owned();
     let pattern = compile_regex(cx, &source, node, false)?;
-    let hir = regex_syntax::Parser::new().parse(&source).ok()?;
-    let group = match value_group(&hir) {
-        Some(i) => i,
-        None if hir.properties().explicit_captures_len() == 1 => 1,
-        None => {
+    // The group to keep is checked when the rulebook is compiled eagerly (`lint`,
+    // rulebooks from disk); at run time it is the one named `value`, else the only one.
+    if !cx.lazy_regex {
+        let hir = regex_syntax::Parser::new().parse(&source).ok()?;
+        let groups = hir.properties().explicit_captures_len();
+        if value_group(&hir).is_none() && groups != 1 {
             cx.error(
                 "RC015",
                 node.pos,
                 format!(
-                    "`extract` needs exactly one capture group (or one named `value`); this pattern has {}",
-                    hir.properties().explicit_captures_len()
+                    "`extract` needs exactly one capture group (or one named `value`); this pattern has {groups}"
                 ),
                 "wrap the part to keep in ( ), make other groups non-capturing with (?: ), or name it (?P<value> )",
             );
             return None;
         }
-    };
+    }
+    let named = ["(?P<value>", "(?<value>"]
+        .iter()
+        .any(|n| source.contains(n));
     Some(Box::new(move |text: &str| {
-        let m = pattern.captures(text)?.get(group)?.as_str();
+        let captures = pattern.captures(text)?;
+        let m = if named {
+            captures.name("value")
+        } else {
+            captures.get(1)
+        }?
+        .as_str();
         (!m.is_empty()).then(|| m.to_owned())
     }))
 }
@@ -1930,20 +1939,12 @@ fn compile_regex(
     ignore_case: bool,
 ) -> Option<super::condition::Pattern> {
     if cx.lazy_regex {
-        // Check the syntax now; build the matcher when a text could match it.
-        return match regex_syntax::ParserBuilder::new()
-            .case_insensitive(ignore_case)
-            .build()
-            .parse(pattern)
-        {
-            Ok(hir) => Some(super::condition::Pattern::lazy(
-                pattern,
-                &hir,
-                ignore_case,
-                cx.regex_bytes,
-            )),
-            Err(_) => compile_regex_now(cx, pattern, node, ignore_case).map(Into::into),
-        };
+        // Trusted (the built-in rulebook): build the matcher when a text could match it.
+        return Some(super::condition::Pattern::lazy(
+            pattern,
+            ignore_case,
+            cx.regex_bytes,
+        ));
     }
     compile_regex_now(cx, pattern, node, ignore_case).map(Into::into)
 }

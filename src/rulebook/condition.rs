@@ -70,12 +70,16 @@ pub struct Pattern {
     size_limit: usize,
     /// Literals one of which every match holds (its possible prefixes, or suffixes):
     /// a text holding none of them cannot match, so the pattern is not built for it.
-    required: Option<Box<[Box<[u8]>]>>,
+    /// Read from the pattern's syntax tree when first needed.
+    required: std::sync::OnceLock<Option<Literals>>,
     /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
     /// built anyway: its own search is faster than scanning for each literal.
     ruled_out: std::sync::atomic::AtomicU32,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
+
+/// Byte strings to look for in a text.
+type Literals = Box<[Box<[u8]>]>;
 
 /// How many literals `required` may hold; a longer list costs more to scan for
 /// than the pattern's own search.
@@ -98,18 +102,15 @@ impl Clone for Pattern {
 }
 
 impl Pattern {
-    /// A pattern built on first need. `hir` is the caller's syntax check of it.
-    pub fn lazy(
-        source: &str,
-        hir: &regex_syntax::hir::Hir,
-        ignore_case: bool,
-        size_limit: usize,
-    ) -> Pattern {
+    /// A pattern built on first need; its syntax is not checked here (the built-in
+    /// rulebook's patterns are compiled by the test suite), and one that does not
+    /// compile matches nothing.
+    pub fn lazy(source: &str, ignore_case: bool, size_limit: usize) -> Pattern {
         Pattern {
             source: source.to_owned(),
             ignore_case,
             size_limit,
-            required: required_literals(hir),
+            required: std::sync::OnceLock::new(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
             compiled: std::sync::OnceLock::new(),
         }
@@ -136,7 +137,15 @@ impl Pattern {
         if let Some(built) = self.compiled.get() {
             return built.as_ref();
         }
-        if let Some(required) = &self.required {
+        let required = self.required.get_or_init(|| {
+            let hir = regex_syntax::ParserBuilder::new()
+                .case_insensitive(self.ignore_case)
+                .build()
+                .parse(&self.source)
+                .ok()?;
+            required_literals(&hir)
+        });
+        if let Some(required) = required {
             let haystack = text.as_bytes();
             if !required
                 .iter()
@@ -170,7 +179,7 @@ impl Pattern {
 
 /// Literals one of which every match of `hir` holds: its possible beginnings, else
 /// its possible ends; `None` when there is no short list of either (`.*x`, `[a-z]+`).
-fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Box<[Box<[u8]>]>> {
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
@@ -213,7 +222,7 @@ impl From<Regex> for Pattern {
             source,
             ignore_case: false,
             size_limit: usize::MAX,
-            required: None,
+            required: std::sync::OnceLock::from(None),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
             compiled,
         }
@@ -509,8 +518,7 @@ mod tests {
     }
 
     fn lazy(source: &str) -> Pattern {
-        let hir = regex_syntax::Parser::new().parse(source).unwrap();
-        Pattern::lazy(source, &hir, false, usize::MAX)
+        Pattern::lazy(source, false, usize::MAX)
     }
 
     fn required(source: &str) -> Option<Vec<String>> {
