@@ -5,6 +5,8 @@
 //! works on that tree, so any problem can be pointed at precisely. Keeping the YAML
 //! crate behind this module means switching parsers is a local change.
 
+use std::collections::HashSet;
+
 /// A position in a source file, 1-based.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
@@ -90,8 +92,9 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
 /// A collection being read, with the anchor to record it under when it ends.
 enum Open {
     Seq(Node, usize),
-    /// The mapping, its anchor, and the key read whose value comes next.
-    Map(Node, usize, Option<Node>),
+    /// The mapping, its anchor, the key read whose value comes next, and the keys seen
+    /// (hashed: a mapping of a million keys must not take a million squared steps).
+    Map(Node, usize, Option<Node>, HashSet<KeyId>),
 }
 
 struct TreeBuilder {
@@ -145,11 +148,12 @@ impl TreeBuilder {
                     },
                     anchor,
                     None,
+                    HashSet::new(),
                 ));
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Open::Seq(node, anchor)) => self.finish(node, anchor)?,
-                Some(Open::Map(mut node, anchor, _)) => {
+                Some(Open::Map(mut node, anchor, ..)) => {
                     merge_keys(&mut node);
                     self.finish(node, anchor)?
                 }
@@ -202,10 +206,10 @@ impl TreeBuilder {
                     items.push(node);
                 }
             }
-            Some(Open::Map(map, _, pending)) => match pending.take() {
+            Some(Open::Map(map, _, pending, seen)) => match pending.take() {
                 None => {
-                    if let Value::Map(entries) = &map.value
-                        && entries.iter().any(|(k, _)| same_key(k, &node))
+                    if let Some(id) = key_id(&node)
+                        && !seen.insert(id)
                     {
                         let key = node.key_text().unwrap_or_else(|| node.type_name().into());
                         return Err(YamlError {
@@ -228,15 +232,23 @@ impl TreeBuilder {
     }
 }
 
-/// Whether two mapping keys are the same key.
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Str(x), Value::Str(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
-        (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Null, Value::Null) => true,
-        _ => false,
-    }
+/// A scalar mapping key's identity: `401` and `"401"` are different keys.
+#[derive(Hash, PartialEq, Eq)]
+enum KeyId {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+fn key_id(node: &Node) -> Option<KeyId> {
+    Some(match &node.value {
+        Value::Null => KeyId::Null,
+        Value::Bool(b) => KeyId::Bool(*b),
+        Value::Int(i) => KeyId::Int(*i),
+        Value::Str(s) => KeyId::Str(s.clone()),
+        _ => return None,
+    })
 }
 
 /// How many events a node stands for when an alias replays it.
@@ -265,6 +277,7 @@ fn merge_keys(node: &mut Node) {
     let (merges, mut own): (Vec<_>, Vec<_>) = std::mem::take(entries)
         .into_iter()
         .partition(|(k, _)| k.as_str() == Some("<<"));
+    let mut seen: HashSet<KeyId> = own.iter().filter_map(|(k, _)| key_id(k)).collect();
     for (_, source) in merges {
         let sources = match source.value {
             Value::Seq(items) => items,
@@ -276,7 +289,7 @@ fn merge_keys(node: &mut Node) {
         for source in sources {
             if let Value::Map(inherited) = source.value {
                 for (k, v) in inherited {
-                    if !own.iter().any(|(o, _)| same_key(o, &k)) {
+                    if key_id(&k).is_none_or(|id| seen.insert(id)) {
                         own.push((k, v));
                     }
                 }
@@ -627,6 +640,20 @@ mod tests {
         assert!(err.message.contains("one YAML document"), "{}", err.message);
         let err = parse("a: *nowhere\n", YamlLimits::default()).unwrap_err();
         assert_eq!(err.pos.map(|p| p.line), Some(1), "{}", err.message);
+    }
+
+    #[test]
+    fn a_mapping_of_many_keys_is_checked_for_duplicates_in_one_pass() {
+        let mut text: String = (0..30_000).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse(&text, YamlLimits::default()).is_ok());
+        text.push_str("k4242: again\n");
+        let err = parse(&text, YamlLimits::default()).unwrap_err();
+        assert_eq!(err.pos.map(|p| p.line), Some(30_001));
+        assert!(
+            err.message.contains("`k4242` appears twice"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
