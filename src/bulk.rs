@@ -97,25 +97,35 @@ pub fn run_with<R: BufRead, T: Send>(
     let mut stats = BulkStats::default();
     let mut line_no = 0usize;
     let mut batch = read_batch(&mut reader, &mut line_no, options)?;
-    while !batch.is_empty() {
-        // Evaluate this batch on the workers while this thread reads the next one.
-        let (results, next) = evaluate_batch(
-            &batch,
-            options,
-            &|line, text| {
-                parse_line(line, text, options).map(|capture| per_capture(set, line, capture))
-            },
-            || read_batch(&mut reader, &mut line_no, options),
-        );
-        for r in results {
+    // The results of the batch before, handed out while the workers evaluate this one.
+    let mut done: Vec<Result<T, LineError>> = Vec::new();
+    let mut hand_out = |results: &mut Vec<Result<T, LineError>>, stats: &mut BulkStats| {
+        for r in results.drain(..) {
             match &r {
                 Ok(_) => stats.captures += 1,
                 Err(_) => stats.skipped += 1,
             }
             on_result(r);
         }
+    };
+    while !batch.is_empty() {
+        // The workers evaluate this batch while this thread hands out the results of
+        // the one before and reads the next: no core waits on output or input.
+        let (results, next) = evaluate_batch(
+            &batch,
+            options,
+            &|line, text| {
+                parse_line(line, text, options).map(|capture| per_capture(set, line, capture))
+            },
+            || {
+                hand_out(&mut done, &mut stats);
+                read_batch(&mut reader, &mut line_no, options)
+            },
+        );
+        done = results;
         batch = next?;
     }
+    hand_out(&mut done, &mut stats);
     stats.lines = line_no;
     Ok(stats)
 }
@@ -221,6 +231,10 @@ fn parse_line(line: usize, text: &str, options: BulkOptions) -> Result<Capture, 
 
 /// Runs `work` over a batch on worker threads, in order, running `meanwhile` on this
 /// thread.
+/// Lines a worker takes at a time: small enough that the workers finish a batch
+/// together, large enough that taking them costs nothing.
+const LINES_PER_TAKE: usize = 32;
+
 fn evaluate_batch<T: Send, M>(
     batch: &[Line],
     options: BulkOptions,
@@ -241,21 +255,40 @@ fn evaluate_batch<T: Send, M>(
         let results = run(batch);
         return (results, meanwhile());
     }
-    let chunk = batch.len().div_ceil(threads);
+    // Workers take the next few lines until none are left (captures differ in cost:
+    // fixed halves would leave one worker waiting for the other), and keep where
+    // each piece started so the results go back in input order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_all = || {
+        let mut pieces = Vec::new();
+        loop {
+            let start = next.fetch_add(LINES_PER_TAKE, std::sync::atomic::Ordering::Relaxed);
+            let Some(items) = batch.get(start..(start + LINES_PER_TAKE).min(batch.len())) else {
+                return pieces;
+            };
+            if items.is_empty() {
+                return pieces;
+            }
+            pieces.push((start, run(items)));
+        }
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = batch
-            .chunks(chunk)
-            .map(|c| scope.spawn(move || run(c)))
-            .collect();
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(take_all)).collect();
         let other = meanwhile();
-        // Join in order: results come out in input order.
-        let results = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect();
+        let mut pieces: Vec<(usize, Vec<Result<T, LineError>>)> = Vec::new();
+        for handle in handles {
+            // A worker that panicked is a bug: re-raise it rather than lose its lines.
+            match handle.join() {
+                Ok(p) => pieces.extend(p),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        pieces.sort_unstable_by_key(|(start, _)| *start);
+        let results = pieces.into_iter().flat_map(|(_, r)| r).collect();
         (results, other)
     })
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,10 +310,12 @@ mod tests {
                 ));
             }
         }
-        for threads in [1, 2, 4] {
+        // Batches of 8 (one piece per batch) and of 200 (the workers share out pieces
+        // of LINES_PER_TAKE lines, which must go back in order).
+        for (threads, batch) in [(1, 8), (2, 8), (4, 8), (2, 200), (4, 200)] {
             let options = BulkOptions {
                 threads,
-                batch: 8,
+                batch,
                 ..Default::default()
             };
             let mut seen = Vec::new();
@@ -293,7 +328,7 @@ mod tests {
                 .filter(|i| *i != 9)
                 .map(|i| if i == 7 { 1008 } else { i })
                 .collect();
-            assert_eq!(seen, expected, "threads={threads}");
+            assert_eq!(seen, expected, "threads={threads} batch={batch}");
             assert_eq!((stats.lines, stats.captures, stats.skipped), (50, 48, 1));
         }
     }
