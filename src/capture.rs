@@ -131,21 +131,38 @@ impl<'de> Deserialize<'de> for Headers {
         use serde::de::{Error, MapAccess, SeqAccess, Visitor};
         const EXPECTED: &str = "headers as a map of name to string (or list of strings), or a list of {name, value} objects or [name, value] pairs";
 
-        struct OneOrMany(Vec<String>);
+        /// A header's value: one string (the usual case, read without a list), or a
+        /// list of them.
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
         impl<'de> Deserialize<'de> for OneOrMany {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                match serde_json::Value::deserialize(d)? {
-                    serde_json::Value::String(s) => Ok(OneOrMany(vec![s])),
-                    serde_json::Value::Array(items) => items
-                        .into_iter()
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => Ok(s),
-                            _ => Err(D::Error::custom("a header value must be a string")),
-                        })
-                        .collect::<Result<_, _>>()
-                        .map(OneOrMany),
-                    _ => Err(D::Error::custom("a header value must be a string")),
+                struct ValueVisitor;
+                impl<'de> Visitor<'de> for ValueVisitor {
+                    type Value = OneOrMany;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a header value (a string, or a list of strings)")
+                    }
+                    fn visit_str<E: Error>(self, v: &str) -> Result<OneOrMany, E> {
+                        Ok(OneOrMany::One(v.to_owned()))
+                    }
+                    fn visit_string<E: Error>(self, v: String) -> Result<OneOrMany, E> {
+                        Ok(OneOrMany::One(v))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<OneOrMany, A::Error> {
+                        let mut values = Vec::new();
+                        while let Some(v) = seq.next_element::<String>()? {
+                            values.push(v);
+                        }
+                        Ok(OneOrMany::Many(values))
+                    }
                 }
+                d.deserialize_any(ValueVisitor)
             }
         }
 
@@ -182,10 +199,13 @@ impl<'de> Deserialize<'de> for Headers {
                 f.write_str(EXPECTED)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
                 while let Some((name, values)) = map.next_entry::<String, OneOrMany>()? {
-                    for v in values.0 {
-                        out.push((name.clone(), v));
+                    match values {
+                        OneOrMany::One(v) => out.push((name, v)),
+                        OneOrMany::Many(values) => {
+                            out.extend(values.into_iter().map(|v| (name.clone(), v)))
+                        }
                     }
                 }
                 Ok(Headers(out))
