@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 mod common;
-use common::{rulecheck, text};
+use common::{root, rulecheck, text};
 
 fn dir() -> PathBuf {
     common::scratch("hostile")
@@ -471,4 +471,22 @@ fn a_bad_limit_is_refused_with_the_names() {
         (rules["default"].as_u64(), rules["value"].as_u64()),
         (Some(10_000), Some(20_000))
     );
+}
+
+/// The built-in rulebook builds its patterns on first need; under a lowered
+/// `regex-bytes` a pattern too large must be reported, not silently match nothing.
+#[test]
+fn a_lowered_regex_limit_is_applied_to_the_built_in_rulebook_at_load() {
+    let capture = root().join("tests/fixtures/captures/openai-host-401.json");
+    let capture = capture.to_str().unwrap();
+    let out = rulecheck(&["eval", capture, "--limit", "regex-bytes=2000"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("RC005") && text(&out).contains("rules/moleapi.yaml:"),
+        "{}",
+        text(&out)
+    );
+    let out = rulecheck(&["eval", capture, "--limit", "regex-bytes=4MiB"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("address.openai-host"), "{}", text(&out));
 }
