@@ -120,8 +120,9 @@ impl Pattern {
         &self.source
     }
 
-    /// Whether the pattern is found in `text` (a pattern that cannot be built, which
-    /// only a size limit can cause after the syntax check, matches nothing).
+    /// Whether the pattern is found in `text`. A lazy pattern that cannot be built
+    /// would match nothing; only the built-in rulebook's patterns are lazy, the suite
+    /// compiles them, and under a lowered `regex-bytes` they are built at load.
     pub fn is_match(&self, text: &str) -> bool {
         self.regex_for(text).is_some_and(|re| re.is_match(text))
     }
