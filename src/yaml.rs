@@ -419,11 +419,11 @@ impl Node {
     }
 
     /// A mapping key as text (numbers are accepted as keys, e.g. status codes).
-    pub fn key_text(&self) -> Option<String> {
+    pub fn key_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::Str(s) => Some(s.as_str().into()),
+            Value::Int(i) => Some(i.to_string().into()),
+            Value::Bool(b) => Some(b.to_string().into()),
             _ => None,
         }
     }
@@ -482,7 +482,7 @@ impl Node {
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.key_text().unwrap_or_default(), v.to_json()))
+                    .map(|(k, v)| (k.key_text().unwrap_or_default().into_owned(), v.to_json()))
                     .collect(),
             ),
         }

@@ -127,7 +127,7 @@ fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
     };
     if let Some(entries) = item.as_map() {
         for (k, _) in entries {
-            let key = k.key_text().unwrap_or_default();
+            let key = k.key_text().unwrap_or_default().into_owned();
             if !["name", "capture", "expect", "absent"].contains(&key.as_str()) {
                 return Err(err(k.pos, format!("unknown key `{key}` in a case")));
             }

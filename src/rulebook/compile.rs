@@ -114,7 +114,7 @@ impl Ctx<'_> {
             return false;
         };
         for (k, _) in entries {
-            let name = k.key_text().unwrap_or_default();
+            let name = k.key_text().unwrap_or_default().into_owned();
             if !allowed.contains(&name.as_str()) {
                 let help = match suggest(&name, allowed.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
@@ -320,7 +320,7 @@ pub fn compile(
         }
         {
             for (k, v) in vars.as_map().unwrap_or(&[]) {
-                let key = k.key_text().unwrap_or_default();
+                let key = k.key_text().unwrap_or_default().into_owned();
                 let value = match &v.value {
                     Value::Str(s) => s.clone(),
                     Value::Int(i) => i.to_string(),
@@ -788,7 +788,7 @@ fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
         return out;
     };
     for (k, v) in entries {
-        let text = k.key_text().unwrap_or_default();
+        let text = k.key_text().unwrap_or_default().into_owned();
         let key = if let Some(class) = text.strip_suffix("xx") {
             class
                 .parse::<u16>()
@@ -882,7 +882,7 @@ fn compile_named<'n>(cx: &mut Ctx<'_>, root: &'n Node) -> Vec<PendingNamed<'n>> 
     entries
         .iter()
         .filter_map(|(k, v)| {
-            let name = k.key_text()?;
+            let name = k.key_text()?.into_owned();
             if !valid_name(&name) {
                 cx.error(
                     "RC015",
@@ -1191,7 +1191,7 @@ fn compile_condition(
     let mut parts = Vec::new();
     let mut ok = true;
     for (k, v) in entries {
-        let key = k.key_text().unwrap_or_default();
+        let key = k.key_text().unwrap_or_default().into_owned();
         let part = match key.as_str() {
             "all" | "any" => compile_list(cx, &key, v, named).map(|cs| {
                 if key == "all" {
@@ -1312,7 +1312,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
         return;
     };
     for (k, v) in entries {
-        let name = k.key_text().unwrap_or_default();
+        let name = k.key_text().unwrap_or_default().into_owned();
         if !valid_name(&name) {
             cx.error(
                 "RC015",
@@ -1613,7 +1613,7 @@ fn compile_test(
                 k.as_str() == Some("ignore_case") && matches!(v.value, Value::Bool(true))
             });
             for (k, v) in entries {
-                let name = k.key_text().unwrap_or_default();
+                let name = k.key_text().unwrap_or_default().into_owned();
                 if let Some(op) = compile_op(cx, &name, k.pos, v, test.ignore_case) {
                     test.ops.extend(op);
                 }
@@ -1786,7 +1786,7 @@ fn compile_op(
             }
         },
         "class" => {
-            let text = node.key_text().unwrap_or_default();
+            let text = node.key_text().unwrap_or_default().into_owned();
             let class = if is_class(&text) {
                 Some(class_of(&text))
             } else {
@@ -1831,7 +1831,7 @@ fn compile_op(
             Value::Map(entries) => {
                 let mut ops = Vec::new();
                 for (k, v) in entries {
-                    let n = k.key_text().unwrap_or_default();
+                    let n = k.key_text().unwrap_or_default().into_owned();
                     if !["equals", "in", "gt", "gte", "lt", "lte", "between"].contains(&n.as_str())
                     {
                         cx.error(
