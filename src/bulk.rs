@@ -229,12 +229,12 @@ fn parse_line(line: usize, text: &str, options: BulkOptions) -> Result<Capture, 
     }
 }
 
-/// Runs `work` over a batch on worker threads, in order, running `meanwhile` on this
-/// thread.
 /// Lines a worker takes at a time: small enough that the workers finish a batch
 /// together, large enough that taking them costs nothing.
 const LINES_PER_TAKE: usize = 32;
 
+/// Runs `work` over a batch on worker threads, in order, running `meanwhile` on this
+/// thread.
 fn evaluate_batch<T: Send, M>(
     batch: &[Line],
     options: BulkOptions,
