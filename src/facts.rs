@@ -489,10 +489,11 @@ struct UrlParts {
 
 /// The API key as sent and where it came from.
 #[derive(Clone, Debug)]
-struct KeyInfo {
-    key: String,
+struct KeyInfo<'c> {
+    /// Borrowed from the header it was sent in; a `?key=` value is decoded, so owned.
+    key: Cow<'c, str>,
     source: &'static str,
-    scheme: Option<String>,
+    scheme: Option<&'c str>,
 }
 
 /// Everything derived from one capture, each part on first use: a rulebook that never
@@ -503,10 +504,10 @@ pub struct Facts<'c> {
     url: OnceCell<Option<UrlParts>>,
     request_body: BodyView<'c>,
     response_body: BodyView<'c>,
-    key: OnceCell<Option<KeyInfo>>,
+    key: OnceCell<Option<KeyInfo<'c>>>,
     error: OnceCell<ErrorInfo>,
     request_id: OnceCell<Option<String>>,
-    redactor: OnceCell<mask::Redactor>,
+    redactor: OnceCell<mask::Redactor<'c>>,
     model: OnceCell<Option<String>>,
     /// Values already shown (masked): a message and its evidence often quote the same
     /// fact, and masking a long message twice is the costly part of a finding.
@@ -617,7 +618,7 @@ impl<'c> Facts<'c> {
     }
 
     /// Masks this capture's keys, and anything key-shaped, in text.
-    pub fn redactor(&self) -> &mask::Redactor {
+    pub fn redactor(&self) -> &mask::Redactor<'c> {
         self.redactor
             .get_or_init(|| mask::Redactor::new(self.secrets()))
     }
@@ -660,7 +661,7 @@ impl<'c> Facts<'c> {
             .as_ref()
     }
 
-    fn key(&self) -> Option<&KeyInfo> {
+    fn key(&self) -> Option<&KeyInfo<'c>> {
         self.key
             .get_or_init(|| {
                 let request = self.capture.request.as_ref()?;
@@ -744,15 +745,15 @@ impl<'c> Facts<'c> {
     }
 
     /// Every API key the capture holds, for redaction of all output.
-    pub fn secrets(&self) -> Vec<&str> {
+    pub fn secrets(&self) -> Vec<Cow<'c, str>> {
         let mut out = Vec::new();
         if let Some(k) = self.key() {
-            out.push(k.key.as_str());
+            out.push(k.key.clone());
         }
         if let Some(req) = &self.capture.request {
             for (name, value) in &req.headers.0 {
                 if is_secret_header(name) {
-                    out.push(value.as_str());
+                    out.push(Cow::Borrowed(value.as_str()));
                 }
             }
         }
@@ -806,7 +807,7 @@ impl<'c> Facts<'c> {
                 .key()
                 .map(|k| FactValue::Int(k.key.chars().count() as i64)),
             Fact::KeySource => self.key().map(|k| str_value(k.source)),
-            Fact::AuthScheme => self.key()?.scheme.as_deref().map(str_value),
+            Fact::AuthScheme => self.key()?.scheme.map(str_value),
             Fact::ErrorMessage => self.error().message.as_deref().map(str_value),
             Fact::ErrorCode => match self.error().code.as_ref()? {
                 Json::String(c) if c.is_empty() => None,
@@ -1028,19 +1029,19 @@ fn walk<'j>(mut json: &'j Json, path: &[PathSegment]) -> Option<&'j Json> {
 
 /// Finds the API key the way gateways read it: `Authorization` first, then the
 /// `x-api-key` family, then `?key=`. The key keeps any whitespace it was sent with.
-fn find_key(headers: &Headers, url: Option<&UrlParts>) -> Option<KeyInfo> {
+fn find_key<'c>(headers: &'c Headers, url: Option<&UrlParts>) -> Option<KeyInfo<'c>> {
     if let Some(value) = headers.get("authorization") {
         let (scheme, key) = split_auth(value);
         return Some(KeyInfo {
-            key: key.to_owned(),
+            key: Cow::Borrowed(key),
             source: "authorization",
-            scheme: scheme.map(str::to_owned),
+            scheme,
         });
     }
     for name in ["x-api-key", "api-key", "x-goog-api-key"] {
         if let Some(value) = headers.get(name) {
             return Some(KeyInfo {
-                key: value.to_owned(),
+                key: Cow::Borrowed(value),
                 source: match name {
                     "x-api-key" => "x-api-key",
                     "api-key" => "api-key",
@@ -1054,7 +1055,7 @@ fn find_key(headers: &Headers, url: Option<&UrlParts>) -> Option<KeyInfo> {
     query.split('&').find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         (name == "key").then(|| KeyInfo {
-            key: percent_decode(value),
+            key: Cow::Owned(percent_decode(value)),
             source: "query",
             scheme: None,
         })

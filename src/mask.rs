@@ -124,39 +124,23 @@ pub fn mask_secret_value(value: &str) -> String {
 
 /// Masks known secrets and anything key-shaped in text on its way out.
 #[derive(Clone, Debug, Default)]
-pub struct Redactor {
+pub struct Redactor<'a> {
     /// Secret words to replace, longest first (masked only when found: most text
-    /// holds none).
-    known: Vec<String>,
+    /// holds none). Borrowed from the capture when the secret is.
+    known: Vec<Cow<'a, str>>,
 }
 
-impl Redactor {
+impl<'a> Redactor<'a> {
     /// A redactor for the given secret values (keys, credential header values).
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
-        let mut words: Vec<&str> = Vec::new();
+    pub fn new<S: Into<Cow<'a, str>>>(secrets: impl IntoIterator<Item = S>) -> Redactor<'a> {
+        let mut known: Vec<Cow<'a, str>> = Vec::new();
         for secret in secrets {
-            for word in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-                // A key with a literal `\n` left by double escaping appears elsewhere
-                // without it: mask both spellings.
-                let mut core = word;
-                while let Some(rest) = ["\\n", "\\r", "\\t"]
-                    .iter()
-                    .find_map(|e| core.strip_suffix(e))
-                {
-                    core = rest;
-                }
-                for w in [word, core] {
-                    let is_scheme = ["bearer", "basic", "token"]
-                        .iter()
-                        .any(|s| w.eq_ignore_ascii_case(s));
-                    if w.len() >= 6 && !is_scheme && !words.contains(&w) {
-                        words.push(w);
-                    }
-                }
+            match secret.into() {
+                Cow::Borrowed(s) => secret_words(s, |w| add_word(&mut known, Cow::Borrowed(w))),
+                Cow::Owned(s) => secret_words(&s, |w| add_word(&mut known, Cow::Owned(w.into()))),
             }
         }
-        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
-        let known = words.into_iter().map(str::to_owned).collect();
+        known.sort_by_key(|w| std::cmp::Reverse(w.len()));
         Redactor { known }
     }
 
@@ -165,8 +149,8 @@ impl Redactor {
     pub fn redact_known<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
         for secret in &self.known {
-            if out.len() >= secret.len() && out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), &mask_key(secret)));
+            if out.len() >= secret.len() && out.contains(secret.as_ref()) {
+                out = Cow::Owned(out.replace(secret.as_ref(), &mask_key(secret)));
             }
         }
         out
@@ -223,6 +207,35 @@ impl Redactor {
 }
 
 /// Whether `text` holds 8 or more key characters (`[A-Za-z0-9_.-]`) in a row.
+/// The words of a secret value worth masking wherever they appear: split at
+/// whitespace and quotes; a key with a literal `\n` left by double escaping appears
+/// elsewhere without it, so both spellings; scheme words and short words are not secret.
+fn secret_words<'s>(secret: &'s str, mut word: impl FnMut(&'s str)) {
+    for w in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+        let mut core = w;
+        while let Some(rest) = ["\\n", "\\r", "\\t"]
+            .iter()
+            .find_map(|e| core.strip_suffix(e))
+        {
+            core = rest;
+        }
+        for w in [w, core] {
+            let is_scheme = ["bearer", "basic", "token"]
+                .iter()
+                .any(|s| w.eq_ignore_ascii_case(s));
+            if w.len() >= 6 && !is_scheme {
+                word(w);
+            }
+        }
+    }
+}
+
+fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
+    if !known.contains(&word) {
+        known.push(word);
+    }
+}
+
 fn has_key_run(text: &str) -> bool {
     let mut run = 0;
     for b in text.bytes() {
@@ -307,7 +320,7 @@ mod tests {
 
     #[test]
     fn redactor_masks_known_and_key_shaped_text() {
-        let r = Redactor::new([format!("Bearer {KEY}").as_str()]);
+        let r = Redactor::new([format!("Bearer {KEY}")]);
         let text = format!(
             "Incorrect API key provided: {KEY}. Also gsk_{}",
             "x".repeat(52)
