@@ -90,20 +90,11 @@ pub fn mask_secret_value(value: &str) -> String {
         if word.is_empty() {
             return;
         }
-        let is_scheme = ["bearer", "basic", "token"]
-            .iter()
-            .any(|s| word.eq_ignore_ascii_case(s));
-        if is_scheme {
+        if is_scheme_word(word) {
             out.push_str(word);
         } else {
             // A literal `\n` left by double escaping is part of what is wrong: keep it visible.
-            let mut core: &str = word;
-            while let Some(rest) = ["\\n", "\\r", "\\t"]
-                .iter()
-                .find_map(|e| core.strip_suffix(e))
-            {
-                core = rest;
-            }
+            let core = without_escapes(word);
             let escapes = &word[core.len()..];
             out.push_str(&mask_key(core));
             out.push_str(escapes);
@@ -111,7 +102,7 @@ pub fn mask_secret_value(value: &str) -> String {
         word.clear();
     };
     for c in value.chars() {
-        if c.is_whitespace() || c == '"' || c == '\'' {
+        if is_word_separator(c) {
             flush(&mut word, &mut out);
             out.push(c);
         } else {
@@ -206,24 +197,37 @@ impl<'a> Redactor<'a> {
     }
 }
 
-/// Whether `text` holds 8 or more key characters (`[A-Za-z0-9_.-]`) in a row.
-/// The words of a secret value worth masking wherever they appear: split at
-/// whitespace and quotes; a key with a literal `\n` left by double escaping appears
-/// elsewhere without it, so both spellings; scheme words and short words are not secret.
+/// Keys are split from what surrounds them at whitespace and quotes.
+fn is_word_separator(c: char) -> bool {
+    c.is_whitespace() || c == '"' || c == '\''
+}
+
+/// `Bearer`, `Basic`, `Token`: the scheme word before a key, not part of it.
+fn is_scheme_word(word: &str) -> bool {
+    ["bearer", "basic", "token"]
+        .iter()
+        .any(|s| word.eq_ignore_ascii_case(s))
+}
+
+/// The word without the literal `\n`, `\r`, `\t` a double escaping left at its end.
+fn without_escapes(word: &str) -> &str {
+    let mut core = word;
+    while let Some(rest) = ["\\n", "\\r", "\\t"]
+        .iter()
+        .find_map(|e| core.strip_suffix(e))
+    {
+        core = rest;
+    }
+    core
+}
+
+/// The words of a secret value worth masking wherever they appear; a key with a
+/// literal `\n` left by double escaping appears elsewhere without it, so both
+/// spellings. Scheme words and short words are not secret.
 fn secret_words<'s>(secret: &'s str, mut word: impl FnMut(&'s str)) {
-    for w in secret.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-        let mut core = w;
-        while let Some(rest) = ["\\n", "\\r", "\\t"]
-            .iter()
-            .find_map(|e| core.strip_suffix(e))
-        {
-            core = rest;
-        }
-        for w in [w, core] {
-            let is_scheme = ["bearer", "basic", "token"]
-                .iter()
-                .any(|s| w.eq_ignore_ascii_case(s));
-            if w.len() >= 6 && !is_scheme {
+    for w in secret.split(is_word_separator) {
+        for w in [w, without_escapes(w)] {
+            if w.len() >= 6 && !is_scheme_word(w) {
                 word(w);
             }
         }
@@ -236,6 +240,7 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
     }
 }
 
+/// Whether `text` holds 8 or more key characters (`[A-Za-z0-9_.-]`) in a row.
 fn has_key_run(text: &str) -> bool {
     let mut run = 0;
     for b in text.bytes() {
