@@ -672,19 +672,13 @@ impl<'c> Facts<'c> {
 
     fn error(&self) -> &ErrorInfo {
         self.error.get_or_init(|| {
-            let response = self.capture.response.as_ref();
             // Only a body that is not JSON is read as text (HTML pages, plain errors).
             let json = self.response_body.json();
             let text = match json {
                 Some(_) => None,
                 None => self.response_body.text(self.max_body_text),
             };
-            normalise_error(
-                json,
-                text,
-                self.capture.status(),
-                response.map(|r| &r.headers),
-            )
+            normalise_error(json, text, self.capture.status())
         })
     }
 
@@ -1107,12 +1101,7 @@ fn request_id_in_message(message: &str) -> Option<String> {
 /// `{"type": "error", "error": {…}}`, `{"error": "text"}`, the dashboard's
 /// `{"success": false, "message"}`, `{"detail": …}`, and for error statuses a
 /// plain-text body or an HTML page's title.
-fn normalise_error(
-    json: Option<&Json>,
-    text: Option<&str>,
-    status: Option<u16>,
-    _headers: Option<&Headers>,
-) -> ErrorInfo {
+fn normalise_error(json: Option<&Json>, text: Option<&str>, status: Option<u16>) -> ErrorInfo {
     let as_text = |v: &Json| match v {
         Json::String(s) => Some(s.clone()),
         Json::Null => None,
