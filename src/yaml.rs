@@ -130,27 +130,13 @@ impl TreeBuilder {
                 self.finish(Node { pos, value }, anchor)?;
             }
             Event::SequenceStart(_, anchor, _) => {
-                self.open(pos)?;
-                self.stack.push(Open::Seq(
-                    Node {
-                        pos,
-                        value: Value::Seq(Vec::new()),
-                    },
-                    anchor,
-                ));
+                self.open(pos, |node| Open::Seq(node, anchor), Value::Seq(Vec::new()))?
             }
-            Event::MappingStart(_, anchor, _) => {
-                self.open(pos)?;
-                self.stack.push(Open::Map(
-                    Node {
-                        pos,
-                        value: Value::Map(Vec::new()),
-                    },
-                    anchor,
-                    None,
-                    HashSet::new(),
-                ));
-            }
+            Event::MappingStart(_, anchor, _) => self.open(
+                pos,
+                |node| Open::Map(node, anchor, None, HashSet::new()),
+                Value::Map(Vec::new()),
+            )?,
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Open::Seq(node, anchor)) => self.finish(node, anchor)?,
                 Some(Open::Map(mut node, anchor, ..)) => {
@@ -181,7 +167,13 @@ impl TreeBuilder {
         Ok(false)
     }
 
-    fn open(&self, pos: Pos) -> Result<(), YamlError> {
+    /// Starts reading a collection, within the nesting limit.
+    fn open(
+        &mut self,
+        pos: Pos,
+        open: impl FnOnce(Node) -> Open,
+        empty: Value,
+    ) -> Result<(), YamlError> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(YamlError {
                 pos: Some(pos),
@@ -191,6 +183,7 @@ impl TreeBuilder {
                 ),
             });
         }
+        self.stack.push(open(Node { pos, value: empty }));
         Ok(())
     }
 
