@@ -11,23 +11,19 @@ use serde::Deserialize;
 use super::{InputCapture, InputError};
 use crate::capture::{Body, Capture, Headers, Request, Response};
 
-/// The entries of `log.entries`. Read through [`HarSeed`], which stops at the first
-/// entry over the limit: a HAR over `har-entries` is refused before the rest is built.
-struct Har {
-    entries: Vec<Entry>,
+/// Reads one field of a JSON object with `seed` and skips the others, so
+/// `log.entries` is reached without building the rest of the file. A missing field is
+/// an error when `required`, else the seed's empty value; a repeated field, the last.
+#[derive(Clone, Copy)]
+struct FieldSeed<S> {
+    name: &'static str,
+    required: bool,
+    seed: S,
 }
 
-/// Deserializes a HAR file holding at most `max` entries.
-struct HarSeed {
-    max: usize,
-}
-
-/// Deserializes the `log` object; only `entries` is kept.
-struct LogSeed {
-    max: usize,
-}
-
-/// Deserializes `entries`, refusing entry `max + 1`.
+/// Deserializes `entries`, refusing entry `max + 1`: a HAR over `har-entries` is
+/// refused before the rest is built.
+#[derive(Clone, Copy)]
 struct EntriesSeed {
     max: usize,
 }
@@ -35,54 +31,53 @@ struct EntriesSeed {
 /// The start of the message that refuses a HAR over the limit.
 const TOO_MANY: &str = "the HAR file has more than";
 
-impl<'de> serde::de::DeserializeSeed<'de> for HarSeed {
-    type Value = Har;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Har, D::Error> {
+/// The seed for a whole HAR file holding at most `max` entries.
+fn har_seed(max: usize) -> FieldSeed<FieldSeed<EntriesSeed>> {
+    FieldSeed {
+        name: "log",
+        required: true,
+        seed: FieldSeed {
+            name: "entries",
+            required: false,
+            seed: EntriesSeed { max },
+        },
+    }
+}
+
+impl<'de, S> serde::de::DeserializeSeed<'de> for FieldSeed<S>
+where
+    S: serde::de::DeserializeSeed<'de> + Copy,
+    S::Value: Default,
+{
+    type Value = S::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for HarSeed {
-    type Value = Har;
+impl<'de, S> serde::de::Visitor<'de> for FieldSeed<S>
+where
+    S: serde::de::DeserializeSeed<'de> + Copy,
+    S::Value: Default,
+{
+    type Value = S::Value;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a HAR object with `log`")
+        write!(f, "an object with `{}`", self.name)
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Har, A::Error> {
-        let mut entries = None;
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
+        let mut value = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "log" {
-                entries = Some(map.next_value_seed(LogSeed { max: self.max })?);
+            if key == self.name {
+                value = Some(map.next_value_seed(self.seed)?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        let entries = entries.ok_or_else(|| serde::de::Error::missing_field("log"))?;
-        Ok(Har { entries })
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for LogSeed {
-    type Value = Vec<Entry>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Entry>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for LogSeed {
-    type Value = Vec<Entry>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a `log` object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<Entry>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "entries" {
-                entries = map.next_value_seed(EntriesSeed { max: self.max })?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
+        match value {
+            Some(v) => Ok(v),
+            None if self.required => Err(serde::de::Error::missing_field(self.name)),
+            None => Ok(S::Value::default()),
         }
-        Ok(entries)
     }
 }
 
@@ -191,8 +186,8 @@ pub fn read(
     max_entries: usize,
 ) -> Result<Vec<InputCapture>, InputError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let har = serde::de::DeserializeSeed::deserialize(HarSeed { max: max_entries }, &mut de)
-        .and_then(|har| de.end().map(|()| har))
+    let entries = serde::de::DeserializeSeed::deserialize(har_seed(max_entries), &mut de)
+        .and_then(|entries| de.end().map(|()| entries))
         .map_err(|e| {
             let message = e.to_string();
             InputError::Invalid {
@@ -209,9 +204,8 @@ pub fn read(
                 },
             }
         })?;
-    let total = har.entries.len();
-    let entries: Vec<(usize, Capture)> = har
-        .entries
+    let total = entries.len();
+    let entries: Vec<(usize, Capture)> = entries
         .into_iter()
         .enumerate()
         .map(|(i, e)| (i, to_capture(e)))
