@@ -79,9 +79,8 @@ struct Ctx<'a> {
     /// Largest compiled size of one regex (`--limit regex-bytes`).
     regex_bytes: usize,
     source_vars: BTreeMap<String, String>,
-    derived: BTreeMap<String, Arc<Derived>>,
-    /// The same derived facts in declaration order.
-    derived_in_order: Vec<Arc<Derived>>,
+    /// The derived facts declared so far, in declaration order.
+    derived: Vec<Arc<Derived>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -245,8 +244,7 @@ pub fn compile(
         lazy_regex: options.lazy_regex,
         regex_bytes: options.limits.regex_bytes,
         source_vars: BTreeMap::new(),
-        derived: BTreeMap::new(),
-        derived_in_order: Vec::new(),
+        derived: Vec::new(),
         diagnostics: Vec::new(),
     };
     if !cx.check_keys(
@@ -450,7 +448,7 @@ pub fn compile(
             categories,
             statuses,
             named,
-            derived: cx.derived_in_order,
+            derived: cx.derived,
             rules,
             skipped,
             overrides,
@@ -1362,12 +1360,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
             .iter()
             .filter_map(|item| compile_derived_case(cx, item, default_source.as_ref()))
             .collect();
-        let derived = Arc::new(Derived {
-            name: name.clone(),
-            cases,
-        });
-        cx.derived_in_order.push(derived.clone());
-        cx.derived.insert(name, derived);
+        cx.derived.push(Arc::new(Derived { name, cases }));
     }
 }
 
@@ -1568,10 +1561,10 @@ fn resolve_fact(cx: &mut Ctx<'_>, fact: Fact, pos: Pos) -> Option<Fact> {
                 return None;
             }
         },
-        Fact::DerivedRef(name) => match cx.derived.get(&name) {
+        Fact::DerivedRef(name) => match cx.derived.iter().find(|d| d.name == name) {
             Some(d) => Fact::Derived(d.clone()),
             None => {
-                let help = match suggest(&name, cx.derived.keys().map(String::as_str)) {
+                let help = match suggest(&name, cx.derived.iter().map(|d| d.name.as_str())) {
                     Some(close) => format!("did you mean `derived.{close}`?"),
                     None => "declare it under `derive:` (before it is used)".to_owned(),
                 };

@@ -83,14 +83,14 @@ impl Template {
         text: &str,
         vars: &BTreeMap<String, String>,
     ) -> Result<Template, Vec<TemplateError>> {
-        Template::compile_with(text, vars, &BTreeMap::new())
+        Template::compile_with(text, vars, &[])
     }
 
     /// Compiles `text`, resolving `{vars.*}` and `{derived.*}` as the rulebook declares them.
     pub fn compile_with(
         text: &str,
         vars: &BTreeMap<String, String>,
-        derived: &BTreeMap<String, Arc<Derived>>,
+        derived: &[Arc<Derived>],
     ) -> Result<Template, Vec<TemplateError>> {
         let mut errors = Vec::new();
         // The outer segments, and those of an open optional section `{[ … ]}`.
@@ -174,7 +174,8 @@ impl Template {
                     } else {
                         let resolved = Fact::parse(name).and_then(|fact| match fact {
                             Fact::DerivedRef(d) => derived
-                                .get(&d)
+                                .iter()
+                                .find(|arc| arc.name == d)
                                 .map(|arc| Fact::Derived(arc.clone()))
                                 .ok_or_else(|| format!("the rulebook derives no fact `{d}` (declare it under `derive:`)")),
                             other => Ok(other),
