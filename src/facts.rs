@@ -505,7 +505,7 @@ pub struct Facts<'c> {
     request_body: BodyView<'c>,
     response_body: BodyView<'c>,
     key: OnceCell<Option<KeyInfo<'c>>>,
-    error: OnceCell<ErrorInfo>,
+    error: OnceCell<ErrorInfo<'c>>,
     request_id: OnceCell<Option<String>>,
     redactor: OnceCell<mask::Redactor<'c>>,
     model: OnceCell<Option<String>>,
@@ -570,6 +570,17 @@ impl<'c> BodyView<'c> {
             .as_deref()
     }
 
+    /// The body's text when it looks like a JSON object (kept as read, or text that
+    /// starts with `{`): what [`quick_error`] reads.
+    fn object_text(&self) -> Option<&'c str> {
+        let text = match self.body? {
+            Body::Raw(raw) => raw.get(),
+            Body::Text(t) => t,
+            Body::Json(_) => return None,
+        };
+        text.trim_start().starts_with('{').then_some(text)
+    }
+
     /// Whether only the start of the body's text was matched: a text body over the
     /// limit, or a JSON body whose text was needed and is over it.
     fn was_cut(&self, max: usize) -> bool {
@@ -585,12 +596,13 @@ impl<'c> BodyView<'c> {
     }
 }
 
-#[derive(Default)]
-struct ErrorInfo {
-    message: Option<String>,
+/// The error a response body reports; borrowed from the body's text where it can be.
+#[derive(Debug, Default, PartialEq)]
+struct ErrorInfo<'c> {
+    message: Option<Cow<'c, str>>,
     code: Option<Json>,
-    kind: Option<String>,
-    param: Option<String>,
+    kind: Option<Cow<'c, str>>,
+    param: Option<Cow<'c, str>>,
 }
 
 impl<'c> Facts<'c> {
@@ -670,8 +682,15 @@ impl<'c> Facts<'c> {
             .as_ref()
     }
 
-    fn error(&self) -> &ErrorInfo {
+    fn error(&self) -> &ErrorInfo<'c> {
         self.error.get_or_init(|| {
+            // Most error bodies are a small object read here without building a tree;
+            // anything else (and a body already parsed for a rule) as before.
+            if self.response_body.json.get().is_none()
+                && let Some(info) = self.response_body.object_text().and_then(quick_error)
+            {
+                return info;
+            }
             // Only a body that is not JSON is read as text (HTML pages, plain errors).
             let json = self.response_body.json();
             let text = match json {
@@ -1101,11 +1120,15 @@ fn request_id_in_message(message: &str) -> Option<String> {
 /// `{"type": "error", "error": {…}}`, `{"error": "text"}`, the dashboard's
 /// `{"success": false, "message"}`, `{"detail": …}`, and for error statuses a
 /// plain-text body or an HTML page's title.
-fn normalise_error(json: Option<&Json>, text: Option<&str>, status: Option<u16>) -> ErrorInfo {
+fn normalise_error(
+    json: Option<&Json>,
+    text: Option<&str>,
+    status: Option<u16>,
+) -> ErrorInfo<'static> {
     let as_text = |v: &Json| match v {
-        Json::String(s) => Some(s.clone()),
+        Json::String(s) => Some(Cow::Owned(s.clone())),
         Json::Null => None,
-        other => Some(other.to_string()),
+        other => Some(Cow::Owned(other.to_string())),
     };
     if let Some(json) = json {
         let inner = json.get("error");
@@ -1113,15 +1136,15 @@ fn normalise_error(json: Option<&Json>, text: Option<&str>, status: Option<u16>)
             Some(Json::Object(e)) => {
                 return ErrorInfo {
                     message: e.get("message").and_then(as_text),
-                    code: e.get("code").cloned(),
+                    code: e.get("code").filter(|c| !c.is_null()).cloned(),
                     kind: e.get("type").and_then(as_text),
                     param: e.get("param").and_then(as_text).filter(|p| !p.is_empty()),
                 };
             }
             Some(Json::String(m)) => {
                 return ErrorInfo {
-                    message: Some(m.clone()),
-                    code: json.get("code").cloned(),
+                    message: Some(Cow::Owned(m.clone())),
+                    code: json.get("code").filter(|c| !c.is_null()).cloned(),
                     kind: json.get("type").and_then(as_text),
                     param: None,
                 };
@@ -1134,7 +1157,7 @@ fn normalise_error(json: Option<&Json>, text: Option<&str>, status: Option<u16>)
         if message.is_some() {
             return ErrorInfo {
                 message,
-                code: json.get("code").cloned(),
+                code: json.get("code").filter(|c| !c.is_null()).cloned(),
                 kind: json.get("type").and_then(as_text),
                 param: None,
             };
@@ -1144,11 +1167,97 @@ fn normalise_error(json: Option<&Json>, text: Option<&str>, status: Option<u16>)
     let is_error = status.is_some_and(|s| s >= 400);
     match text {
         Some(t) if is_error && !t.trim().is_empty() => ErrorInfo {
-            message: Some(html_title(t).unwrap_or_else(|| first_chars(t.trim(), 500))),
+            message: Some(Cow::Owned(
+                html_title(t).unwrap_or_else(|| first_chars(t.trim(), 500)),
+            )),
             ..Default::default()
         },
         _ => ErrorInfo::default(),
     }
+}
+
+/// [`normalise_error`] for a body that is one JSON object, read from its text: only
+/// the error fields are read (borrowed when they hold no escapes), the rest skipped,
+/// no tree built. `None` when the text is not read this way (bad JSON, a field given
+/// twice): the caller then parses the body whole, as before. A test checks both agree.
+fn quick_error(text: &str) -> Option<ErrorInfo<'_>> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow)]
+        error: Option<&'a RawValue>,
+        #[serde(borrow)]
+        message: Option<&'a RawValue>,
+        #[serde(borrow)]
+        detail: Option<&'a RawValue>,
+        #[serde(borrow)]
+        description: Option<&'a RawValue>,
+        #[serde(borrow)]
+        msg: Option<&'a RawValue>,
+        code: Option<Json>,
+        #[serde(borrow, rename = "type")]
+        kind: Option<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner<'a> {
+        #[serde(borrow)]
+        message: Option<&'a RawValue>,
+        code: Option<Json>,
+        #[serde(borrow, rename = "type")]
+        kind: Option<&'a RawValue>,
+        #[serde(borrow)]
+        param: Option<&'a RawValue>,
+    }
+    /// A field as text: a string as it is, `null` as absent, anything else as JSON.
+    /// The outer `None` means the value could not be read.
+    fn text_of(raw: Option<&RawValue>) -> Option<Option<Cow<'_, str>>> {
+        let Some(raw) = raw else {
+            return Some(None);
+        };
+        let json = raw.get();
+        if json.starts_with('"') {
+            return Some(Some(match serde_json::from_str::<&str>(json) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => Cow::Owned(serde_json::from_str::<String>(json).ok()?),
+            }));
+        }
+        match serde_json::from_str::<Json>(json).ok()? {
+            Json::Null => Some(None),
+            other => Some(Some(Cow::Owned(other.to_string()))),
+        }
+    }
+    let outer: Outer<'_> = serde_json::from_str(text).ok()?;
+    let error = outer.error.map(RawValue::get).unwrap_or("null");
+    if error.starts_with('{') {
+        let inner: Inner<'_> = serde_json::from_str(error).ok()?;
+        return Some(ErrorInfo {
+            message: text_of(inner.message)?,
+            code: inner.code,
+            kind: text_of(inner.kind)?,
+            param: text_of(inner.param)?.filter(|p| !p.is_empty()),
+        });
+    }
+    let message = if error.starts_with('"') {
+        text_of(outer.error)?
+    } else {
+        let mut message = None;
+        for field in [outer.message, outer.detail, outer.description, outer.msg] {
+            if let Some(m) = text_of(field)? {
+                message = Some(m);
+                break;
+            }
+        }
+        message
+    };
+    Some(match message {
+        None => ErrorInfo::default(),
+        Some(m) => ErrorInfo {
+            message: Some(m),
+            code: outer.code,
+            kind: text_of(outer.kind)?,
+            param: None,
+        },
+    })
 }
 
 /// `Wed, 19 Aug 2026 09:33:13 GMT` → `2026-08-19 09:33:13 UTC`.
@@ -1422,6 +1531,45 @@ mod tests {
             .display(&Fact::RequestHeader("authorization".into()))
             .unwrap();
         assert!(!shown.contains(&key[3..20]), "{shown}");
+    }
+
+    #[test]
+    fn error_fields_read_from_the_text_match_the_parsed_body() {
+        let bodies = [
+            r#"{"error":{"message":"No available channel","type":"new_api_error","param":"","code":"model_not_found"}}"#,
+            r#"  {"error": {"message": "quote \" and \u4e2d", "code": 429, "param": "model", "extra": [1, {"a": null}]}}"#,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"m"}}"#,
+            r#"{"error":"bad key","code":"invalid_api_key","type":"auth"}"#,
+            r#"{"error":null,"message":null,"detail":[{"loc":["body"],"msg":"x"}],"code":null}"#,
+            r#"{"success":false,"message":"无权进行此操作"}"#,
+            r#"{"error":{"message":{"nested":true},"type":7,"code":null,"param":null}}"#,
+            r#"{"error":5,"msg":"short","description":"later"}"#,
+            r#"{"error":{}}"#,
+            r#"{}"#,
+            r#"{"data":[],"object":"list"}"#,
+            r#"{"error":{"message":"a\nb\\n","type":"x"}} "#,
+        ];
+        for body in bodies {
+            let parsed: Json = serde_json::from_str(body).unwrap();
+            let expected = normalise_error(Some(&parsed), None, Some(400));
+            assert_eq!(quick_error(body), Some(expected), "{body}");
+        }
+        // Not read this way: the body is then parsed whole (a repeated field: the
+        // last wins there), or is not an object.
+        for body in [
+            r#"{"error":{"message":"first","message":"second"}}"#,
+            r#"{"message":"a","message":"b"}"#,
+            r#"{"error":{"message":"x"}"#,
+            r#"{"error":{"message":"x"}} trailing"#,
+        ] {
+            assert_eq!(quick_error(body), None, "{body}");
+        }
+        // Strings without escapes are borrowed from the body.
+        let info = quick_error(bodies[0]).unwrap();
+        assert!(matches!(info.message, Some(Cow::Borrowed(_))));
+        let c = capture(json!({"response": {"status": 400,
+            "body": r#"{"error":{"message":"first","message":"second"}}"#}}));
+        assert_eq!(get(&c, "error.message").as_deref(), Some("second"));
     }
 
     #[test]
