@@ -102,24 +102,136 @@ impl<'de> Deserialize<'de> for Body {
 }
 
 /// Headers in the order they were sent; names compare case-insensitively.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Headers(pub Vec<(String, String)>);
+///
+/// Names and values are kept end to end in one string: a capture's headers cost two
+/// allocations, not two a header (bulk runs read millions of them).
+#[derive(Clone, Default, PartialEq)]
+pub struct Headers {
+    text: String,
+    /// Where each header's name and value end in `text`; a name starts where the
+    /// previous header's value ends.
+    ends: Vec<(usize, usize)>,
+}
 
 impl Headers {
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
+    }
+
+    /// How many headers there are (a repeated header counts each time).
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The headers as (name, value), in the order they were sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let name = self.text.get(start..name_end).unwrap_or("");
+            let value = self.text.get(name_end..value_end).unwrap_or("");
+            start = value_end;
+            (name, value)
+        })
     }
 
     /// The first value of the header `name` (any case).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push((name.into(), value.into()));
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        self.text.push_str(name.as_ref());
+        let name_end = self.text.len();
+        self.text.push_str(value.as_ref());
+        self.ends.push((name_end, self.text.len()));
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(pairs: I) -> Headers {
+        let mut out = Headers::default();
+        for (name, value) in pairs {
+            out.push(name, value);
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Appends the string it reads to a header text: no string of its own per name or value.
+struct AppendStr<'b>(&'b mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AppendStr<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AppendStr<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.push_str(v);
+        Ok(())
+    }
+}
+
+/// A header's value (one string, the usual case, or a list of them), appended after
+/// its name, which has just been appended at `name_start`.
+struct HeaderValues<'b> {
+    headers: &'b mut Headers,
+    name_start: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for HeaderValues<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HeaderValues<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a header value (a string, or a list of strings)")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        let name_end = self.headers.text.len();
+        self.headers.text.push_str(v);
+        self.headers.ends.push((name_end, self.headers.text.len()));
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Headers { text, ends } = self.headers;
+        let name_end = text.len();
+        let mut first = true;
+        loop {
+            let entry_start = text.len();
+            // Each value after the first repeats the name.
+            let this_name_end = if first {
+                name_end
+            } else {
+                text.extend_from_within(self.name_start..name_end);
+                text.len()
+            };
+            if seq.next_element_seed(AppendStr(text))?.is_none() {
+                // No more values: drop the repeated name (for an empty list, the name).
+                text.truncate(if first { self.name_start } else { entry_start });
+                return Ok(());
+            }
+            ends.push((this_name_end, text.len()));
+            first = false;
+        }
     }
 }
 
@@ -130,41 +242,6 @@ impl<'de> Deserialize<'de> for Headers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::{Error, MapAccess, SeqAccess, Visitor};
         const EXPECTED: &str = "headers as a map of name to string (or list of strings), or a list of {name, value} objects or [name, value] pairs";
-
-        /// A header's value: one string (the usual case, read without a list), or a
-        /// list of them.
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        impl<'de> Deserialize<'de> for OneOrMany {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct ValueVisitor;
-                impl<'de> Visitor<'de> for ValueVisitor {
-                    type Value = OneOrMany;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str("a header value (a string, or a list of strings)")
-                    }
-                    fn visit_str<E: Error>(self, v: &str) -> Result<OneOrMany, E> {
-                        Ok(OneOrMany::One(v.to_owned()))
-                    }
-                    fn visit_string<E: Error>(self, v: String) -> Result<OneOrMany, E> {
-                        Ok(OneOrMany::One(v))
-                    }
-                    fn visit_seq<A: SeqAccess<'de>>(
-                        self,
-                        mut seq: A,
-                    ) -> Result<OneOrMany, A::Error> {
-                        let mut values = Vec::new();
-                        while let Some(v) = seq.next_element::<String>()? {
-                            values.push(v);
-                        }
-                        Ok(OneOrMany::Many(values))
-                    }
-                }
-                d.deserialize_any(ValueVisitor)
-            }
-        }
 
         struct Entry(String, String);
         impl<'de> Deserialize<'de> for Entry {
@@ -199,23 +276,28 @@ impl<'de> Deserialize<'de> for Headers {
                 f.write_str(EXPECTED)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
-                while let Some((name, values)) = map.next_entry::<String, OneOrMany>()? {
-                    match values {
-                        OneOrMany::One(v) => out.push((name, v)),
-                        OneOrMany::Many(values) => {
-                            out.extend(values.into_iter().map(|v| (name.clone(), v)))
-                        }
+                let mut out = Headers {
+                    text: String::with_capacity(256),
+                    ends: Vec::with_capacity(map.size_hint().unwrap_or(8).min(64)),
+                };
+                loop {
+                    let name_start = out.text.len();
+                    if map.next_key_seed(AppendStr(&mut out.text))?.is_none() {
+                        break;
                     }
+                    map.next_value_seed(HeaderValues {
+                        headers: &mut out,
+                        name_start,
+                    })?;
                 }
-                Ok(Headers(out))
+                Ok(out)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Headers, A::Error> {
-                let mut out = Vec::new();
+                let mut out = Headers::default();
                 while let Some(Entry(n, v)) = seq.next_element()? {
-                    out.push((n, v));
+                    out.push(n, v);
                 }
-                Ok(Headers(out))
+                Ok(out)
             }
         }
         d.deserialize_any(HeadersVisitor)
@@ -225,8 +307,8 @@ impl<'de> Deserialize<'de> for Headers {
 impl Serialize for Headers {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for (name, value) in self.iter() {
             seq.serialize_element(&[name, value])?;
         }
         seq.end()
@@ -254,6 +336,37 @@ mod tests {
         ] {
             let h: Headers = serde_json::from_str(json).unwrap();
             assert_eq!(h.get("Authorization"), Some("Bearer x"), "{json}");
+        }
+    }
+
+    #[test]
+    fn header_lists_repeat_the_name_and_keep_the_order() {
+        let h: Headers = serde_json::from_str(
+            r#"{"A": "1", "Set-Cookie": ["x", "y", "z"], "Empty": [], "B\u00e9": "", "C": ["only"], "D": "4"}"#,
+        )
+        .unwrap();
+        let pairs: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("A", "1"),
+                ("Set-Cookie", "x"),
+                ("Set-Cookie", "y"),
+                ("Set-Cookie", "z"),
+                ("Bé", ""),
+                ("C", "only"),
+                ("D", "4")
+            ]
+        );
+        assert_eq!(h.len(), 7);
+        // The same headers pushed one by one are equal, and survive a round trip.
+        let pushed: Headers = pairs.iter().copied().collect();
+        assert_eq!(pushed, h);
+        let again: Headers = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert_eq!(again, h);
+        assert_eq!(format!("{h:?}").matches("Set-Cookie").count(), 3);
+        for bad in [r#"{"A": null}"#, r#"{"A": ["x", 1]}"#, r#"{"A": 1}"#, r#"[["A"]]"#] {
+            assert!(serde_json::from_str::<Headers>(bad).is_err(), "{bad}");
         }
     }
 

@@ -764,9 +764,9 @@ impl<'c> Facts<'c> {
             out.push(k.key.clone());
         }
         if let Some(req) = &self.capture.request {
-            for (name, value) in &req.headers.0 {
+            for (name, value) in req.headers.iter() {
                 if is_secret_header(name) {
-                    out.push(Cow::Borrowed(value.as_str()));
+                    out.push(Cow::Borrowed(value));
                 }
             }
         }
@@ -801,7 +801,7 @@ impl<'c> Facts<'c> {
                 Some(FactValue::Str(Cow::Owned(origin)))
             }
             Fact::RequestHeader(name) => s(request?.headers.get(name)?),
-            Fact::RequestHeaderCount => Some(FactValue::Int(request?.headers.0.len() as i64)),
+            Fact::RequestHeaderCount => Some(FactValue::Int(request?.headers.len() as i64)),
             Fact::ResponseHeader(name) => s(response?.headers.get(name)?),
             Fact::RequestBody => self.request_body.text(self.max_body_text).map(str_value),
             Fact::RequestBodyIsJson => {

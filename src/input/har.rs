@@ -254,13 +254,11 @@ pub fn read(
 
 fn to_capture(e: Entry) -> Capture {
     let headers = |list: Vec<NameValue>| {
-        Headers(
-            list.into_iter()
-                // HTTP/2 pseudo-headers (`:authority`) are not headers a rule means.
-                .filter(|h| !h.name.starts_with(':'))
-                .map(|h| (h.name, h.value))
-                .collect(),
-        )
+        list.into_iter()
+            // HTTP/2 pseudo-headers (`:authority`) are not headers a rule means.
+            .filter(|h| !h.name.starts_with(':'))
+            .map(|h| (h.name, h.value))
+            .collect::<Headers>()
     };
     let request = Request {
         method: Some(e.request.method).filter(|m| !m.is_empty()),
