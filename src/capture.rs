@@ -365,7 +365,12 @@ mod tests {
         let again: Headers = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
         assert_eq!(again, h);
         assert_eq!(format!("{h:?}").matches("Set-Cookie").count(), 3);
-        for bad in [r#"{"A": null}"#, r#"{"A": ["x", 1]}"#, r#"{"A": 1}"#, r#"[["A"]]"#] {
+        for bad in [
+            r#"{"A": null}"#,
+            r#"{"A": ["x", 1]}"#,
+            r#"{"A": 1}"#,
+            r#"[["A"]]"#,
+        ] {
             assert!(serde_json::from_str::<Headers>(bad).is_err(), "{bad}");
         }
     }

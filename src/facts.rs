@@ -760,12 +760,23 @@ impl<'c> Facts<'c> {
     /// Every API key the capture holds, for redaction of all output.
     pub fn secrets(&self) -> Vec<Cow<'c, str>> {
         let mut out = Vec::new();
-        if let Some(k) = self.key() {
+        let key = self.key();
+        if let Some(k) = key {
             out.push(k.key.clone());
         }
+        // The header the key was read from holds nothing else secret: the key and its
+        // scheme word (`Bearer`). Every other credential header is a secret whole.
+        let key_text = key.and_then(|k| match &k.key {
+            Cow::Borrowed(text) => Some(text.as_bytes().as_ptr_range()),
+            Cow::Owned(_) => None,
+        });
         if let Some(req) = &self.capture.request {
             for (name, value) in req.headers.iter() {
-                if is_secret_header(name) {
+                let holds_key = key_text.as_ref().is_some_and(|k| {
+                    let v = value.as_bytes().as_ptr_range();
+                    v.start <= k.start && k.end <= v.end
+                });
+                if is_secret_header(name) && !holds_key {
                     out.push(Cow::Borrowed(value));
                 }
             }
@@ -1531,6 +1542,28 @@ mod tests {
             .display(&Fact::RequestHeader("authorization".into()))
             .unwrap();
         assert!(!shown.contains(&key[3..20]), "{shown}");
+    }
+
+    #[test]
+    fn every_credential_is_a_secret_but_not_the_scheme_word() {
+        let key = format!("sk-{}", "A1b2C3d4".repeat(6));
+        let other = format!("other{}", "Z9y8X7w6".repeat(3));
+        let c = capture(json!({"request": {"headers": [
+            ["Authorization", format!("apikey {key}")],
+            ["Authorization", other.clone()],
+            ["X-Api-Key", "short-but-secret"],
+        ]}}));
+        let facts = Facts::derive(&c);
+        let secrets = facts.secrets();
+        assert_eq!(secrets, [key.as_str(), other.as_str(), "short-but-secret"]);
+        let shown = facts
+            .redactor()
+            .redact(&format!("apikey {key} / {other} / short-but-secret"))
+            .into_owned();
+        assert!(shown.starts_with("apikey sk-"), "{shown}");
+        for secret in [&key[3..20], &other[..20], "short-but-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 
     #[test]

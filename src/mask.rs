@@ -225,13 +225,50 @@ fn without_escapes(word: &str) -> &str {
 /// literal `\n` left by double escaping appears elsewhere without it, so both
 /// spellings. Scheme words and short words are not secret.
 fn secret_words<'s>(secret: &'s str, mut word: impl FnMut(&'s str)) {
-    for w in secret.split(is_word_separator) {
+    for w in words(secret) {
         for w in [w, without_escapes(w)] {
             if w.len() >= 6 && !is_scheme_word(w) {
                 word(w);
             }
         }
     }
+}
+
+/// `text.split(is_word_separator)`, read a byte at a time where the text is ASCII
+/// (keys and header values are): decoding every character was most of the cost of
+/// making a redactor.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let stop = |b: &u8| !b.is_ascii() || matches!(b, b'\t'..=b'\r' | b' ' | b'"' | b'\'');
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut i = start;
+        loop {
+            let Some(offset) = bytes.get(i..)?.iter().position(stop) else {
+                done = true;
+                return text.get(start..);
+            };
+            i += offset;
+            let width = if bytes.get(i).is_some_and(u8::is_ascii) {
+                1
+            } else {
+                // A multi-byte character: a separator only if it is Unicode whitespace.
+                let c = text.get(i..)?.chars().next()?;
+                if !c.is_whitespace() {
+                    i += c.len_utf8();
+                    continue;
+                }
+                c.len_utf8()
+            };
+            let word = text.get(start..i);
+            start = i + width;
+            return word;
+        }
+    })
 }
 
 fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
@@ -293,6 +330,25 @@ mod tests {
         secret
             .windows(12)
             .any(|w| shown.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn words_split_as_the_separator_test_does() {
+        for text in [
+            "",
+            " ",
+            "Bearer sk-abc",
+            "  Bearer\tsk-abc\n",
+            "\"sk-abc\"",
+            "'a' \x0b b\x0cc",
+            "密钥 sk-中文\u{3000}x\u{a0}y\u{2003}",
+            "no-separator-at-all",
+            "é",
+            "a  b",
+        ] {
+            let expected: Vec<&str> = text.split(is_word_separator).collect();
+            assert_eq!(words(text).collect::<Vec<_>>(), expected, "{text:?}");
+        }
     }
 
     #[test]
