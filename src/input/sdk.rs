@@ -236,7 +236,7 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
                 response_headers = Headers::default();
                 for (name, value) in map {
                     if let Some(v) = value.as_str() {
-                        response_headers.push(name, v.to_owned());
+                        response_headers.push(name, v);
                     }
                 }
             }
@@ -248,7 +248,7 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         }
         if let Some(c) = node_field.and_then(|r| r.captures(line)) {
             if response_headers.get(&c[1]).is_none() {
-                response_headers.push(c[1].to_owned(), c[2].to_owned());
+                response_headers.push(&c[1], &c[2]);
             }
             continue;
         }
