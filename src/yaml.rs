@@ -92,9 +92,10 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
 /// A collection being read, with the anchor to record it under when it ends.
 enum Open {
     Seq(Node, usize),
-    /// The mapping, its anchor, the key read whose value comes next, and the keys seen
-    /// (hashed: a mapping of a million keys must not take a million squared steps).
-    Map(Node, usize, Option<Node>, HashSet<KeyId>),
+    /// The mapping, its anchor, the key read whose value comes next, and its keys
+    /// hashed once it is large (a mapping of a million keys must not take a million
+    /// squared steps; a small one is searched, without copying its keys).
+    Map(Node, usize, Option<Node>, Option<HashSet<KeyId>>),
 }
 
 struct TreeBuilder {
@@ -134,7 +135,7 @@ impl TreeBuilder {
             }
             Event::MappingStart(_, anchor, _) => self.open(
                 pos,
-                |node| Open::Map(node, anchor, None, HashSet::new()),
+                |node| Open::Map(node, anchor, None, None),
                 Value::Map(Vec::new()),
             )?,
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
@@ -201,9 +202,7 @@ impl TreeBuilder {
             }
             Some(Open::Map(map, _, pending, seen)) => match pending.take() {
                 None => {
-                    if let Some(id) = key_id(&node)
-                        && !seen.insert(id)
-                    {
+                    if is_repeated_key(map, seen, &node) {
                         let key = node.key_text().unwrap_or_else(|| node.type_name().into());
                         return Err(YamlError {
                             pos: Some(node.pos),
@@ -222,6 +221,35 @@ impl TreeBuilder {
             },
         }
         Ok(())
+    }
+}
+
+/// Mappings up to this many keys are searched for a repeated key; larger ones hashed.
+const KEYS_SEARCHED: usize = 16;
+
+/// Whether `key` is already a key of `map` (and, for a large mapping, records it).
+fn is_repeated_key(map: &Node, seen: &mut Option<HashSet<KeyId>>, key: &Node) -> bool {
+    let Value::Map(entries) = &map.value else {
+        return false;
+    };
+    if seen.is_none() && entries.len() < KEYS_SEARCHED {
+        return entries.iter().any(|(k, _)| same_key(&k.value, &key.value));
+    }
+    let Some(id) = key_id(key) else {
+        return false;
+    };
+    let seen = seen.get_or_insert_with(|| entries.iter().filter_map(|(k, _)| key_id(k)).collect());
+    !seen.insert(id)
+}
+
+/// Whether two keys are the same scalar (`401` and `"401"` are not).
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Str(a), Value::Str(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -506,6 +534,30 @@ mod tests {
         let err = parse("a: 1\na: 2\n", YamlLimits::default()).unwrap_err();
         assert_eq!(err.pos.map(|p| p.line), Some(2));
         assert!(err.message.contains("`a` appears twice"), "{}", err.message);
+        // Around the size where the search gives way to hashing: the repeat is found
+        // whichever key it repeats.
+        for size in [KEYS_SEARCHED - 1, KEYS_SEARCHED, KEYS_SEARCHED + 1, 40] {
+            for repeated in [0, size / 2, size - 1] {
+                let mut text: String = (0..size).map(|i| format!("k{i}: {i}\n")).collect();
+                assert!(parse(&text, YamlLimits::default()).is_ok(), "{size}");
+                text.push_str(&format!("k{repeated}: again\n"));
+                let err = parse(&text, YamlLimits::default()).unwrap_err();
+                assert_eq!(err.pos.map(|p| p.line as usize), Some(size + 1));
+            }
+        }
+        // Keys are the same only as the same scalar.
+        for (text, repeated) in [
+            ("401: a\n'401': b\n", false),
+            ("~: a\nnull: b\n", true),
+            ("true: a\ntrue: b\n", true),
+            ("? [a]\n: 1\n? [a]\n: 2\n", false),
+        ] {
+            assert_eq!(
+                parse(text, YamlLimits::default()).is_err(),
+                repeated,
+                "{text}"
+            );
+        }
     }
 
     #[test]
