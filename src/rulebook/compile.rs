@@ -1491,13 +1491,7 @@ fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
         .iter()
         .any(|n| source.contains(n));
     Some(Box::new(move |text: &str| {
-        let captures = pattern.captures(text)?;
-        let m = if named {
-            captures.name("value")
-        } else {
-            captures.get(1)
-        }?
-        .as_str();
+        let m = pattern.group(text, named)?;
         (!m.is_empty()).then(|| m.to_owned())
     }))
 }

@@ -75,7 +75,21 @@ pub struct Pattern {
     /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
     /// built anyway: its own search is faster than scanning for each literal.
     ruled_out: std::sync::atomic::AtomicU32,
+    /// The pattern built for its first few short texts with the cheapest engines
+    /// (an NFA searched by backtracking or the PikeVM, no DFA or prefilter): a third
+    /// to a quarter of the full build, and as fast on a key or a message.
+    quick: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
+    /// Texts searched with `quick` so far.
+    quick_searches: std::sync::atomic::AtomicU32,
+    /// The full build: for rulebooks from disk at load, for the built-in one once a
+    /// text is long or the pattern has been searched often.
     compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+/// Which build of a pattern searches a text.
+enum Engine<'p> {
+    Quick(&'p regex_automata::meta::Regex),
+    Full(&'p Regex),
 }
 
 /// Byte strings to look for in a text.
@@ -88,6 +102,13 @@ const MAX_REQUIRED_LITERALS: usize = 24;
 /// After this many texts ruled out by its literals, a pattern is built.
 const BUILD_AFTER_RULED_OUT: u32 = 64;
 
+/// Texts up to this long are searched with the quick build (the backtracker's
+/// cost grows with the text; the full build's lazy DFA does not).
+const QUICK_TEXT_BYTES: usize = 4096;
+
+/// After this many searches with the quick build, a pattern gets its full build.
+const QUICK_SEARCHES: u32 = 64;
+
 impl Clone for Pattern {
     fn clone(&self) -> Pattern {
         Pattern {
@@ -96,6 +117,8 @@ impl Clone for Pattern {
             size_limit: self.size_limit,
             required: self.required.clone(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
+            quick: self.quick.clone(),
+            quick_searches: std::sync::atomic::AtomicU32::new(0),
             compiled: self.compiled.clone(),
         }
     }
@@ -112,6 +135,8 @@ impl Pattern {
             size_limit,
             required: std::sync::OnceLock::new(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
+            quick: std::sync::OnceLock::new(),
+            quick_searches: std::sync::atomic::AtomicU32::new(0),
             compiled: std::sync::OnceLock::new(),
         }
     }
@@ -124,19 +149,45 @@ impl Pattern {
     /// would match nothing; only the built-in rulebook's patterns are lazy, the suite
     /// compiles them, and under a lowered `regex-bytes` they are built at load.
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex_for(text).is_some_and(|re| re.is_match(text))
+        match self.engine_for(text) {
+            Some(Engine::Quick(re)) => re.is_match(text),
+            Some(Engine::Full(re)) => re.is_match(text),
+            None => false,
+        }
     }
 
-    /// The capture groups of the first match in `text`.
-    pub fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
-        self.regex_for(text)?.captures(text)
+    /// The text of a group of the first match in `text`: the group named `value` when
+    /// `named`, else group 1.
+    pub fn group<'t>(&self, text: &'t str, named: bool) -> Option<&'t str> {
+        match self.engine_for(text)? {
+            Engine::Quick(re) => {
+                let mut captures = re.create_captures();
+                re.captures(text, &mut captures);
+                let span = if named {
+                    captures.get_group_by_name("value")
+                } else {
+                    captures.get_group(1)
+                }?;
+                text.get(span.range())
+            }
+            Engine::Full(re) => {
+                let captures = re.captures(text)?;
+                let m = if named {
+                    captures.name("value")
+                } else {
+                    captures.get(1)
+                }?;
+                Some(m.as_str())
+            }
+        }
     }
 
-    /// The built regex, or `None` when `text` cannot match (or the pattern cannot be
-    /// built).
-    fn regex_for(&self, text: &str) -> Option<&Regex> {
+    /// The build to search `text` with, or `None` when `text` cannot match (or the
+    /// pattern cannot be built).
+    fn engine_for(&self, text: &str) -> Option<Engine<'_>> {
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some(built) = self.compiled.get() {
-            return built.as_ref();
+            return built.as_ref().map(Engine::Full);
         }
         let required = self.required.get_or_init(|| {
             let hir = regex_syntax::ParserBuilder::new()
@@ -151,14 +202,40 @@ impl Pattern {
             if !required
                 .iter()
                 .any(|literal| memchr::memmem::find(haystack, literal).is_some())
+                && self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT
             {
-                use std::sync::atomic::Ordering::Relaxed;
-                if self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT {
-                    return None;
-                }
+                return None;
             }
         }
-        self.build().as_ref()
+        if text.len() <= QUICK_TEXT_BYTES
+            && self.quick_searches.fetch_add(1, Relaxed) < QUICK_SEARCHES
+            && let Some(quick) = self.quick.get_or_init(|| self.build_quick()).as_ref()
+        {
+            return Some(Engine::Quick(quick));
+        }
+        self.build().as_ref().map(Engine::Full)
+    }
+
+    /// The pattern as the regex crate builds it, but with only the engines that
+    /// cost little to build.
+    fn build_quick(&self) -> Option<regex_automata::meta::Regex> {
+        use regex_automata::{MatchKind, meta, util::syntax};
+        let config = meta::Config::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .utf8_empty(true)
+            .nfa_size_limit(Some(self.size_limit))
+            .hybrid(false)
+            .dfa(false)
+            .onepass(false);
+        meta::Builder::new()
+            .configure(config)
+            .syntax(
+                syntax::Config::new()
+                    .utf8(true)
+                    .case_insensitive(self.ignore_case),
+            )
+            .build(&self.source)
+            .ok()
     }
 
     fn build(&self) -> &Option<Regex> {
@@ -171,9 +248,15 @@ impl Pattern {
         })
     }
 
-    /// Whether the regex has been built (for tests of the laziness).
+    /// Whether the regex has been built, quick or full (for tests of the laziness).
     #[cfg(test)]
     fn is_built(&self) -> bool {
+        self.compiled.get().is_some() || self.quick.get().is_some()
+    }
+
+    /// Whether the full build has been made.
+    #[cfg(test)]
+    fn is_fully_built(&self) -> bool {
         self.compiled.get().is_some()
     }
 }
@@ -225,6 +308,8 @@ impl From<Regex> for Pattern {
             size_limit: usize::MAX,
             required: std::sync::OnceLock::from(None),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
+            quick: std::sync::OnceLock::new(),
+            quick_searches: std::sync::atomic::AtomicU32::new(0),
             compiled,
         }
     }
@@ -562,8 +647,28 @@ mod tests {
         );
         assert!(p.is_built());
         assert!(p.is_match("No available channel for model gpt-4o under group default"));
-        let c = p.captures("No available channel for model gpt-4o").unwrap();
-        assert_eq!(&c[1], "gpt-4o");
+        assert_eq!(
+            p.group("No available channel for model gpt-4o", false),
+            Some("gpt-4o")
+        );
+        assert!(!p.is_fully_built(), "short texts: the quick build");
+        // Searched often, it gets its full build, which answers the same.
+        for _ in 0..QUICK_SEARCHES {
+            assert!(p.is_match("No available channel for model x"));
+        }
+        assert!(p.is_fully_built());
+        assert_eq!(
+            p.group("No available channel for model gpt-4o", false),
+            Some("gpt-4o")
+        );
+        // A long text gets the full build at once.
+        let p = lazy(r"No available channel for model (?P<value>\S+)");
+        let long = format!(
+            "{} No available channel for model m1",
+            "x".repeat(QUICK_TEXT_BYTES)
+        );
+        assert_eq!(p.group(&long, true), Some("m1"));
+        assert!(p.is_fully_built());
 
         // Asked often without a hit (a bulk run), it is built anyway.
         let p = lazy(r"quota (exhausted|used up)");
@@ -583,7 +688,7 @@ mod tests {
 
     /// Every pattern of the default rulebook, on every line of every fixture: when the
     /// regex matches, the text holds one of its required literals (no match is lost
-    /// by not building the regex).
+    /// by not building the regex), and the quick build finds what the full one finds.
     #[test]
     fn required_literals_never_rule_out_a_match() {
         fn patterns(v: &Json, out: &mut Vec<(String, bool)>) {
@@ -626,6 +731,31 @@ mod tests {
 
         let mut matched = 0;
         for (source, ignore_case) in &found {
+            // The quick build answers as the full one, groups included.
+            let quick = Pattern::lazy(source, *ignore_case, usize::MAX)
+                .build_quick()
+                .unwrap();
+            let full = regex::RegexBuilder::new(source)
+                .case_insensitive(*ignore_case)
+                .build()
+                .unwrap();
+            for text in &texts {
+                assert_eq!(
+                    quick.is_match(text),
+                    full.is_match(text),
+                    "{source} on {text:?}"
+                );
+                let mut groups = quick.create_captures();
+                quick.captures(text.as_str(), &mut groups);
+                let spans: Vec<_> = (0..groups.group_len())
+                    .map(|i| groups.get_group(i).map(|s| s.range()))
+                    .collect();
+                let expected: Vec<_> = full
+                    .captures(text)
+                    .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
+                    .unwrap_or_else(|| vec![None; spans.len()]);
+                assert_eq!(spans, expected, "{source} on {text:?}");
+            }
             let hir = regex_syntax::ParserBuilder::new()
                 .case_insensitive(*ignore_case)
                 .build()
