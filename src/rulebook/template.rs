@@ -97,25 +97,28 @@ impl Template {
         let mut outer: Vec<Segment> = Vec::new();
         let mut section: Option<(usize, Vec<Segment>)> = None;
         let mut literal = String::new();
-        let chars: Vec<char> = text.chars().collect();
+        // Byte positions (every character the syntax uses is ASCII); errors give
+        // character offsets.
+        let bytes = text.as_bytes();
+        let offset = |byte: usize| text.get(..byte).map_or(0, |t| t.chars().count());
         let mut i = 0;
         fn flush(literal: &mut String, into: &mut Vec<Segment>) {
             if !literal.is_empty() {
                 into.push(Segment::Text(std::mem::take(literal)));
             }
         }
-        while let Some(&c) = chars.get(i) {
-            let next = chars.get(i + 1).copied();
+        while let Some(&c) = bytes.get(i) {
+            let next = bytes.get(i + 1).copied();
             let in_section = section.is_some();
             match (c, next) {
-                ('{', Some('{')) | ('}', Some('}')) => {
-                    literal.push(c);
+                (b'{', Some(b'{')) | (b'}', Some(b'}')) => {
+                    literal.push(char::from(c));
                     i += 2;
                 }
-                ('{', Some('[')) => {
+                (b'{', Some(b'[')) => {
                     if in_section {
                         errors.push(TemplateError {
-                            offset: i,
+                            offset: offset(i),
                             message: "optional sections `{[ … ]}` cannot be nested".into(),
                             is_fact: false,
                         });
@@ -125,33 +128,32 @@ impl Template {
                     }
                     i += 2;
                 }
-                (']', Some('}')) if in_section => {
+                (b']', Some(b'}')) if in_section => {
                     if let Some((_, mut segs)) = section.take() {
                         flush(&mut literal, &mut segs);
                         outer.push(Segment::Optional(segs));
                     }
                     i += 2;
                 }
-                ('}', _) => {
+                (b'}', _) => {
                     errors.push(TemplateError {
-                        offset: i,
+                        offset: offset(i),
                         message: "a lone `}`; write `}}` for a literal brace".into(),
                         is_fact: false,
                     });
                     i += 1;
                 }
-                ('{', _) => {
-                    let rest = chars.get(i + 1..).unwrap_or(&[]);
-                    let Some(len) = rest.iter().position(|c| *c == '}') else {
+                (b'{', _) => {
+                    let rest = text.get(i + 1..).unwrap_or("");
+                    let Some(len) = rest.find('}') else {
                         errors.push(TemplateError {
-                            offset: i,
+                            offset: offset(i),
                             message: "`{` is never closed; write `{{` for a literal brace".into(),
                             is_fact: false,
                         });
                         break;
                     };
-                    let name: String = rest.get(..len).unwrap_or(&[]).iter().collect();
-                    let name = name.trim();
+                    let name = rest.get(..len).unwrap_or("").trim();
                     if let Some(var) = name.strip_prefix("vars.") {
                         match vars.get(var) {
                             Some(value) => literal.push_str(value),
@@ -165,7 +167,7 @@ impl Template {
                                     message.push_str(&format!("; did you mean `vars.{close}`?"));
                                 }
                                 errors.push(TemplateError {
-                                    offset: i,
+                                    offset: offset(i),
                                     message,
                                     is_fact: false,
                                 });
@@ -190,7 +192,7 @@ impl Template {
                                 current.push(Segment::Fact(fact, name.to_owned()));
                             }
                             Err(message) => errors.push(TemplateError {
-                                offset: i,
+                                offset: offset(i),
                                 message: format!("`{{{name}}}`: {message}"),
                                 is_fact: true,
                             }),
@@ -199,14 +201,21 @@ impl Template {
                     i += len + 2;
                 }
                 _ => {
-                    literal.push(c);
-                    i += 1;
+                    // A run of ordinary text at once (a `]` outside `]}` is ordinary).
+                    let rest = text.get(i..).unwrap_or("");
+                    let first = rest.chars().next().map_or(1, char::len_utf8);
+                    let end = rest
+                        .get(first..)
+                        .and_then(|r| r.find(['{', '}', ']']))
+                        .map_or(text.len(), |j| i + first + j);
+                    literal.push_str(text.get(i..end).unwrap_or(""));
+                    i = end;
                 }
             }
         }
         if let Some((start, _)) = section {
             errors.push(TemplateError {
-                offset: start,
+                offset: offset(start),
                 message: "the optional section `{[` is never closed with `]}`".into(),
                 is_fact: false,
             });
@@ -312,5 +321,24 @@ mod tests {
         );
         assert!(Template::compile("open {url", &vars()).is_err());
         assert!(Template::compile("close }", &vars()).is_err());
+        // Offsets count characters, not bytes.
+        let errs = Template::compile("密钥 {url.hots} 和 }", &vars()).unwrap_err();
+        assert_eq!(errs.iter().map(|e| e.offset).collect::<Vec<_>>(), [3, 16]);
+    }
+
+    #[test]
+    fn text_around_placeholders_is_kept_whole() {
+        let t = Template::compile(
+            "{[密钥为 \"{status}\"。]}前后 [x] {{literal}} ]{[（“{status}”）]}",
+            &vars(),
+        )
+        .unwrap();
+        let c: Capture =
+            serde_json::from_value(serde_json::json!({"response": {"status": 401}})).unwrap();
+        let facts = Facts::derive(&c);
+        assert_eq!(
+            t.render(&facts, Lang::En, 100),
+            "密钥为 \"401\"。前后 [x] {literal} ]（“401”）"
+        );
     }
 }
