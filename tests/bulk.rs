@@ -4,7 +4,24 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn corpus() -> (PathBuf, usize) {
+/// A file that is removed when the test is done with it.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+/// The corpus in a file of its own for each test (tests run in parallel).
+fn corpus(test: &str) -> (TempFile, usize) {
     // Every gateway capture, one per line, in name order, plus one broken line.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/captures/gateway");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -22,9 +39,12 @@ fn corpus() -> (PathBuf, usize) {
         .collect();
     let n = lines.len();
     lines.insert(3, "{\"response\": {\"status\": 404}".to_owned()); // truncated: line 4
-    let path = std::env::temp_dir().join(format!("rulecheck-bulk-{}.jsonl", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "rulecheck-bulk-{}-{test}.jsonl",
+        std::process::id()
+    ));
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    (path, n)
+    (TempFile(path), n)
 }
 
 mod common;
@@ -32,7 +52,7 @@ use common::rulecheck;
 
 #[test]
 fn summary_of_a_fixed_corpus() {
-    let (path, n) = corpus();
+    let (path, n) = corpus("summary");
     let out = rulecheck(&["eval", path.to_str().unwrap(), "--summary"]);
     assert_eq!(
         out.status.code(),
@@ -69,7 +89,7 @@ fn summary_of_a_fixed_corpus() {
 
 #[test]
 fn jsonl_reports_stream_in_input_order_with_any_thread_count() {
-    let (path, n) = corpus();
+    let (path, n) = corpus("order");
     let run = |threads: &str| {
         let out = rulecheck(&[
             "eval",
