@@ -76,8 +76,9 @@ pub struct Pattern {
     /// built anyway: its own search is faster than scanning for each literal.
     ruled_out: std::sync::atomic::AtomicU32,
     /// The pattern built for its first few short texts with the cheapest engines
-    /// (an NFA searched by backtracking or the PikeVM, no DFA or prefilter): a third
-    /// to a quarter of the full build, and as fast on a key or a message.
+    /// (its NFA, searched by the bounded backtracker or the PikeVM; no lazy DFA, no
+    /// reverse NFA): a quarter to two thirds of the cost of the full build, and quick
+    /// enough on a key or a message.
     quick: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
     /// Texts searched with `quick` so far.
     quick_searches: std::sync::atomic::AtomicU32,
