@@ -46,4 +46,5 @@ pub mod report;
 pub mod rulebook;
 pub mod summary;
 pub mod trace;
+pub mod two_stage;
 pub mod yaml;

@@ -9,9 +9,12 @@
 //! is known to hold, and anything else shaped like a key.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use crate::two_stage::TwoStage;
 
 /// Prefixes that say which platform a key is from. They are public, not secret.
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
@@ -35,15 +38,35 @@ const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
 const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|key=)";
 
-fn context_keys() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(CONTEXT_KEYS).ok()).as_ref()
+/// A fixed key pattern with its builds: quick for a one-capture run's few short
+/// texts, full for bulk runs (see [`crate::two_stage`]).
+struct KeyPattern {
+    source: &'static str,
+    builds: TwoStage,
 }
 
-fn context_label() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(CONTEXT_LABEL).ok()).as_ref()
+impl KeyPattern {
+    const fn new(source: &'static str) -> KeyPattern {
+        KeyPattern {
+            source,
+            builds: TwoStage::new(),
+        }
+    }
+
+    /// Where the pattern matches in `text`, left to right.
+    fn find_all(&self, text: &str) -> Vec<Range<usize>> {
+        // The regex crate's own default limit: these patterns are fixed and small.
+        const SIZE_LIMIT: usize = 10 << 20;
+        self.builds
+            .for_text(self.source, false, SIZE_LIMIT, text)
+            .map(|build| build.find_all(text))
+            .unwrap_or_default()
+    }
 }
+
+static CONTEXT_KEYS_PATTERN: KeyPattern = KeyPattern::new(CONTEXT_KEYS);
+static CONTEXT_LABEL_PATTERN: KeyPattern = KeyPattern::new(CONTEXT_LABEL);
+static KEY_SHAPES_PATTERN: KeyPattern = KeyPattern::new(KEY_SHAPES);
 
 /// Whether a long token looks random (a key), not like a request id or a word.
 fn random_looking(t: &str) -> bool {
@@ -52,11 +75,6 @@ fn random_looking(t: &str) -> bool {
     let digit = t.bytes().any(|b| b.is_ascii_digit());
     let timestamp = t.bytes().take(8).all(|b| b.is_ascii_digit());
     upper && lower && digit && !timestamp
-}
-
-fn key_shapes() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(KEY_SHAPES).ok()).as_ref()
 }
 
 /// Masks one key (no surrounding whitespace): public prefix, then at most three
@@ -162,37 +180,29 @@ impl<'a> Redactor<'a> {
         if !has_key_run(&out) {
             return out;
         }
-        if let Some(re) = context_keys() {
-            out = replace_matches(out, re, |text, m| {
-                let whole = m.as_str();
-                let label = context_label()
-                    .and_then(|l| l.find(whole))
-                    .map(|l| l.end())
-                    .unwrap_or(0);
-                let masked_already = text
-                    .get(m.end()..)
-                    .is_some_and(|rest| rest.starts_with('…'));
-                let (label, key) = whole.split_at(label);
-                if masked_already || key.contains('…') {
-                    None
-                } else if !label.is_empty() {
-                    Some(format!("{label}{}", mask_key(key)))
-                } else if random_looking(key) {
-                    Some(mask_key(key))
-                } else {
-                    None
-                }
-            });
-        }
-        if let Some(re) = key_shapes() {
-            out = replace_matches(out, re, |text, m| {
-                // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
-                let masked_already = text
-                    .get(m.end()..)
-                    .is_some_and(|rest| rest.starts_with('…'));
-                (!masked_already).then(|| mask_key(m.as_str()))
-            });
-        }
+        out = replace_matches(out, &CONTEXT_KEYS_PATTERN, |text, m| {
+            let whole = text.get(m.clone()).unwrap_or("");
+            let label = CONTEXT_LABEL_PATTERN
+                .find_all(whole)
+                .first()
+                .map_or(0, |l| l.end);
+            let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
+            let (label, key) = whole.split_at(label);
+            if masked_already || key.contains('…') {
+                None
+            } else if !label.is_empty() {
+                Some(format!("{label}{}", mask_key(key)))
+            } else if random_looking(key) {
+                Some(mask_key(key))
+            } else {
+                None
+            }
+        });
+        out = replace_matches(out, &KEY_SHAPES_PATTERN, |text, m| {
+            // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
+            let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
+            (!masked_already).then(|| mask_key(text.get(m).unwrap_or("")))
+        });
         out
     }
 }
@@ -293,21 +303,21 @@ fn has_key_run(text: &str) -> bool {
     false
 }
 
-/// Replaces each match of `re` for which `replace` gives a replacement; borrows when
+/// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
 /// nothing changes. Matches are found without capture groups (the fast path).
 fn replace_matches<'t>(
     text: Cow<'t, str>,
-    re: &Regex,
-    replace: impl Fn(&str, regex::Match<'_>) -> Option<String>,
+    pattern: &KeyPattern,
+    replace: impl Fn(&str, Range<usize>) -> Option<String>,
 ) -> Cow<'t, str> {
     let mut out: Option<String> = None;
     let mut last = 0;
-    for m in re.find_iter(&text) {
-        if let Some(new) = replace(&text, m) {
+    for m in pattern.find_all(&text) {
+        if let Some(new) = replace(&text, m.clone()) {
             let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            o.push_str(text.get(last..m.start()).unwrap_or(""));
+            o.push_str(text.get(last..m.start).unwrap_or(""));
             o.push_str(&new);
-            last = m.end();
+            last = m.end;
         }
     }
     match out {
@@ -330,6 +340,48 @@ mod tests {
         secret
             .windows(12)
             .any(|w| shown.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn quick_and_full_builds_of_the_key_patterns_find_the_same() {
+        let fragments = [
+            "key",
+            "KEY",
+            "Key=",
+            "api_key: ",
+            "API key provided: ",
+            "\u{212A}ey=",
+            "bearer ",
+            "sk-",
+            "csk-",
+            "AIza",
+            "gsk_",
+            "hf_",
+            "abcdEFGH",
+            "a1B2c3D4e5F6g7H8",
+            "abcdEFGH0123456789abcdEFGH012345",
+            "-",
+            " ",
+            "\"",
+            ":",
+            "中文",
+            "\n",
+            "…",
+        ];
+        for source in [CONTEXT_KEYS, CONTEXT_LABEL, KEY_SHAPES] {
+            let quick = crate::two_stage::quick_build(source, false, 10 << 20).unwrap();
+            let full = Regex::new(source).unwrap();
+            for a in fragments {
+                for b in fragments {
+                    for c in fragments {
+                        let text = format!("{a}{b}{c}{a}");
+                        let q: Vec<_> = quick.find_iter(&text).map(|m| m.range()).collect();
+                        let f: Vec<_> = full.find_iter(&text).map(|m| m.range()).collect();
+                        assert_eq!(q, f, "{source} on {text:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

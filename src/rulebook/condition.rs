@@ -8,6 +8,7 @@ use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::facts::{Fact, FactValue};
+use crate::two_stage::{Build, TwoStage};
 use crate::yaml::Pos;
 
 /// A condition tree.
@@ -75,22 +76,9 @@ pub struct Pattern {
     /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
     /// built anyway: its own search is faster than scanning for each literal.
     ruled_out: std::sync::atomic::AtomicU32,
-    /// The pattern built for its first few short texts with the cheapest engines
-    /// (its NFA, searched by the bounded backtracker or the PikeVM; no lazy DFA, no
-    /// reverse NFA): a quarter to two thirds of the cost of the full build, and quick
-    /// enough on a key or a message.
-    quick: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
-    /// Texts searched with `quick` so far.
-    quick_searches: std::sync::atomic::AtomicU32,
-    /// The full build: for rulebooks from disk at load, for the built-in one once a
-    /// text is long or the pattern has been searched often.
-    compiled: std::sync::OnceLock<Option<Regex>>,
-}
-
-/// Which build of a pattern searches a text.
-enum Engine<'p> {
-    Quick(&'p regex_automata::meta::Regex),
-    Full(&'p Regex),
+    /// Its quick and full builds (the full one made at load for rulebooks from
+    /// disk): see [`crate::two_stage`].
+    builds: TwoStage,
 }
 
 /// Byte strings to look for in a text.
@@ -103,13 +91,6 @@ const MAX_REQUIRED_LITERALS: usize = 24;
 /// After this many texts ruled out by its literals, a pattern is built.
 const BUILD_AFTER_RULED_OUT: u32 = 64;
 
-/// Texts up to this long are searched with the quick build (the backtracker's
-/// cost grows with the text; the full build's lazy DFA does not).
-const QUICK_TEXT_BYTES: usize = 4096;
-
-/// After this many searches with the quick build, a pattern gets its full build.
-const QUICK_SEARCHES: u32 = 64;
-
 impl Clone for Pattern {
     fn clone(&self) -> Pattern {
         Pattern {
@@ -118,9 +99,7 @@ impl Clone for Pattern {
             size_limit: self.size_limit,
             required: self.required.clone(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
-            quick: self.quick.clone(),
-            quick_searches: std::sync::atomic::AtomicU32::new(0),
-            compiled: self.compiled.clone(),
+            builds: self.builds.clone(),
         }
     }
 }
@@ -136,9 +115,7 @@ impl Pattern {
             size_limit,
             required: std::sync::OnceLock::new(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
-            quick: std::sync::OnceLock::new(),
-            quick_searches: std::sync::atomic::AtomicU32::new(0),
-            compiled: std::sync::OnceLock::new(),
+            builds: TwoStage::new(),
         }
     }
 
@@ -150,115 +127,53 @@ impl Pattern {
     /// would match nothing; only the built-in rulebook's patterns are lazy, the suite
     /// compiles them, and under a lowered `regex-bytes` they are built at load.
     pub fn is_match(&self, text: &str) -> bool {
-        match self.engine_for(text) {
-            Some(Engine::Quick(re)) => re.is_match(text),
-            Some(Engine::Full(re)) => re.is_match(text),
-            None => false,
-        }
+        self.build_for(text).is_some_and(|b| b.is_match(text))
     }
 
     /// The text of a group of the first match in `text`: the group named `value` when
     /// `named`, else group 1.
     pub fn group<'t>(&self, text: &'t str, named: bool) -> Option<&'t str> {
-        match self.engine_for(text)? {
-            Engine::Quick(re) => {
-                let mut captures = re.create_captures();
-                re.captures(text, &mut captures);
-                let span = if named {
-                    captures.get_group_by_name("value")
-                } else {
-                    captures.get_group(1)
-                }?;
-                text.get(span.range())
-            }
-            Engine::Full(re) => {
-                let captures = re.captures(text)?;
-                let m = if named {
-                    captures.name("value")
-                } else {
-                    captures.get(1)
-                }?;
-                Some(m.as_str())
-            }
-        }
+        self.build_for(text)?.group(text, named)
     }
 
     /// The build to search `text` with, or `None` when `text` cannot match (or the
     /// pattern cannot be built).
-    fn engine_for(&self, text: &str) -> Option<Engine<'_>> {
-        use std::sync::atomic::Ordering::Relaxed;
-        if let Some(built) = self.compiled.get() {
-            return built.as_ref().map(Engine::Full);
-        }
-        let required = self.required.get_or_init(|| {
-            let hir = regex_syntax::ParserBuilder::new()
-                .case_insensitive(self.ignore_case)
-                .build()
-                .parse(&self.source)
-                .ok()?;
-            required_literals(&hir)
-        });
-        if let Some(required) = required {
-            let haystack = text.as_bytes();
-            if !required
-                .iter()
-                .any(|literal| memchr::memmem::find(haystack, literal).is_some())
-                && self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT
-            {
-                return None;
+    fn build_for(&self, text: &str) -> Option<Build<'_>> {
+        if !self.builds.is_fully_built() {
+            let required = self.required.get_or_init(|| {
+                let hir = regex_syntax::ParserBuilder::new()
+                    .case_insensitive(self.ignore_case)
+                    .build()
+                    .parse(&self.source)
+                    .ok()?;
+                required_literals(&hir)
+            });
+            if let Some(required) = required {
+                use std::sync::atomic::Ordering::Relaxed;
+                let haystack = text.as_bytes();
+                if !required
+                    .iter()
+                    .any(|literal| memchr::memmem::find(haystack, literal).is_some())
+                    && self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT
+                {
+                    return None;
+                }
             }
         }
-        if text.len() <= QUICK_TEXT_BYTES
-            && self.quick_searches.fetch_add(1, Relaxed) < QUICK_SEARCHES
-            && let Some(quick) = self.quick.get_or_init(|| self.build_quick()).as_ref()
-        {
-            return Some(Engine::Quick(quick));
-        }
-        self.build().as_ref().map(Engine::Full)
-    }
-
-    /// The pattern as the regex crate builds it, but with only the engines that
-    /// cost little to build.
-    fn build_quick(&self) -> Option<regex_automata::meta::Regex> {
-        use regex_automata::{MatchKind, meta, util::syntax};
-        let config = meta::Config::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .utf8_empty(true)
-            .nfa_size_limit(Some(self.size_limit))
-            .hybrid(false)
-            .dfa(false)
-            .onepass(false);
-        meta::Builder::new()
-            .configure(config)
-            .syntax(
-                syntax::Config::new()
-                    .utf8(true)
-                    .case_insensitive(self.ignore_case),
-            )
-            .build(&self.source)
-            .ok()
-    }
-
-    fn build(&self) -> &Option<Regex> {
-        self.compiled.get_or_init(|| {
-            regex::RegexBuilder::new(&self.source)
-                .case_insensitive(self.ignore_case)
-                .size_limit(self.size_limit)
-                .build()
-                .ok()
-        })
+        self.builds
+            .for_text(&self.source, self.ignore_case, self.size_limit, text)
     }
 
     /// Whether the regex has been built, quick or full (for tests of the laziness).
     #[cfg(test)]
     fn is_built(&self) -> bool {
-        self.compiled.get().is_some() || self.quick.get().is_some()
+        self.builds.is_built()
     }
 
     /// Whether the full build has been made.
     #[cfg(test)]
     fn is_fully_built(&self) -> bool {
-        self.compiled.get().is_some()
+        self.builds.is_fully_built()
     }
 }
 
@@ -300,18 +215,13 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
 
 impl From<Regex> for Pattern {
     fn from(re: Regex) -> Pattern {
-        let compiled = std::sync::OnceLock::new();
-        let source = re.as_str().to_owned();
-        let _ = compiled.set(Some(re));
         Pattern {
-            source,
+            source: re.as_str().to_owned(),
             ignore_case: false,
             size_limit: usize::MAX,
             required: std::sync::OnceLock::from(None),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
-            quick: std::sync::OnceLock::new(),
-            quick_searches: std::sync::atomic::AtomicU32::new(0),
-            compiled,
+            builds: TwoStage::built(re),
         }
     }
 }
@@ -654,7 +564,7 @@ mod tests {
         );
         assert!(!p.is_fully_built(), "short texts: the quick build");
         // Searched often, it gets its full build, which answers the same.
-        for _ in 0..QUICK_SEARCHES {
+        for _ in 0..crate::two_stage::QUICK_SEARCHES {
             assert!(p.is_match("No available channel for model x"));
         }
         assert!(p.is_fully_built());
@@ -666,7 +576,7 @@ mod tests {
         let p = lazy(r"No available channel for model (?P<value>\S+)");
         let long = format!(
             "{} No available channel for model m1",
-            "x".repeat(QUICK_TEXT_BYTES)
+            "x".repeat(crate::two_stage::QUICK_TEXT_BYTES)
         );
         assert_eq!(p.group(&long, true), Some("m1"));
         assert!(p.is_fully_built());
@@ -733,9 +643,7 @@ mod tests {
         let mut matched = 0;
         for (source, ignore_case) in &found {
             // The quick build answers as the full one, groups included.
-            let quick = Pattern::lazy(source, *ignore_case, usize::MAX)
-                .build_quick()
-                .unwrap();
+            let quick = crate::two_stage::quick_build(source, *ignore_case, usize::MAX).unwrap();
             let full = regex::RegexBuilder::new(source)
                 .case_insensitive(*ignore_case)
                 .build()

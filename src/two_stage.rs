@@ -1,0 +1,188 @@
+//! Regexes built in two stages, so a one-capture run pays little to build them and a
+//! bulk run searches fast.
+//!
+//! Building a regex with all of the regex crate's engines (the lazy DFA needs the
+//! pattern's reverse NFA too) costs as much as thousands of searches. A one-capture
+//! run searches each pattern a few times, on short texts: for those, the pattern is
+//! built with only its NFA, searched by the bounded backtracker or the PikeVM — a
+//! quarter to two thirds of the cost. A long text, or a pattern searched often (a bulk
+//! run), gets the full build. Both answer the same (leftmost-first, UTF-8, the same
+//! groups); the suite checks it for every built-in pattern on every fixture line.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use regex::Regex;
+use regex_automata::meta;
+
+/// Texts up to this long are searched with the quick build (the backtracker's cost
+/// grows with the text; the full build's lazy DFA does not).
+pub const QUICK_TEXT_BYTES: usize = 4096;
+
+/// After this many searches with the quick build, a pattern gets its full build.
+pub const QUICK_SEARCHES: u32 = 64;
+
+/// A pattern's builds, each made on first need.
+#[derive(Debug)]
+pub struct TwoStage {
+    quick: OnceLock<Option<meta::Regex>>,
+    /// Texts searched with `quick` so far.
+    quick_searches: AtomicU32,
+    full: OnceLock<Option<Regex>>,
+}
+
+/// The build to search one text with.
+pub enum Build<'r> {
+    Quick(&'r meta::Regex),
+    Full(&'r Regex),
+}
+
+impl Clone for TwoStage {
+    fn clone(&self) -> TwoStage {
+        TwoStage {
+            quick: self.quick.clone(),
+            quick_searches: AtomicU32::new(0),
+            full: self.full.clone(),
+        }
+    }
+}
+
+impl Default for TwoStage {
+    fn default() -> TwoStage {
+        TwoStage::new()
+    }
+}
+
+impl TwoStage {
+    pub const fn new() -> TwoStage {
+        TwoStage {
+            quick: OnceLock::new(),
+            quick_searches: AtomicU32::new(0),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// Already fully built (a rulebook from disk compiles its patterns at load).
+    pub fn built(re: Regex) -> TwoStage {
+        let full = OnceLock::new();
+        let _ = full.set(Some(re));
+        TwoStage {
+            quick: OnceLock::new(),
+            quick_searches: AtomicU32::new(0),
+            full,
+        }
+    }
+
+    /// The build to search `text` with; `None` when `source` cannot be built.
+    pub fn for_text(
+        &self,
+        source: &str,
+        ignore_case: bool,
+        size_limit: usize,
+        text: &str,
+    ) -> Option<Build<'_>> {
+        if let Some(full) = self.full.get() {
+            return full.as_ref().map(Build::Full);
+        }
+        if text.len() <= QUICK_TEXT_BYTES
+            && self.quick_searches.fetch_add(1, Relaxed) < QUICK_SEARCHES
+            && let Some(quick) = self
+                .quick
+                .get_or_init(|| quick_build(source, ignore_case, size_limit))
+                .as_ref()
+        {
+            return Some(Build::Quick(quick));
+        }
+        self.full(source, ignore_case, size_limit)
+            .as_ref()
+            .map(Build::Full)
+    }
+
+    /// The full build, made now if it was not.
+    pub fn full(&self, source: &str, ignore_case: bool, size_limit: usize) -> &Option<Regex> {
+        self.full.get_or_init(|| {
+            regex::RegexBuilder::new(source)
+                .case_insensitive(ignore_case)
+                .size_limit(size_limit)
+                .build()
+                .ok()
+        })
+    }
+
+    /// Whether any build has been made.
+    pub fn is_built(&self) -> bool {
+        self.full.get().is_some() || self.quick.get().is_some()
+    }
+
+    /// Whether the full build has been made.
+    pub fn is_fully_built(&self) -> bool {
+        self.full.get().is_some()
+    }
+}
+
+impl Build<'_> {
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Build::Quick(re) => re.is_match(text),
+            Build::Full(re) => re.is_match(text),
+        }
+    }
+
+    /// Where each match is, left to right, without overlaps (none, the usual case,
+    /// allocates nothing).
+    pub fn find_all(&self, text: &str) -> Vec<Range<usize>> {
+        match self {
+            Build::Quick(re) => re.find_iter(text).map(|m| m.range()).collect(),
+            Build::Full(re) => re.find_iter(text).map(|m| m.range()).collect(),
+        }
+    }
+
+    /// The text of a group of the first match: the group named `value` when `named`,
+    /// else group 1.
+    pub fn group<'t>(&self, text: &'t str, named: bool) -> Option<&'t str> {
+        match self {
+            Build::Quick(re) => {
+                let mut captures = re.create_captures();
+                re.captures(text, &mut captures);
+                let span = if named {
+                    captures.get_group_by_name("value")
+                } else {
+                    captures.get_group(1)
+                }?;
+                text.get(span.range())
+            }
+            Build::Full(re) => {
+                let captures = re.captures(text)?;
+                let m = if named {
+                    captures.name("value")
+                } else {
+                    captures.get(1)
+                }?;
+                Some(m.as_str())
+            }
+        }
+    }
+}
+
+/// The pattern as the regex crate builds it (same syntax and match semantics), with
+/// only the engines that cost little to build.
+pub fn quick_build(source: &str, ignore_case: bool, size_limit: usize) -> Option<meta::Regex> {
+    use regex_automata::{MatchKind, util::syntax};
+    let config = meta::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(size_limit))
+        .hybrid(false)
+        .dfa(false)
+        .onepass(false);
+    meta::Builder::new()
+        .configure(config)
+        .syntax(
+            syntax::Config::new()
+                .utf8(true)
+                .case_insensitive(ignore_case),
+        )
+        .build(source)
+        .ok()
+}
