@@ -143,8 +143,13 @@ impl Headers {
 
     pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
         self.text.push_str(name.as_ref());
+        self.push_value(value.as_ref());
+    }
+
+    /// Ends the header whose name was just appended to `text` with `value`.
+    fn push_value(&mut self, value: &str) {
         let name_end = self.text.len();
-        self.text.push_str(value.as_ref());
+        self.text.push_str(value);
         self.ends.push((name_end, self.text.len()));
     }
 }
@@ -206,32 +211,16 @@ impl<'de> serde::de::Visitor<'de> for HeaderValues<'_> {
         f.write_str("a header value (a string, or a list of strings)")
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-        let name_end = self.headers.text.len();
-        self.headers.text.push_str(v);
-        self.headers.ends.push((name_end, self.headers.text.len()));
+        self.headers.push_value(v);
         Ok(())
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Headers { text, ends } = self.headers;
-        let name_end = text.len();
-        let mut first = true;
-        loop {
-            let entry_start = text.len();
-            // Each value after the first repeats the name.
-            let this_name_end = if first {
-                name_end
-            } else {
-                text.extend_from_within(self.name_start..name_end);
-                text.len()
-            };
-            if seq.next_element_seed(AppendStr(text))?.is_none() {
-                // No more values: drop the repeated name (for an empty list, the name).
-                text.truncate(if first { self.name_start } else { entry_start });
-                return Ok(());
-            }
-            ends.push((this_name_end, text.len()));
-            first = false;
+        // A list of values (rare): each value gets its own copy of the name.
+        let name = self.headers.text.split_off(self.name_start);
+        while let Some(value) = seq.next_element::<String>()? {
+            self.headers.push(&name, value);
         }
+        Ok(())
     }
 }
 
