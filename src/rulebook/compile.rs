@@ -1919,6 +1919,8 @@ fn compile_op(
     Some(vec![op])
 }
 
+/// Patterns come from `matches:` and `extract:` only; `build.rs` works out the
+/// built-in rulebook's required literals for exactly those.
 fn compile_regex(
     cx: &mut Ctx<'_>,
     pattern: &str,

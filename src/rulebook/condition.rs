@@ -9,6 +9,8 @@ use serde_json::Value as Json;
 
 use crate::facts::{Fact, FactValue};
 use crate::two_stage::{Build, TwoStage};
+
+use super::literals::{self, Literals};
 use crate::yaml::Pos;
 
 /// A condition tree.
@@ -81,13 +83,6 @@ pub struct Pattern {
     builds: TwoStage,
 }
 
-/// Byte strings to look for in a text.
-type Literals = Box<[Box<[u8]>]>;
-
-/// How many literals `required` may hold; a longer list costs more to scan for
-/// than the pattern's own search.
-const MAX_REQUIRED_LITERALS: usize = 24;
-
 /// After this many texts ruled out by its literals, a pattern is built.
 const BUILD_AFTER_RULED_OUT: u32 = 64;
 
@@ -141,12 +136,9 @@ impl Pattern {
     fn build_for(&self, text: &str) -> Option<Build<'_>> {
         if !self.builds.is_fully_built() {
             let required = self.required.get_or_init(|| {
-                let hir = regex_syntax::ParserBuilder::new()
-                    .case_insensitive(self.ignore_case)
-                    .build()
-                    .parse(&self.source)
-                    .ok()?;
-                required_literals(&hir)
+                // The built-in rulebook's were worked out at build time.
+                super::frozen_literals(&self.source, self.ignore_case)
+                    .unwrap_or_else(|| literals::required_for(&self.source, self.ignore_case))
             });
             if let Some(required) = required {
                 use std::sync::atomic::Ordering::Relaxed;
@@ -175,42 +167,6 @@ impl Pattern {
     fn is_fully_built(&self) -> bool {
         self.builds.is_fully_built()
     }
-}
-
-/// Literals one of which every match of `hir` holds: its possible beginnings, else
-/// its possible ends; `None` when there is no short list of either (`.*x`, `[a-z]+`).
-fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    [ExtractKind::Prefix, ExtractKind::Suffix]
-        .into_iter()
-        .find_map(|kind| {
-            let mut seq = Extractor::new()
-                .kind(kind)
-                .limit_total(MAX_REQUIRED_LITERALS)
-                .extract(hir);
-            seq.dedup();
-            let literals = seq.literals()?;
-            // An empty literal is in every text: no help.
-            if literals.len() > MAX_REQUIRED_LITERALS || literals.iter().any(|l| l.is_empty()) {
-                return None;
-            }
-            // A text holding `"sk-` holds `sk-`: looking for the shorter one is enough.
-            let holds = |long: &[u8], short: &[u8]| memchr::memmem::find(long, short).is_some();
-            Some(
-                literals
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, l)| {
-                        !literals.iter().enumerate().any(|(j, other)| {
-                            j != i
-                                && holds(l.as_bytes(), other.as_bytes())
-                                && (other.len() < l.len() || j < i)
-                        })
-                    })
-                    .map(|(_, l)| l.as_bytes().into())
-                    .collect(),
-            )
-        })
 }
 
 impl From<Regex> for Pattern {
@@ -519,8 +475,7 @@ mod tests {
     }
 
     fn required(source: &str) -> Option<Vec<String>> {
-        let hir = regex_syntax::Parser::new().parse(source).unwrap();
-        required_literals(&hir).map(|lits| {
+        literals::required_for(source, false).map(|lits| {
             let mut v: Vec<String> = lits
                 .iter()
                 .map(|l| String::from_utf8_lossy(l).into_owned())
@@ -665,12 +620,15 @@ mod tests {
                     .unwrap_or_else(|| vec![None; spans.len()]);
                 assert_eq!(spans, expected, "{source} on {text:?}");
             }
-            let hir = regex_syntax::ParserBuilder::new()
-                .case_insensitive(*ignore_case)
-                .build()
-                .parse(source)
-                .unwrap();
-            let Some(required) = required_literals(&hir) else {
+            // build.rs worked out the same literals for it, so start-up needs no parse.
+            let frozen = crate::rulebook::frozen_literals(source, *ignore_case)
+                .unwrap_or_else(|| panic!("{source} is not in DEFAULT_RULEBOOK_LITERALS"));
+            assert_eq!(
+                frozen,
+                literals::required_for(source, *ignore_case),
+                "{source}"
+            );
+            let Some(required) = literals::required_for(source, *ignore_case) else {
                 continue;
             };
             let re = regex::RegexBuilder::new(source)

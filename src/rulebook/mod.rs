@@ -10,6 +10,7 @@ pub mod compile;
 pub mod condition;
 pub mod examples;
 pub mod lints;
+pub mod literals;
 pub mod schema;
 pub mod template;
 
@@ -35,6 +36,42 @@ pub const DEFAULT_RULEBOOK: (&str, &str) = (
     "rules/moleapi.yaml",
     include_str!("../../rules/moleapi.yaml"),
 );
+
+/// The default rulebook's YAML tree, parsed at build time (`build.rs`); `None` if the
+/// file did not parse then, and the text is parsed at run time instead.
+pub static DEFAULT_RULEBOOK_TREE: Option<&[yaml::FrozenNode]> = {
+    // Unused when the table is `None` (a rulebook that did not parse at build time).
+    #[allow(unused_imports)]
+    use yaml::Frozen::*;
+    #[allow(dead_code)]
+    const fn n(line: u32, column: u32, value: yaml::Frozen) -> yaml::FrozenNode {
+        yaml::FrozenNode {
+            line,
+            column,
+            value,
+        }
+    }
+    include!(concat!(env!("OUT_DIR"), "/moleapi_tree.rs"))
+};
+
+/// A pattern, its `ignore_case`, and its required literals (`None`: no short list).
+pub type FrozenLiterals = (&'static str, bool, Option<&'static [&'static [u8]]>);
+
+/// The required literals (see [`literals`]) of the default rulebook's patterns,
+/// worked out at build time, sorted by pattern.
+pub static DEFAULT_RULEBOOK_LITERALS: &[FrozenLiterals] =
+    include!(concat!(env!("OUT_DIR"), "/moleapi_literals.rs"));
+
+/// A pattern's required literals from [`DEFAULT_RULEBOOK_LITERALS`]; `None` when it
+/// is not there (a rulebook from disk, a `--var` in the pattern).
+pub fn frozen_literals(source: &str, ignore_case: bool) -> Option<Option<literals::Literals>> {
+    let table = DEFAULT_RULEBOOK_LITERALS;
+    let at = table
+        .binary_search_by(|&(s, i, _)| (s, i).cmp(&(source, ignore_case)))
+        .ok()?;
+    let (_, _, found) = table.get(at)?;
+    Some(found.map(|list| list.iter().map(|&l| Box::from(l)).collect()))
+}
 
 /// A language for messages. English is the fallback for any text without a translation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -310,15 +347,25 @@ pub fn load_str(
                 .with_help("fix the YAML syntax at this position (indentation, quotes, brackets)"),
         ]
     })?;
+    load_tree(file, text, &root, options)
+}
+
+/// Compiles one rulebook from its parsed tree; `text` is the YAML it came from.
+fn load_tree(
+    file: &str,
+    text: &str,
+    root: &yaml::Node,
+    options: &LoadOptions,
+) -> Result<Rulebook, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     if !options.skip_schema {
         diagnostics.extend(schema::validate_except(
             file,
-            &root,
-            &compile::rules_to_skip(&root),
+            root,
+            &compile::rules_to_skip(root),
         ));
     }
-    match compile(file, text, &root, options) {
+    match compile(file, text, root, options) {
         Ok(rulebook) if diagnostics.is_empty() => Ok(rulebook),
         Ok(_) => Err(diagnostics),
         Err(compile_diagnostics) => Err(merge(compile_diagnostics, diagnostics)),
@@ -496,7 +543,13 @@ impl RuleSet {
             lazy_regex: options.limits.regex_bytes >= crate::limits::Limits::default().regex_bytes,
             ..options.clone()
         };
-        let rb = load_str(file, text, &options).map_err(|d| LoadError {
+        // The tree frozen at build time saves parsing the YAML; it is the same tree
+        // (tested), so positions in any diagnostic are the same too.
+        let loaded = match DEFAULT_RULEBOOK_TREE.and_then(yaml::thaw) {
+            Some(root) => load_tree(file, text, &root, &options),
+            None => load_str(file, text, &options),
+        };
+        let rb = loaded.map_err(|d| LoadError {
             diagnostics: d,
             sources: BTreeMap::from([(file.to_owned(), text.to_owned())]),
         })?;
@@ -725,5 +778,39 @@ pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), V
         Ok(())
     } else {
         Err(diagnostics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table `build.rs` froze is the tree a parse of the embedded text gives, to
+    /// every position and scalar: the built-in rulebook is the same either way.
+    #[test]
+    fn the_frozen_default_tree_is_the_parsed_text() {
+        let frozen = DEFAULT_RULEBOOK_TREE
+            .and_then(yaml::thaw)
+            .expect("build.rs froze the built-in rulebook");
+        let parsed = yaml::parse(DEFAULT_RULEBOOK.1, YamlLimits::default()).unwrap();
+        assert_eq!(format!("{frozen:#?}"), format!("{parsed:#?}"));
+    }
+
+    /// Looked up by binary search: sorted, each pattern once. (That every pattern of
+    /// the rulebook is there, with the literals a parse gives, is checked in
+    /// `condition`, beside the literals' own tests.)
+    #[test]
+    fn the_frozen_literals_are_sorted_and_found() {
+        let table = DEFAULT_RULEBOOK_LITERALS;
+        assert!(table.len() > 40, "{} patterns", table.len());
+        assert!(
+            table
+                .windows(2)
+                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
+        );
+        for &(source, ignore_case, _) in table {
+            assert!(frozen_literals(source, ignore_case).is_some(), "{source}");
+        }
+        assert!(frozen_literals("not a pattern of the rulebook", false).is_none());
     }
 }

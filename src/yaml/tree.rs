@@ -1,9 +1,6 @@
-//! The one place that knows about YAML.
-//!
-//! Rulebooks are parsed into a [`Node`] tree in which every value, key included, keeps
-//! its line and column. Everything downstream (schema validation, compilation, lint)
-//! works on that tree, so any problem can be pointed at precisely. Keeping the YAML
-//! crate behind this module means switching parsers is a local change.
+//! The YAML parser's events made into a positioned [`Node`] tree. Needs nothing but
+//! std and granit-parser: `build.rs` includes this file to freeze the built-in
+//! rulebook's tree at build time.
 
 use std::collections::HashSet;
 
@@ -486,27 +483,6 @@ impl Node {
             .iter()
             .find(|(k, _)| k.key_text().as_deref() == Some(key))
             .map(|(k, _)| k.pos)
-    }
-
-    /// Converts the tree to JSON, for schema validation and for example captures.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        match &self.value {
-            Value::Null => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(J::Number)
-                .unwrap_or(J::Null),
-            Value::Str(s) => J::String(s.clone()),
-            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.key_text().unwrap_or_default().into_owned(), v.to_json()))
-                    .collect(),
-            ),
-        }
     }
 }
 
