@@ -7,9 +7,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::sync::OnceLock;
 
-use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::capture::{Body, Capture, Headers};
@@ -1117,13 +1115,12 @@ fn request_id_in_message(message: &str) -> Option<String> {
     if !message.contains(OPENING) {
         return None;
     }
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    let re = RE
-        .get_or_init(|| Regex::new(r"\(request id: ([0-9A-Za-z]{16,64})\)").ok())
-        .as_ref()?;
-    re.captures(message)
+    static REQUEST_ID: crate::two_stage::Fixed =
+        crate::two_stage::Fixed::new(r"\(request id: ([0-9A-Za-z]{16,64})\)");
+    REQUEST_ID
+        .captures(message)
         .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_owned())
+        .map(str::to_owned)
 }
 
 /// Reads the error out of the common body shapes: OpenAI/new-api

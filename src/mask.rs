@@ -10,22 +10,14 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::OnceLock;
 
-use regex::Regex;
-
-use crate::two_stage::TwoStage;
+use crate::two_stage::Fixed;
 
 /// Prefixes that say which platform a key is from. They are public, not secret.
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
 
 /// Shapes of keys found in free text (bodies, error messages, URLs).
 const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|AQ\.[0-9A-Za-z_\-]{20,}|gsk_[0-9A-Za-z]{20,}|xai-[0-9A-Za-z_\-]{20,}|pplx-[0-9A-Za-z]{20,}|hf_[A-Za-z]{20,}|tgp_v1_[0-9A-Za-z_\-]{20,}|csk-[0-9a-z]{20,}|nvapi-[0-9A-Za-z_\-]{20,}|r8_[0-9A-Za-z]{20,})";
-
-fn public_prefix() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(PUBLIC_PREFIX).ok()).as_ref()
-}
 
 /// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`), and
 /// long random-looking tokens (letters of both cases and digits, 32 or more), which is
@@ -38,35 +30,10 @@ const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
 const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|key=)";
 
-/// A fixed key pattern with its builds: quick for a one-capture run's few short
-/// texts, full for bulk runs (see [`crate::two_stage`]).
-struct KeyPattern {
-    source: &'static str,
-    builds: TwoStage,
-}
-
-impl KeyPattern {
-    const fn new(source: &'static str) -> KeyPattern {
-        KeyPattern {
-            source,
-            builds: TwoStage::new(),
-        }
-    }
-
-    /// Where the pattern matches in `text`, left to right.
-    fn find_all(&self, text: &str) -> Vec<Range<usize>> {
-        // The regex crate's own default limit: these patterns are fixed and small.
-        const SIZE_LIMIT: usize = 10 << 20;
-        self.builds
-            .for_text(self.source, false, SIZE_LIMIT, text)
-            .map(|build| build.find_all(text))
-            .unwrap_or_default()
-    }
-}
-
-static CONTEXT_KEYS_PATTERN: KeyPattern = KeyPattern::new(CONTEXT_KEYS);
-static CONTEXT_LABEL_PATTERN: KeyPattern = KeyPattern::new(CONTEXT_LABEL);
-static KEY_SHAPES_PATTERN: KeyPattern = KeyPattern::new(KEY_SHAPES);
+static CONTEXT_KEYS_PATTERN: Fixed = Fixed::new(CONTEXT_KEYS);
+static CONTEXT_LABEL_PATTERN: Fixed = Fixed::new(CONTEXT_LABEL);
+static KEY_SHAPES_PATTERN: Fixed = Fixed::new(KEY_SHAPES);
+static PUBLIC_PREFIX_PATTERN: Fixed = Fixed::new(PUBLIC_PREFIX);
 
 /// Whether a long token looks random (a key), not like a request id or a word.
 fn random_looking(t: &str) -> bool {
@@ -80,10 +47,10 @@ fn random_looking(t: &str) -> bool {
 /// Masks one key (no surrounding whitespace): public prefix, then at most three
 /// characters of each end of the secret part.
 pub fn mask_key(key: &str) -> String {
-    let prefix_len = public_prefix()
-        .and_then(|re| re.find(key))
-        .map(|m| m.end())
-        .unwrap_or(0);
+    let prefix_len = PUBLIC_PREFIX_PATTERN
+        .find_all(key)
+        .first()
+        .map_or(0, |m| m.end);
     let (prefix, secret) = key.split_at(prefix_len);
     let chars: Vec<char> = secret.chars().collect();
     let n = chars.len();
@@ -307,7 +274,7 @@ fn has_key_run(text: &str) -> bool {
 /// nothing changes. Matches are found without capture groups (the fast path).
 fn replace_matches<'t>(
     text: Cow<'t, str>,
-    pattern: &KeyPattern,
+    pattern: &Fixed,
     replace: impl Fn(&str, Range<usize>) -> Option<String>,
 ) -> Cow<'t, str> {
     let mut out: Option<String> = None;
@@ -368,9 +335,9 @@ mod tests {
             "\n",
             "…",
         ];
-        for source in [CONTEXT_KEYS, CONTEXT_LABEL, KEY_SHAPES] {
+        for source in [CONTEXT_KEYS, CONTEXT_LABEL, KEY_SHAPES, PUBLIC_PREFIX] {
             let quick = crate::two_stage::quick_build(source, false, 10 << 20).unwrap();
-            let full = Regex::new(source).unwrap();
+            let full = regex::Regex::new(source).unwrap();
             for a in fragments {
                 for b in fragments {
                     for c in fragments {

@@ -6,12 +6,12 @@
 //! run searches each pattern a few times, on short texts: for those, the pattern is
 //! built with only its NFA, searched by the bounded backtracker or the PikeVM — a
 //! quarter to two thirds of the cost. A long text, or a pattern searched often (a bulk
-//! run), gets the full build. Both answer the same (leftmost-first, UTF-8, the same
+//! run: 64 texts and 16 KB at least), gets the full build. Both answer the same (leftmost-first, UTF-8, the same
 //! groups); the suite checks it for every built-in pattern on every fixture line.
 
 use std::ops::Range;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 use regex::Regex;
 use regex_automata::meta;
@@ -20,15 +20,21 @@ use regex_automata::meta;
 /// grows with the text; the full build's lazy DFA does not).
 pub const QUICK_TEXT_BYTES: usize = 4096;
 
-/// After this many searches with the quick build, a pattern gets its full build.
+/// After this many searches with the quick build, and [`QUICK_BYTES`] searched, a
+/// pattern gets its full build: by then its slower searches have cost about what the
+/// full build does. (A traceback of a few hundred short lines stays quick.)
 pub const QUICK_SEARCHES: u32 = 64;
+
+/// See [`QUICK_SEARCHES`].
+pub const QUICK_BYTES: usize = 16 << 10;
 
 /// A pattern's builds, each made on first need.
 #[derive(Debug)]
 pub struct TwoStage {
     quick: OnceLock<Option<meta::Regex>>,
-    /// Texts searched with `quick` so far.
+    /// Texts searched with `quick` so far, and their bytes.
     quick_searches: AtomicU32,
+    quick_bytes: AtomicUsize,
     full: OnceLock<Option<Regex>>,
 }
 
@@ -43,6 +49,7 @@ impl Clone for TwoStage {
         TwoStage {
             quick: self.quick.clone(),
             quick_searches: AtomicU32::new(0),
+            quick_bytes: AtomicUsize::new(0),
             full: self.full.clone(),
         }
     }
@@ -59,6 +66,7 @@ impl TwoStage {
         TwoStage {
             quick: OnceLock::new(),
             quick_searches: AtomicU32::new(0),
+            quick_bytes: AtomicUsize::new(0),
             full: OnceLock::new(),
         }
     }
@@ -70,6 +78,7 @@ impl TwoStage {
         TwoStage {
             quick: OnceLock::new(),
             quick_searches: AtomicU32::new(0),
+            quick_bytes: AtomicUsize::new(0),
             full,
         }
     }
@@ -86,7 +95,7 @@ impl TwoStage {
             return full.as_ref().map(Build::Full);
         }
         if text.len() <= QUICK_TEXT_BYTES
-            && self.quick_searches.fetch_add(1, Relaxed) < QUICK_SEARCHES
+            && self.stays_quick(text.len())
             && let Some(quick) = self
                 .quick
                 .get_or_init(|| quick_build(source, ignore_case, size_limit))
@@ -97,6 +106,14 @@ impl TwoStage {
         self.full(source, ignore_case, size_limit)
             .as_ref()
             .map(Build::Full)
+    }
+
+    /// Counts one more quick search of `len` bytes; whether it is still under the
+    /// thresholds (both counters move every time).
+    fn stays_quick(&self, len: usize) -> bool {
+        let searches = self.quick_searches.fetch_add(1, Relaxed);
+        let bytes = self.quick_bytes.fetch_add(len, Relaxed);
+        searches < QUICK_SEARCHES || bytes < QUICK_BYTES
     }
 
     /// The full build, made now if it was not.
@@ -138,6 +155,29 @@ impl Build<'_> {
         }
     }
 
+    /// Where each group of the first match is (group 0 the whole match); `None`
+    /// without a match.
+    pub fn captures(&self, text: &str) -> Option<Vec<Option<Range<usize>>>> {
+        match self {
+            Build::Quick(re) => {
+                // Finding no match is the usual case, and needs no group slots.
+                if !re.is_match(text) {
+                    return None;
+                }
+                let mut captures = re.create_captures();
+                re.captures(text, &mut captures);
+                captures.is_match().then(|| {
+                    (0..captures.group_len())
+                        .map(|i| captures.get_group(i).map(|s| s.range()))
+                        .collect()
+                })
+            }
+            Build::Full(re) => re
+                .captures(text)
+                .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect()),
+        }
+    }
+
     /// The text of a group of the first match: the group named `value` when `named`,
     /// else group 1.
     pub fn group<'t>(&self, text: &'t str, named: bool) -> Option<&'t str> {
@@ -165,6 +205,73 @@ impl Build<'_> {
     }
 }
 
+/// One of the program's own patterns (input readers, masking, facts): a fixed source
+/// in a `static`, built in two stages when first searched.
+#[derive(Debug)]
+pub struct Fixed {
+    source: &'static str,
+    builds: TwoStage,
+}
+
+/// The regex crate's own default size limit: fixed patterns are small.
+const FIXED_SIZE_LIMIT: usize = 10 << 20;
+
+impl Fixed {
+    pub const fn new(source: &'static str) -> Fixed {
+        Fixed {
+            source,
+            builds: TwoStage::new(),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.source
+    }
+
+    /// `None` only if the source does not compile (the suite builds every one).
+    fn build(&self, text: &str) -> Option<Build<'_>> {
+        self.builds
+            .for_text(self.source, false, FIXED_SIZE_LIMIT, text)
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.build(text).is_some_and(|b| b.is_match(text))
+    }
+
+    /// Where the pattern matches in `text`, left to right.
+    pub fn find_all(&self, text: &str) -> Vec<Range<usize>> {
+        self.build(text)
+            .map(|b| b.find_all(text))
+            .unwrap_or_default()
+    }
+
+    /// The groups of the first match in `text`.
+    pub fn captures<'t>(&self, text: &'t str) -> Option<Groups<'t>> {
+        let spans = self.build(text)?.captures(text)?;
+        Some(Groups { text, spans })
+    }
+}
+
+/// The groups of a match.
+#[derive(Debug)]
+pub struct Groups<'t> {
+    text: &'t str,
+    spans: Vec<Option<Range<usize>>>,
+}
+
+impl<'t> Groups<'t> {
+    /// Group `i`'s text, if it took part in the match.
+    pub fn get(&self, i: usize) -> Option<&'t str> {
+        let span = self.spans.get(i)?.clone()?;
+        self.text.get(span)
+    }
+
+    /// Group `i`'s text, empty when it took no part in the match.
+    pub fn at(&self, i: usize) -> &'t str {
+        self.get(i).unwrap_or("")
+    }
+}
+
 /// The pattern as the regex crate builds it (same syntax and match semantics), with
 /// only the engines that cost little to build, and no prefilter: extracting the
 /// pattern's literals and building a literal searcher costs more than it saves on
@@ -188,4 +295,31 @@ pub fn quick_build(source: &str, ignore_case: bool, size_limit: usize) -> Option
         )
         .build(source)
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static OPTIONAL_GROUP: Fixed = Fixed::new(r"method=([A-Z]+)|status ([0-9]{3})");
+
+    #[test]
+    fn fixed_patterns_give_their_groups_with_either_build() {
+        let long = format!("{} status 503", "x".repeat(QUICK_TEXT_BYTES));
+        // The first text gets the quick build, the long one the full build.
+        for text in ["status 404", long.as_str()] {
+            let groups = OPTIONAL_GROUP.captures(text).unwrap();
+            assert_eq!(groups.get(1), None, "group 1 took no part");
+            assert_eq!(groups.at(1), "");
+            assert!(matches!(groups.at(2), "404" | "503"));
+            assert_eq!(groups.get(3), None, "no such group");
+        }
+        assert!(OPTIONAL_GROUP.builds.is_fully_built());
+        assert!(OPTIONAL_GROUP.captures("nothing here").is_none());
+        assert_eq!(
+            OPTIONAL_GROUP.find_all("method=GET, status 200"),
+            vec![0..10, 12..22]
+        );
+        assert!(!Fixed::new("(unclosed").is_match("(unclosed"));
+    }
 }

@@ -19,25 +19,69 @@
 //! Only what the text holds is filled in: a status, the message as the body, the
 //! method and path the gateway echoed (`Invalid URL (POST /v1/…)`), a request id.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::{InputCapture, InputError};
 use crate::capture::{Body, Capture, Headers, Request, Response};
+use crate::two_stage::Fixed;
 
-fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
-    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
-}
+// The reader's patterns, each built when first searched (see `two_stage`). Digits and
+// identifier characters are ASCII (`[0-9]`, not `\d`): what SDKs print is, a status
+// must parse as a number, and Unicode `\w` alone costs more to build than the rest of
+// a pattern.
 
 /// An exception line at the start of a line: `openai.NotFoundError: …`, `TypeError: …`.
-fn exception_line() -> Option<&'static Regex> {
-    static R: OnceLock<Option<Regex>> = OnceLock::new();
-    re(
-        &R,
-        r"^(?:\[cause\]: |Caused by: |cause: )?([A-Za-z_][\w.]*(?:Error|Exception|Timeout)|openai\.\w+|Error): (.*)$",
-    )
-}
+static EXCEPTION_LINE: Fixed = Fixed::new(
+    r"^(?:\[cause\]: |Caused by: |cause: )?([A-Za-z_][0-9A-Za-z_.]*(?:Error|Exception|Timeout)|openai\.[0-9A-Za-z_]+|Error): (.*)$",
+);
+/// An SDK's debug log's first line (see [`starts_with_client_log`]).
+static CLIENT_LOG: Fixed = Fixed::new(
+    r"^\[(?:log_[0-9a-f]+|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,.]+ - (?:openai|httpx|httpcore)[0-9A-Za-z_.]*:[0-9]+ - [A-Z]+)\] ",
+);
+static HTTPX: Fixed = Fixed::new(r#"HTTP Request: ([A-Z]+) (\S+) "HTTP/[0-9.]+ ([0-9]{3})"#);
+static NODE_STATUS: Fixed = Fixed::new(r"^([0-9]{3}) (.*)$");
+static NODE_FIELD: Fixed =
+    Fixed::new(r#"^\s*'?(x-oneapi-request-id|x-request-id|retry-after|content-type)'?: '([^']*)'"#);
+static NODE_DEBUG: Fixed = Fixed::new(r"OpenAI:DEBUG:request (https?://\S+)");
+static INVALID_URL: Fixed = Fixed::new(r"Invalid URL \(([A-Z]+) (/[^)\s]*)\)");
+/// openai-node 5+ with OPENAI_LOG=debug|info: `[log_1a2b3c] post https://… failed with
+/// status 404 in 41ms`, and the request it is sending, field by field.
+static NODE_LOG_OUTCOME: Fixed = Fixed::new(
+    r"^\[log_[0-9A-Za-z_]+\] (get|post|put|patch|delete) (https?://\S+) (?:failed|succeeded) with status ([0-9]{3})",
+);
+static NODE_LOG_FIELD: Fixed = Fixed::new(r"^  (method|url): '([^']*)',?$");
+static USER_AGENT: Fixed =
+    Fixed::new(r"(?i)'?user-agent'?: '(OpenAI/(JS|Python) ([0-9A-Za-z_.+-]+))'");
+/// openai-python with OPENAI_LOG=debug: the request options (method, body as a dict
+/// literal) and the response headers.
+static PY_OPTIONS: Fixed = Fixed::new(r"Request options: (\{.*\})$");
+/// openai-python 2.x/3.x log less: `Building HTTP request: method=POST`, then
+/// `HTTP Response: POST 503` (the status the exception class only approximates).
+static PY_METHOD: Fixed =
+    Fixed::new(r"Building HTTP request: method=([A-Z]+)(?-u:\b)|HTTP Response: [A-Z]+ ([0-9]{3})$");
+static PY_RESPONSE: Fixed =
+    Fixed::new(r#"HTTP Response: [A-Z]+ \S+ "([0-9]{3})[^"]*" Headers\((\{.*\})\)$"#);
+/// The header value a client refused to send, quoted.
+static REFUSED: Fixed = Fixed::new(
+    r#"(?:Illegal header value b|header value: |InvalidHeader: .*?: )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"#,
+);
+
+/// Every pattern of the reader (the suite builds each).
+#[cfg(test)]
+pub(crate) static PATTERNS: [&Fixed; 14] = [
+    &EXCEPTION_LINE,
+    &CLIENT_LOG,
+    &HTTPX,
+    &NODE_STATUS,
+    &NODE_FIELD,
+    &NODE_DEBUG,
+    &INVALID_URL,
+    &NODE_LOG_OUTCOME,
+    &NODE_LOG_FIELD,
+    &USER_AGENT,
+    &PY_OPTIONS,
+    &PY_METHOD,
+    &PY_RESPONSE,
+    &REFUSED,
+];
 
 /// Whether the text looks like an SDK's error output.
 pub fn looks_like(text: &str) -> bool {
@@ -47,7 +91,7 @@ pub fn looks_like(text: &str) -> bool {
         || text.contains("OpenAI:DEBUG")
         || starts_with_client_log(text)
         || text.lines().any(|l| {
-            exception_line().is_some_and(|r| r.is_match(l.trim_end()))
+            EXCEPTION_LINE.is_match(l.trim_end())
                 && (l.contains("Error") || l.starts_with("openai."))
         })
 }
@@ -56,7 +100,6 @@ pub fn looks_like(text: &str) -> bool {
 /// (openai-node 5+) or `[2026-11-27 12:32:04 - openai._base_client:482 - DEBUG]`
 /// (openai-python). Both start with `[`, so this is asked before reading JSON.
 pub fn starts_with_client_log(text: &str) -> bool {
-    static R: OnceLock<Option<Regex>> = OnceLock::new();
     let first = text.trim_start().lines().next().unwrap_or_default();
     // Both shapes open with `[log_` or `[` and a digit: anything else (a JSON array)
     // is told apart without building the regex.
@@ -64,11 +107,7 @@ pub fn starts_with_client_log(text: &str) -> bool {
     if !(first.starts_with("[log_") || opening.get(1).is_some_and(u8::is_ascii_digit)) {
         return false;
     }
-    re(
-        &R,
-        r"^\[(?:log_[0-9a-f]+|\d{4}-\d\d-\d\d [\d:,.]+ - (?:openai|httpx|httpcore)[\w.]*:\d+ - [A-Z]+)\] ",
-    )
-    .is_some_and(|r| r.is_match(first))
+    CLIENT_LOG.is_match(first)
 }
 
 /// The HTTP status an SDK's exception class stands for.
@@ -104,53 +143,6 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
     let mut node_error: Option<String> = None;
     let mut in_node_error = false;
 
-    static HTTPX: OnceLock<Option<Regex>> = OnceLock::new();
-    static NODE_STATUS: OnceLock<Option<Regex>> = OnceLock::new();
-    static NODE_FIELD: OnceLock<Option<Regex>> = OnceLock::new();
-    static NODE_DEBUG: OnceLock<Option<Regex>> = OnceLock::new();
-    static INVALID_URL: OnceLock<Option<Regex>> = OnceLock::new();
-    static NODE_LOG_OUTCOME: OnceLock<Option<Regex>> = OnceLock::new();
-    static NODE_LOG_FIELD: OnceLock<Option<Regex>> = OnceLock::new();
-    static USER_AGENT: OnceLock<Option<Regex>> = OnceLock::new();
-    static PY_OPTIONS: OnceLock<Option<Regex>> = OnceLock::new();
-    static PY_RESPONSE: OnceLock<Option<Regex>> = OnceLock::new();
-    static PY_METHOD: OnceLock<Option<Regex>> = OnceLock::new();
-    let httpx = re(
-        &HTTPX,
-        r#"HTTP Request: ([A-Z]+) (\S+) "HTTP/[\d.]+ (\d{3})"#,
-    );
-    let node_status = re(&NODE_STATUS, r"^(\d{3}) (.*)$");
-    let node_field = re(
-        &NODE_FIELD,
-        r#"^\s*'?(x-oneapi-request-id|x-request-id|retry-after|content-type)'?: '([^']*)'"#,
-    );
-    let node_debug = re(&NODE_DEBUG, r"OpenAI:DEBUG:request (https?://\S+)");
-    let invalid_url = re(&INVALID_URL, r"Invalid URL \(([A-Z]+) (/[^)\s]*)\)");
-    // openai-node 5+ with OPENAI_LOG=debug|info: `[log_1a2b3c] post https://… failed
-    // with status 404 in 41ms`, and the request it is sending, field by field.
-    let node_log_outcome = re(
-        &NODE_LOG_OUTCOME,
-        r"^\[log_\w+\] (get|post|put|patch|delete) (https?://\S+) (?:failed|succeeded) with status (\d{3})",
-    );
-    let node_log_field = re(&NODE_LOG_FIELD, r"^  (method|url): '([^']*)',?$");
-    let user_agent = re(
-        &USER_AGENT,
-        r"(?i)'?user-agent'?: '(OpenAI/(JS|Python) ([\w.+-]+))'",
-    );
-    // openai-python with OPENAI_LOG=debug: the request options (method, body as a dict
-    // literal) and the response headers.
-    let py_options = re(&PY_OPTIONS, r"Request options: (\{.*\})$");
-    // openai-python 2.x/3.x log less: `Building HTTP request: method=POST`, then
-    // `HTTP Response: POST 503` (the status the exception class only approximates).
-    let py_method = re(
-        &PY_METHOD,
-        r"Building HTTP request: method=([A-Z]+)\b|HTTP Response: [A-Z]+ (\d{3})$",
-    );
-    let py_response = re(
-        &PY_RESPONSE,
-        r#"HTTP Response: [A-Z]+ \S+ "(\d{3})[^"]*" Headers\((\{.*\})\)$"#,
-    );
-
     for raw in text.lines() {
         let line = raw.trim_end();
         if in_node_error {
@@ -177,39 +169,39 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         if line.contains("node_modules/openai") || line.contains("OpenAI:DEBUG") {
             client.get_or_insert("openai-node");
         }
-        if let Some(c) = httpx.and_then(|r| r.captures(line)) {
-            method = Some(c[1].to_owned());
-            url = Some(c[2].to_owned());
-            status = c[3].parse().ok();
+        if let Some(c) = HTTPX.captures(line) {
+            method = Some(c.at(1).to_owned());
+            url = Some(c.at(2).to_owned());
+            status = c.at(3).parse().ok();
             continue;
         }
-        if let Some(c) = user_agent.and_then(|r| r.captures(line)) {
-            client = Some(if c[2].eq_ignore_ascii_case("js") {
+        if let Some(c) = USER_AGENT.captures(line) {
+            client = Some(if c.at(2).eq_ignore_ascii_case("js") {
                 "openai-node"
             } else {
                 "openai-python"
             });
-            client_version.get_or_insert_with(|| c[3].to_owned());
+            client_version.get_or_insert_with(|| c.at(3).to_owned());
             continue;
         }
-        if let Some(c) = node_log_outcome.and_then(|r| r.captures(line)) {
-            method = Some(c[1].to_ascii_uppercase());
-            url = Some(c[2].to_owned());
-            status = c[3].parse().ok();
+        if let Some(c) = NODE_LOG_OUTCOME.captures(line) {
+            method = Some(c.at(1).to_ascii_uppercase());
+            url = Some(c.at(2).to_owned());
+            status = c.at(3).parse().ok();
             client.get_or_insert("openai-node");
             continue;
         }
-        if let Some(c) = node_log_field.and_then(|r| r.captures(line)) {
-            if &c[1] == "method" {
-                method.get_or_insert_with(|| c[2].to_ascii_uppercase());
-            } else if c[2].starts_with("http") {
-                url.get_or_insert_with(|| c[2].to_owned());
+        if let Some(c) = NODE_LOG_FIELD.captures(line) {
+            if c.at(1) == "method" {
+                method.get_or_insert_with(|| c.at(2).to_ascii_uppercase());
+            } else if c.at(2).starts_with("http") {
+                url.get_or_insert_with(|| c.at(2).to_owned());
             }
             continue;
         }
-        if let Some(options) = py_options
-            .and_then(|r| r.captures(line))
-            .and_then(|c| python_literal(&c[1], literal_depth))
+        if let Some(options) = PY_OPTIONS
+            .captures(line)
+            .and_then(|c| python_literal(c.at(1), literal_depth))
         {
             if let Some(m) = options.get("method").and_then(|m| m.as_str()) {
                 method.get_or_insert_with(|| m.to_ascii_uppercase());
@@ -219,19 +211,19 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
             }
             continue;
         }
-        if let Some(c) = py_method.and_then(|r| r.captures(line)) {
+        if let Some(c) = PY_METHOD.captures(line) {
             if let Some(m) = c.get(1) {
-                method.get_or_insert_with(|| m.as_str().to_owned());
+                method.get_or_insert_with(|| m.to_owned());
             }
             if let Some(s) = c.get(2) {
-                status = s.as_str().parse().ok().or(status);
+                status = s.parse().ok().or(status);
             }
             client.get_or_insert("openai-python");
             continue;
         }
-        if let Some(c) = py_response.and_then(|r| r.captures(line)) {
-            status = c[1].parse().ok().or(status);
-            if let Some(serde_json::Value::Object(map)) = python_literal(&c[2], literal_depth) {
+        if let Some(c) = PY_RESPONSE.captures(line) {
+            status = c.at(1).parse().ok().or(status);
+            if let Some(serde_json::Value::Object(map)) = python_literal(c.at(2), literal_depth) {
                 // After retries, the last response is the one that failed.
                 response_headers = Headers::default();
                 for (name, value) in map {
@@ -242,26 +234,26 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
             }
             continue;
         }
-        if let Some(c) = node_debug.and_then(|r| r.captures(line)) {
-            url = Some(c[1].to_owned());
+        if let Some(c) = NODE_DEBUG.captures(line) {
+            url = Some(c.at(1).to_owned());
             continue;
         }
-        if let Some(c) = node_field.and_then(|r| r.captures(line)) {
-            if response_headers.get(&c[1]).is_none() {
-                response_headers.push(&c[1], &c[2]);
+        if let Some(c) = NODE_FIELD.captures(line) {
+            if response_headers.get(c.at(1)).is_none() {
+                response_headers.push(c.at(1), c.at(2));
             }
             continue;
         }
         let trimmed = line.trim_start();
-        let Some(c) = exception_line().and_then(|r| r.captures(trimmed)) else {
+        let Some(c) = EXCEPTION_LINE.captures(trimmed) else {
             continue;
         };
         // Indented lines are source code in a traceback, unless they are a node cause.
         if line.starts_with(' ') && !trimmed.starts_with("[cause]") {
             continue;
         }
-        let class = c[1].to_owned();
-        let message = c[2].to_owned();
+        let class = c.at(1).to_owned();
+        let message = c.at(2).to_owned();
         // openai-python: `Error code: 404 - {'error': {…}}`
         if let Some(rest) = message.strip_prefix("Error code: ") {
             let (code, tail) = rest.split_once(" - ").unwrap_or((rest, ""));
@@ -278,10 +270,10 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         if let Some(n) =
             class_status(&class).or_else(|| (class == "APIError" || class == "Error").then_some(0))
         {
-            if let Some(m) = node_status.and_then(|r| r.captures(&message)) {
-                status = m[1].parse().ok();
-                if !m[2].contains("status code (no body)") {
-                    body = Some(Body::Text(m[2].to_owned()));
+            if let Some(m) = NODE_STATUS.captures(&message) {
+                status = m.at(1).parse().ok();
+                if !m.at(2).contains("status code (no body)") {
+                    body = Some(Body::Text(m.at(2).to_owned()));
                 }
                 continue;
             }
@@ -309,10 +301,9 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         Body::Raw(r) => r.get().to_owned(),
     };
     if let Some(c) = body.as_ref().and_then(|b| {
-        invalid_url.and_then(|r| {
-            r.captures(&echoed(b))
-                .map(|c| (c[1].to_owned(), c[2].to_owned()))
-        })
+        INVALID_URL
+            .captures(&echoed(b))
+            .map(|c| (c.at(1).to_owned(), c.at(2).to_owned()))
     }) {
         method.get_or_insert(c.0);
         url.get_or_insert(c.1);
@@ -325,17 +316,12 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
     // The header the client refused to send is quoted in its error: that is the key as
     // it would have gone out (`Illegal header value b'Bearer sk-… '`).
     let mut request_headers = Headers::default();
-    static REFUSED: OnceLock<Option<Regex>> = OnceLock::new();
-    let refused = re(
-        &REFUSED,
-        r#"(?:Illegal header value b|header value: |InvalidHeader: .*?: )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"#,
-    );
     if let Some(value) = errors
         .iter()
         .find_map(|e| {
-            refused
-                .and_then(|r| r.captures(e))
-                .and_then(|c| python_literal(&c[1], literal_depth))
+            REFUSED
+                .captures(e)
+                .and_then(|c| python_literal(c.at(1), literal_depth))
         })
         .and_then(|v| v.as_str().map(str::to_owned))
         .filter(|v| v.to_ascii_lowercase().starts_with("bearer"))
@@ -570,6 +556,37 @@ mod tests {
 
     fn one(text: &str) -> Capture {
         read(text, 64).unwrap().remove(0).capture
+    }
+
+    /// Each pattern compiles, and its quick build finds the groups its full build
+    /// finds on every line of the SDK fixtures (the reader uses either).
+    #[test]
+    fn the_patterns_compile_and_both_builds_agree() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inputs/sdk");
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            lines.extend(text.lines().map(|l| l.trim().to_owned()));
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        let mut matched = 0;
+        for pattern in PATTERNS {
+            let full = regex::Regex::new(pattern.as_str()).unwrap();
+            let quick = crate::two_stage::quick_build(pattern.as_str(), false, 10 << 20).unwrap();
+            for line in &lines {
+                let expected: Option<Vec<_>> = full
+                    .captures(line)
+                    .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect());
+                let got = crate::two_stage::Build::Quick(&quick).captures(line);
+                assert_eq!(got, expected, "{} on {line:?}", pattern.as_str());
+                matched += usize::from(expected.is_some());
+            }
+        }
+        assert!(
+            matched > 50,
+            "only {matched} matches: the check proves little"
+        );
     }
 
     #[test]

@@ -518,9 +518,16 @@ mod tests {
             Some("gpt-4o")
         );
         assert!(!p.is_fully_built(), "short texts: the quick build");
-        // Searched often, it gets its full build, which answers the same.
-        for _ in 0..crate::two_stage::QUICK_SEARCHES {
-            assert!(p.is_match("No available channel for model x"));
+        // Searched often, it gets its full build, which answers the same: after 64
+        // texts and 16 KB (many short texts alone do not make it).
+        let short = "No available channel for model x";
+        for _ in 0..crate::two_stage::QUICK_SEARCHES * 2 {
+            assert!(p.is_match(short));
+        }
+        assert!(!p.is_fully_built(), "many texts, few bytes");
+        let longer = format!("{short} {}", "y".repeat(1000));
+        for _ in 0..crate::two_stage::QUICK_BYTES / 1000 {
+            assert!(p.is_match(&longer));
         }
         assert!(p.is_fully_built());
         assert_eq!(
