@@ -26,11 +26,13 @@ fn main() {
     println!("cargo::rerun-if-changed=src/rulebook/literals.rs");
     let text = std::fs::read_to_string(RULEBOOK)
         .unwrap_or_else(|e| panic!("{RULEBOOK}: cannot read the built-in rulebook: {e}"));
+    // `{:?}` writes valid Rust string literals, escapes included.
     let (table, literals) = match tree::parse(&text, tree::YamlLimits::default()) {
         Ok(root) => {
-            let mut table = String::from("Some(&[\n");
-            freeze(&root, &mut table);
-            table.push_str("])\n");
+            let mut table = String::from("Some(yaml::FrozenTree { nodes: &[\n");
+            let mut strings = String::new();
+            freeze(&root, &mut table, &mut strings);
+            let _ = writeln!(table, "], strings: {strings:?} }})");
             let mut patterns = Vec::new();
             find_patterns(&root, &mut patterns);
             (table, required_literals(patterns))
@@ -99,26 +101,30 @@ fn required_literals(mut patterns: Vec<(&str, bool)>) -> String {
     out
 }
 
-/// One line a node, as `n(line, column, value)`; see `yaml::Frozen`.
-fn freeze(node: &tree::Node, out: &mut String) {
+/// One line a node, as `n(line, column, value)`, its string (if any) appended to
+/// `strings`; see `yaml::Frozen`.
+fn freeze(node: &tree::Node, out: &mut String, strings: &mut String) {
     let (line, column) = (node.pos.line, node.pos.column);
     let _ = match &node.value {
         tree::Value::Null => writeln!(out, "n({line},{column},Null),"),
         tree::Value::Bool(b) => writeln!(out, "n({line},{column},Bool({b})),"),
         tree::Value::Int(i) => writeln!(out, "n({line},{column},Int({i})),"),
         tree::Value::Float(f) => writeln!(out, "n({line},{column},Float({:#x})),", f.to_bits()),
-        // `{:?}` writes a valid Rust string literal, escapes included.
-        tree::Value::Str(s) => writeln!(out, "n({line},{column},Str({s:?})),"),
+        tree::Value::Str(s) => {
+            let start = strings.len();
+            strings.push_str(s);
+            writeln!(out, "n({line},{column},Str({start},{})),", s.len())
+        }
         tree::Value::Seq(items) => {
             let _ = writeln!(out, "n({line},{column},Seq({})),", items.len());
-            items.iter().for_each(|item| freeze(item, out));
+            items.iter().for_each(|item| freeze(item, out, strings));
             Ok(())
         }
         tree::Value::Map(entries) => {
             let _ = writeln!(out, "n({line},{column},Map({})),", entries.len());
             for (key, value) in entries {
-                freeze(key, out);
-                freeze(value, out);
+                freeze(key, out, strings);
+                freeze(value, out, strings);
             }
             Ok(())
         }

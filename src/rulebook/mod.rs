@@ -39,7 +39,7 @@ pub const DEFAULT_RULEBOOK: (&str, &str) = (
 
 /// The default rulebook's YAML tree, parsed at build time (`build.rs`); `None` if the
 /// file did not parse then, and the text is parsed at run time instead.
-pub static DEFAULT_RULEBOOK_TREE: Option<&[yaml::FrozenNode]> = {
+pub static DEFAULT_RULEBOOK_TREE: Option<yaml::FrozenTree> = {
     // Unused when the table is `None` (a rulebook that did not parse at build time).
     #[allow(unused_imports)]
     use yaml::Frozen::*;

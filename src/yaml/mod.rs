@@ -38,6 +38,9 @@ impl Node {
 
 /// One node of a tree frozen at build time, in pre-order: a sequence of `n` items is
 /// followed by its items, a mapping of `n` entries by each key and then its value.
+/// Strings are ranges of one text beside the table ([`FrozenTree`]): a table without
+/// pointers needs no relocation when the program loads, and its pages are read only
+/// by the runs that thaw it.
 #[derive(Clone, Copy, Debug)]
 pub struct FrozenNode {
     pub line: u32,
@@ -53,39 +56,50 @@ pub enum Frozen {
     Int(i64),
     /// The number's bits (`f64::to_bits`), so it comes back exactly.
     Float(u64),
-    Str(&'static str),
+    /// The string's start and length in bytes, in [`FrozenTree::strings`].
+    Str(u32, u32),
     Seq(u32),
     Map(u32),
 }
 
+/// A tree frozen at build time: its nodes, and the text their strings are in.
+#[derive(Clone, Copy, Debug)]
+pub struct FrozenTree {
+    pub nodes: &'static [FrozenNode],
+    pub strings: &'static str,
+}
+
 /// Rebuilds a tree from its frozen table; `None` unless the table is exactly one
-/// whole tree (callers then parse the YAML text instead).
-pub fn thaw(table: &[FrozenNode]) -> Option<Node> {
-    let mut nodes = table.iter();
-    let root = thaw_next(&mut nodes)?;
+/// whole tree with its strings in range (callers then parse the YAML text instead).
+pub fn thaw(tree: FrozenTree) -> Option<Node> {
+    let mut nodes = tree.nodes.iter();
+    let root = thaw_next(&mut nodes, tree.strings)?;
     nodes.next().is_none().then_some(root)
 }
 
 /// Recursion is bounded by the depth the build-time parse accepted (64).
-fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>) -> Option<Node> {
+fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>, strings: &str) -> Option<Node> {
     let frozen = nodes.next()?;
     let value = match frozen.value {
         Frozen::Null => Value::Null,
         Frozen::Bool(b) => Value::Bool(b),
         Frozen::Int(i) => Value::Int(i),
         Frozen::Float(bits) => Value::Float(f64::from_bits(bits)),
-        Frozen::Str(s) => Value::Str(s.to_owned()),
+        Frozen::Str(start, len) => {
+            let start = start as usize;
+            Value::Str(strings.get(start..start + len as usize)?.to_owned())
+        }
         Frozen::Seq(len) => {
             let mut items = Vec::with_capacity(len.min(1024) as usize);
             for _ in 0..len {
-                items.push(thaw_next(nodes)?);
+                items.push(thaw_next(nodes, strings)?);
             }
             Value::Seq(items)
         }
         Frozen::Map(len) => {
             let mut entries = Vec::with_capacity(len.min(1024) as usize);
             for _ in 0..len {
-                entries.push((thaw_next(nodes)?, thaw_next(nodes)?));
+                entries.push((thaw_next(nodes, strings)?, thaw_next(nodes, strings)?));
             }
             Value::Map(entries)
         }
@@ -103,7 +117,7 @@ fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>) -> Option<Node> {
 mod tests {
     use super::*;
 
-    fn n(line: u32, column: u32, value: Frozen) -> FrozenNode {
+    const fn n(line: u32, column: u32, value: Frozen) -> FrozenNode {
         FrozenNode {
             line,
             column,
@@ -114,26 +128,40 @@ mod tests {
     #[test]
     fn a_frozen_table_thaws_into_the_tree_it_was_made_from() {
         use Frozen::*;
-        let table = [
+        static TABLE: [FrozenNode; 8] = [
             n(1, 1, Map(2)),
-            n(1, 1, Str("a")),
+            n(1, 1, Str(0, 1)),
             n(1, 4, Seq(3)),
             n(1, 5, Int(-7)),
-            n(1, 9, Float(2.5f64.to_bits())),
+            n(1, 9, Float(0x4004_0000_0000_0000)), // 2.5
             n(1, 14, Null),
-            n(2, 1, Str("b")),
+            n(2, 1, Str(1, 1)),
             n(2, 4, Bool(false)),
         ];
+        let tree = FrozenTree {
+            nodes: &TABLE,
+            strings: "ab",
+        };
         let parsed = parse("a: [-7, 2.5, ~]\nb: false\n", YamlLimits::default()).unwrap();
-        assert_eq!(format!("{:?}", thaw(&table)), format!("{:?}", Some(parsed)));
+        assert_eq!(format!("{:?}", thaw(tree)), format!("{:?}", Some(parsed)));
     }
 
     #[test]
     fn a_table_that_is_not_one_whole_tree_does_not_thaw() {
         use Frozen::*;
-        // Too few items for its sequence, and a second root.
-        assert!(thaw(&[n(1, 1, Seq(2)), n(1, 2, Null)]).is_none());
-        assert!(thaw(&[n(1, 1, Null), n(2, 1, Null)]).is_none());
-        assert!(thaw(&[]).is_none());
+        fn thaw_leaked(nodes: Vec<FrozenNode>, strings: &'static str) -> Option<Node> {
+            thaw(FrozenTree {
+                nodes: nodes.leak(),
+                strings,
+            })
+        }
+        // Too few items for its sequence, a second root, strings out of range or
+        // not on a character boundary.
+        assert!(thaw_leaked(vec![n(1, 1, Seq(2)), n(1, 2, Null)], "").is_none());
+        assert!(thaw_leaked(vec![n(1, 1, Null), n(2, 1, Null)], "").is_none());
+        assert!(thaw_leaked(vec![], "").is_none());
+        assert!(thaw_leaked(vec![n(1, 1, Str(1, 2))], "ab").is_none());
+        assert!(thaw_leaked(vec![n(1, 1, Str(0, 1))], "é").is_none());
+        assert!(thaw_leaked(vec![n(1, 1, Str(0, 2))], "é").is_some());
     }
 }
