@@ -273,7 +273,7 @@ pub fn compile(
     });
     let version = root.get("version").and_then(|n| {
         let text = match &n.value {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             _ => {
                 cx.error(
                     "RC012",
@@ -320,7 +320,7 @@ pub fn compile(
             for (k, v) in vars.as_map().unwrap_or(&[]) {
                 let key = k.key_text().unwrap_or_default().into_owned();
                 let value = match &v.value {
-                    Value::Str(s) => s.clone(),
+                    Value::Str(s) => s.to_string(),
                     Value::Int(i) => i.to_string(),
                     Value::Float(f) => f.to_string(),
                     Value::Bool(b) => b.to_string(),

@@ -24,7 +24,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)
                 .unwrap_or(J::Null),
-            Value::Str(s) => J::String(s.clone()),
+            Value::Str(s) => J::String(s.to_string()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
@@ -78,7 +78,7 @@ pub fn thaw(tree: FrozenTree) -> Option<Node> {
 }
 
 /// Recursion is bounded by the depth the build-time parse accepted (64).
-fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>, strings: &str) -> Option<Node> {
+fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>, strings: &'static str) -> Option<Node> {
     let frozen = nodes.next()?;
     let value = match frozen.value {
         Frozen::Null => Value::Null,
@@ -87,7 +87,7 @@ fn thaw_next(nodes: &mut std::slice::Iter<'_, FrozenNode>, strings: &str) -> Opt
         Frozen::Float(bits) => Value::Float(f64::from_bits(bits)),
         Frozen::Str(start, len) => {
             let start = start as usize;
-            Value::Str(strings.get(start..start + len as usize)?.to_owned())
+            Value::Str(strings.get(start..start + len as usize)?.into())
         }
         Frozen::Seq(len) => {
             let mut items = Vec::with_capacity(len.min(1024) as usize);

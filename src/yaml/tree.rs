@@ -26,7 +26,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    /// Borrowed only from a tree frozen into the binary (`yaml::thaw`).
+    Str(std::borrow::Cow<'static, str>),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -264,7 +265,7 @@ fn key_id(node: &Node) -> Option<KeyId> {
         Value::Null => KeyId::Null,
         Value::Bool(b) => KeyId::Bool(*b),
         Value::Int(i) => KeyId::Int(*i),
-        Value::Str(s) => KeyId::Str(s.clone()),
+        Value::Str(s) => KeyId::Str(s.to_string()),
         _ => return None,
     })
 }
@@ -328,7 +329,7 @@ fn scalar(
         .filter(|t| t.handle() == "tag:yaml.org,2002:")
         .map(|t| t.suffix());
     if style != granit_parser::ScalarStyle::Plain || core == Some("str") {
-        return Ok(Value::Str(text.to_owned()));
+        return Ok(Value::Str(text.to_owned().into()));
     }
     let typed = match text {
         "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
@@ -336,7 +337,7 @@ fn scalar(
         "false" | "False" | "FALSE" => Some(Value::Bool(false)),
         _ => number(text)?,
     };
-    Ok(typed.unwrap_or_else(|| Value::Str(text.to_owned())))
+    Ok(typed.unwrap_or_else(|| Value::Str(text.to_owned().into())))
 }
 
 /// An integer (decimal, `0x`, `0o`) or a float (`1.5`, `2e3`, `.inf`, `.nan`); `None`
@@ -439,7 +440,7 @@ impl Node {
     /// A mapping key as text (numbers are accepted as keys, e.g. status codes).
     pub fn key_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.value {
-            Value::Str(s) => Some(s.as_str().into()),
+            Value::Str(s) => Some(s.as_ref().into()),
             Value::Int(i) => Some(i.to_string().into()),
             Value::Bool(b) => Some(b.to_string().into()),
             _ => None,
