@@ -351,7 +351,9 @@ fn pick_lang(arg: Option<LangArg>) -> Lang {
     }
 }
 
-fn load_rules(args: &RuleArgs) -> Result<RuleSet, LoadError> {
+/// The rule set for `args`; `with_examples` reads the rules' examples too (only
+/// `explain` shows them).
+fn load_rules(args: &RuleArgs, with_examples: bool) -> Result<RuleSet, LoadError> {
     // The project file's layers first; flags add to them.
     let project = if args.no_project {
         None
@@ -374,6 +376,7 @@ fn load_rules(args: &RuleArgs) -> Result<RuleSet, LoadError> {
     let options = LoadOptions {
         vars,
         limits: args.limit.limits(),
+        skip_examples: !with_examples,
         ..Default::default()
     };
     let base = if args.rules.is_empty() {
@@ -409,7 +412,7 @@ fn eval(args: &EvalArgs) -> u8 {
         return eval_streaming(args);
     }
     let lang = pick_lang(args.lang);
-    let set = match load_rules(&args.rules) {
+    let set = match load_rules(&args.rules, false) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
@@ -527,7 +530,7 @@ fn read_input(name: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
 }
 
 fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
-    let set = match load_rules(rule_args) {
+    let set = match load_rules(rule_args, false) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
@@ -798,7 +801,7 @@ fn test(
 }
 
 fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
-    let set = match load_rules(rule_args) {
+    let set = match load_rules(rule_args, true) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
@@ -1015,7 +1018,7 @@ enum Streamed {
 fn eval_streaming(args: &EvalArgs) -> u8 {
     use std::io::BufRead;
     let lang = pick_lang(args.lang);
-    let set = match load_rules(&args.rules) {
+    let set = match load_rules(&args.rules, false) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };

@@ -426,6 +426,11 @@ fn explain_trace_and_coverage() {
         text.contains("  - id: address.missing-v1") && text.contains("examples:"),
         "{text}"
     );
+    // `eval` leaves the examples out of its rule set; `explain` reads them.
+    assert!(
+        text.contains("2 match example(s), 2 no_match example(s)"),
+        "{text}"
+    );
     assert!(
         !text.contains("id: address.html-response"),
         "only this rule: {text}"

@@ -76,6 +76,8 @@ struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
     lazy_regex: bool,
+    /// Leave out the rules' examples (see `LoadOptions::skip_examples`).
+    skip_examples: bool,
     /// Largest compiled size of one regex (`--limit regex-bytes`).
     regex_bytes: usize,
     source_vars: BTreeMap<String, String>,
@@ -242,6 +244,7 @@ pub fn compile(
         file,
         source,
         lazy_regex: options.lazy_regex,
+        skip_examples: options.skip_examples,
         regex_bytes: options.limits.regex_bytes,
         source_vars: BTreeMap::new(),
         derived: Vec::new(),
@@ -1101,7 +1104,11 @@ fn compile_rule(
         let text = cx.string(n, "`docs`")?.to_owned();
         substitute_vars(cx, &text, n.pos, false)
     });
-    let (examples_match, examples_no_match) = compile_examples(cx, node.get("examples"));
+    let (examples_match, examples_no_match) = if cx.skip_examples {
+        (Vec::new(), Vec::new())
+    } else {
+        compile_examples(cx, node.get("examples"))
+    };
     Some(Rule {
         id: id?,
         title: title?,

@@ -306,6 +306,11 @@ pub struct LoadOptions {
     /// Skip JSON Schema validation (used for the built-in rulebook, which the test
     /// suite validates).
     pub skip_schema: bool,
+    /// Leave out each rule's examples: they are test data (`rulecheck test`, `lint`
+    /// and `explain` read them), evaluation does not, and reading them into captures
+    /// was an eighth of a one-capture run. Their mistakes are then not reported
+    /// either: `rulecheck lint` and `test` report them.
+    pub skip_examples: bool,
     /// Build each regex on first use instead of at load (the built-in rulebook, whose
     /// patterns the test suite compiles: start-up stays small).
     pub lazy_regex: bool,
@@ -794,6 +799,24 @@ mod tests {
             .expect("build.rs froze the built-in rulebook");
         let parsed = yaml::parse(DEFAULT_RULEBOOK.1, YamlLimits::default()).unwrap();
         assert_eq!(format!("{frozen:#?}"), format!("{parsed:#?}"));
+    }
+
+    #[test]
+    fn skipping_examples_leaves_only_the_examples_out() {
+        let with = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let options = LoadOptions {
+            skip_examples: true,
+            ..Default::default()
+        };
+        let without = RuleSet::default_rulebook(&options).unwrap();
+        let ids = |set: &RuleSet| set.rules().map(|(_, r)| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&with), ids(&without));
+        assert!(with.rules().any(|(_, r)| !r.examples_match.is_empty()));
+        assert!(
+            without
+                .rules()
+                .all(|(_, r)| r.examples_match.is_empty() && r.examples_no_match.is_empty())
+        );
     }
 
     /// Looked up by binary search: sorted, each pattern once. (That every pattern of
