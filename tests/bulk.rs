@@ -170,6 +170,54 @@ fn standard_input_streams_too() {
     assert_eq!(statuses, [401, 404, 429]);
 }
 
+/// Lines are read as bytes and left to the JSON parser: blank lines are passed over,
+/// and a line with bytes that are not UTF-8, in a string or outside one, is skipped
+/// with its number and the reason.
+#[test]
+fn lines_that_are_not_utf8_are_skipped_with_their_number() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["eval", "-", "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"response\": {\"status\": 401}}\n")
+        .unwrap();
+    stdin
+        .write_all(b"{\"response\": {\"status\": 404, \"body\": \"\xff\xfe\"}}\n")
+        .unwrap();
+    stdin.write_all(b" \t \r\n\n").unwrap();
+    stdin
+        .write_all(b"\xc3{\"response\": {\"status\": 500}}\n")
+        .unwrap();
+    stdin
+        .write_all(b"{\"response\": {\"status\": 429, \"body\": \"\xe9\x99\x90\"}}")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "some lines were skipped");
+    let statuses: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["status"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses, [401, 429]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for line in [2, 5] {
+        assert!(
+            stderr.contains(&format!("line {line}: the line is not UTF-8 text; skipped")),
+            "{stderr}"
+        );
+    }
+}
+
 /// `--summary` classifies captures without rendering findings: every capture of every
 /// fixture must count exactly as its full diagnosis would.
 #[test]
