@@ -6,8 +6,9 @@
 //! run searches each pattern a few times, on short texts: for those, the pattern is
 //! built with only its NFA, searched by the bounded backtracker or the PikeVM — a
 //! quarter to two thirds of the cost. A long text, or a pattern searched often (a bulk
-//! run: 64 texts and 16 KB at least), gets the full build. Both answer the same (leftmost-first, UTF-8, the same
-//! groups); the suite checks it for every built-in pattern on every fixture line.
+//! run: 64 texts and 16 KB at least), gets the full build. Both answer the same
+//! (leftmost-first, UTF-8, the same groups); the suite checks it for every built-in
+//! pattern on every fixture line.
 
 use std::ops::Range;
 use std::sync::OnceLock;

@@ -308,7 +308,7 @@ pub struct LoadOptions {
     pub skip_schema: bool,
     /// Leave out each rule's examples: they are test data (`rulecheck test`, `lint`
     /// and `explain` read them), evaluation does not, and reading them into captures
-    /// was an eighth of a one-capture run. Their mistakes are then not reported
+    /// was a tenth of a one-capture run. Their mistakes are then not reported
     /// either: `rulecheck lint` and `test` report them.
     pub skip_examples: bool,
     /// Build each regex on first use instead of at load (the built-in rulebook, whose
