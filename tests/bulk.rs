@@ -143,38 +143,9 @@ fn jsonl_reports_stream_in_input_order_with_any_thread_count() {
     }
 }
 
-#[test]
-fn standard_input_streams_too() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
-        .args(["eval", "-", "--format", "jsonl"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for status in [401, 404, 429] {
-        writeln!(stdin, "{{\"response\": {{\"status\": {status}}}}}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let statuses: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["status"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(statuses, [401, 404, 429]);
-}
-
-/// Lines are read as bytes and left to the JSON parser: blank lines are passed over,
-/// and a line with bytes that are not UTF-8, in a string or outside one, is skipped
-/// with its number and the reason.
-#[test]
-fn lines_that_are_not_utf8_are_skipped_with_their_number() {
+/// Runs `eval - --format jsonl` on `input`: the exit code, the status of each report
+/// in output order, and what went to stderr.
+fn eval_stdin(input: &[u8]) -> (Option<i32>, Vec<u64>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
         .args(["eval", "-", "--format", "jsonl"])
         .stdin(Stdio::piped())
@@ -182,24 +153,9 @@ fn lines_that_are_not_utf8_are_skipped_with_their_number() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(b"{\"response\": {\"status\": 401}}\n")
-        .unwrap();
-    stdin
-        .write_all(b"{\"response\": {\"status\": 404, \"body\": \"\xff\xfe\"}}\n")
-        .unwrap();
-    stdin.write_all(b" \t \r\n\n").unwrap();
-    stdin
-        .write_all(b"\xc3{\"response\": {\"status\": 500}}\n")
-        .unwrap();
-    stdin
-        .write_all(b"{\"response\": {\"status\": 429, \"body\": \"\xe9\x99\x90\"}}")
-        .unwrap();
-    drop(stdin);
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "some lines were skipped");
-    let statuses: Vec<u64> = String::from_utf8(out.stdout)
+    let statuses = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| {
@@ -208,8 +164,34 @@ fn lines_that_are_not_utf8_are_skipped_with_their_number() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(statuses, [401, 429]);
     let stderr = String::from_utf8(out.stderr).unwrap();
+    (out.status.code(), statuses, stderr)
+}
+
+#[test]
+fn standard_input_streams_too() {
+    let input: String = [401, 404, 429]
+        .map(|status| format!("{{\"response\": {{\"status\": {status}}}}}\n"))
+        .concat();
+    let (code, statuses, stderr) = eval_stdin(input.as_bytes());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(statuses, [401, 404, 429]);
+}
+
+/// Blank lines are passed over, and a line with bytes that are not UTF-8, in a string
+/// or outside one, is skipped with its number and the reason.
+#[test]
+fn lines_that_are_not_utf8_are_skipped_with_their_number() {
+    let input: &[&[u8]] = &[
+        b"{\"response\": {\"status\": 401}}\n",
+        b"{\"response\": {\"status\": 404, \"body\": \"\xff\xfe\"}}\n",
+        b" \t \r\n\n",
+        b"\xc3{\"response\": {\"status\": 500}}\n",
+        b"{\"response\": {\"status\": 429, \"body\": \"\xe9\x99\x90\"}}",
+    ];
+    let (code, statuses, stderr) = eval_stdin(&input.concat());
+    assert_eq!(code, Some(3), "some lines were skipped");
+    assert_eq!(statuses, [401, 429]);
     for line in [2, 5] {
         assert!(
             stderr.contains(&format!("line {line}: the line is not UTF-8 text; skipped")),
