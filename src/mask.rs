@@ -61,10 +61,7 @@ fn random_looking(t: &str) -> bool {
 /// Masks one key (no surrounding whitespace): public prefix, then at most three
 /// characters of each end of the secret part.
 pub fn mask_key(key: &str) -> String {
-    let prefix_len = PUBLIC_PREFIX_PATTERN
-        .find_all(key)
-        .first()
-        .map_or(0, |m| m.end);
+    let prefix_len = PUBLIC_PREFIX_PATTERN.find(key).map_or(0, |m| m.end);
     let (prefix, secret) = key.split_at(prefix_len);
     let chars: Vec<char> = secret.chars().collect();
     let n = chars.len();
@@ -163,10 +160,7 @@ impl<'a> Redactor<'a> {
         }
         out = replace_matches(out, &CONTEXT_KEYS_PATTERN, |text, m| {
             let whole = text.get(m.clone()).unwrap_or("");
-            let label = CONTEXT_LABEL_PATTERN
-                .find_all(whole)
-                .first()
-                .map_or(0, |l| l.end);
+            let label = CONTEXT_LABEL_PATTERN.find(whole).map_or(0, |l| l.end);
             let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
             let (label, key) = whole.split_at(label);
             if masked_already || key.contains('…') {

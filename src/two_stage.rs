@@ -156,6 +156,14 @@ impl Build<'_> {
         }
     }
 
+    /// Where the first match is.
+    pub fn find(&self, text: &str) -> Option<Range<usize>> {
+        match self {
+            Build::Quick(re) => re.find(text).map(|m| m.range()),
+            Build::Full(re) => re.find(text).map(|m| m.range()),
+        }
+    }
+
     /// Where each group of the first match is (group 0 the whole match); `None`
     /// without a match.
     pub fn captures(&self, text: &str) -> Option<Vec<Option<Range<usize>>>> {
@@ -246,6 +254,11 @@ impl Fixed {
             .unwrap_or_default()
     }
 
+    /// Where the first match in `text` is.
+    pub fn find(&self, text: &str) -> Option<Range<usize>> {
+        self.build(text)?.find(text)
+    }
+
     /// The groups of the first match in `text`.
     pub fn captures<'t>(&self, text: &'t str) -> Option<Groups<'t>> {
         let spans = self.build(text)?.captures(text)?;
@@ -321,6 +334,8 @@ mod tests {
             OPTIONAL_GROUP.find_all("method=GET, status 200"),
             vec![0..10, 12..22]
         );
+        assert_eq!(OPTIONAL_GROUP.find("a status 200"), Some(2..12));
+        assert_eq!(OPTIONAL_GROUP.find("nothing"), None);
         assert!(!Fixed::new("(unclosed").is_match("(unclosed"));
     }
 }

@@ -7,10 +7,9 @@
 use regex::Regex;
 use serde_json::Value as Json;
 
+use super::literals::{self, Literals};
 use crate::facts::{Fact, FactValue};
 use crate::two_stage::{Build, TwoStage};
-
-use super::literals::{self, Literals};
 use crate::yaml::Pos;
 
 /// A condition tree.
@@ -630,12 +629,9 @@ mod tests {
             // build.rs worked out the same literals for it, so start-up needs no parse.
             let frozen = crate::rulebook::frozen_literals(source, *ignore_case)
                 .unwrap_or_else(|| panic!("{source} is not in DEFAULT_RULEBOOK_LITERALS"));
-            assert_eq!(
-                frozen,
-                literals::required_for(source, *ignore_case),
-                "{source}"
-            );
-            let Some(required) = literals::required_for(source, *ignore_case) else {
+            let required = literals::required_for(source, *ignore_case);
+            assert_eq!(frozen, required, "{source}");
+            let Some(required) = required else {
                 continue;
             };
             let re = regex::RegexBuilder::new(source)
