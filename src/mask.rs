@@ -153,9 +153,7 @@ impl<'a> Redactor<'a> {
     /// The text with every secret masked; borrowed when there is none (the usual case).
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = self.redact_known(text);
-        // Every key shape is a run of 8 or more key characters: text without one (a
-        // method, a status, most header values) needs no regex at all.
-        if !has_key_run(&out) {
+        if !could_hold_key(&out) {
             return out;
         }
         out = replace_matches(out, &CONTEXT_KEYS_PATTERN, |text, m| {
@@ -262,20 +260,42 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
     }
 }
 
-/// Whether `text` holds 8 or more key characters (`[A-Za-z0-9_.-]`) in a row.
-fn has_key_run(text: &str) -> bool {
-    let mut run = 0;
+/// Whether a key pattern could match `text`. Every key shape (`sk-` and 12 more, a
+/// 32-character token, …) is 15 or more key characters (`[A-Za-z0-9_-]`) in a row; a
+/// labelled key (`api key: …`, `Bearer …`, `key=…`) is 8 or more (dots allowed) after
+/// a label word. Text with neither (a method, a status, a URL's path, most header
+/// values) needs no regex at all. Conservative: non-ASCII text is searched whenever
+/// it holds 8 key characters in a row (a case-insensitive label can be spelt with a
+/// non-ASCII letter, such as the Kelvin sign for `k`).
+fn could_hold_key(text: &str) -> bool {
+    let (mut run, mut dotted_run, mut longest_dotted) = (0usize, 0usize, 0usize);
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {
             run += 1;
-            if run >= 8 {
+            if run >= 15 {
                 return true;
             }
+            dotted_run += 1;
+        } else if b == b'.' {
+            run = 0;
+            dotted_run += 1;
         } else {
             run = 0;
+            dotted_run = 0;
         }
+        longest_dotted = longest_dotted.max(dotted_run);
     }
-    false
+    longest_dotted >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes()))
+}
+
+/// Whether `text` holds `key` or `bearer` in any ASCII case.
+fn has_label_word(text: &[u8]) -> bool {
+    let at = |i: usize, word: &[u8]| {
+        text.get(i..i + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    memchr::memchr2_iter(b'k', b'K', text).any(|i| at(i, b"key"))
+        || memchr::memchr2_iter(b'b', b'B', text).any(|i| at(i, b"bearer"))
 }
 
 /// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
@@ -379,6 +399,77 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The gate in front of the key patterns may let through text they do not match,
+    /// never hold back text they do.
+    #[test]
+    fn the_gate_never_holds_back_text_a_key_pattern_matches() {
+        let fragments = [
+            "key",
+            "KEY",
+            "Key=",
+            "api_key: ",
+            "\u{212A}ey=",
+            "bEaReR ",
+            "sk-",
+            "AQ.",
+            "hf_",
+            "abcdEFG",
+            "abcdEFGH",
+            "abcdEFGH0123",
+            "abcdEFGH012345",
+            "abcdEFGH0123456",
+            "a.b.c.d.",
+            "-",
+            " ",
+            "/",
+            ":",
+            "中文",
+            "\n",
+        ];
+        let patterns = [CONTEXT_KEYS, KEY_SHAPES].map(|p| regex::Regex::new(p).unwrap());
+        let mut texts: Vec<String> = Vec::new();
+        for a in fragments {
+            for b in fragments {
+                for c in fragments {
+                    texts.push(format!("{a}{b}{c}{b}"));
+                }
+            }
+        }
+        let mut dirs = vec![std::path::PathBuf::from("tests/fixtures")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.extend(text.lines().map(str::to_owned));
+                }
+            }
+        }
+        let mut held_back = 0;
+        for text in &texts {
+            if !could_hold_key(text) {
+                held_back += 1;
+                for p in &patterns {
+                    assert!(!p.is_match(text), "{p} matches {text:?}");
+                }
+            }
+        }
+        // It does hold back the common texts it is there for.
+        assert!(
+            held_back > texts.len() / 4,
+            "{held_back} of {}",
+            texts.len()
+        );
+        for plain in [
+            "https://api.moleapi.com/v1/chat/completions",
+            "OpenAI/Python 1.109.1",
+            "application/json; charset=utf-8",
+        ] {
+            assert!(!could_hold_key(plain), "{plain}");
         }
     }
 
