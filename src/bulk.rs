@@ -87,11 +87,11 @@ pub fn run<R: BufRead>(
 /// on the worker threads, and `on_result` gets those in input order (`Err` for a
 /// skipped line). Keeping the per-capture work, dropping included, on the workers is
 /// what lets a run scale with cores: the reading thread only reads and hands over.
-pub fn run_with<R: BufRead, T: Send>(
-    set: &RuleSet,
+pub fn run_with<'s, R: BufRead, T: Send>(
+    set: &'s RuleSet,
     mut reader: R,
     options: BulkOptions,
-    per_capture: impl Fn(&RuleSet, usize, Capture) -> T + Sync,
+    per_capture: impl Fn(&'s RuleSet, usize, Capture) -> T + Sync,
     mut on_result: impl FnMut(Result<T, LineError>),
 ) -> std::io::Result<BulkStats> {
     let mut stats = BulkStats::default();

@@ -189,36 +189,44 @@ fn fired_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Vec<Fired<'s>> {
 /// What a summary counts of one capture: its top diagnosis and where the call went.
 /// Cheaper than a [`Diagnosis`]: no message is rendered and no evidence kept.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Classified {
+pub struct Classified<'s> {
     pub status: Option<u16>,
     /// The URL, keys masked.
     pub url: Option<String>,
     /// The client, as [`Diagnosis::client`].
     pub client: Option<String>,
-    /// The top finding's id and category; `None` when no rule fired.
-    pub top: Option<(String, String)>,
+    /// The top finding's id and category (the rule set's own text); `None` when no
+    /// rule fired.
+    pub top: Option<(&'s str, &'s str)>,
 }
 
 /// Classifies one capture for a summary: the same rules, ranking and masking as
 /// [`diagnose`], without rendering findings.
-pub fn classify(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Classified {
+pub fn classify<'s>(set: &'s RuleSet, capture: &Capture, options: EvalOptions) -> Classified<'s> {
     let facts = Facts::derive_with(capture, options.limits.body_bytes);
     let top = fired_rules(set, &facts)
         .first()
-        .map(|f| (f.rule.id.clone(), f.rule.category.clone()));
+        .map(|f| (f.rule.id.as_str(), f.rule.category.as_str()));
+    // Each value is shown once: no need to keep it for a message to quote.
     Classified {
         status: capture.status(),
-        url: facts.display(&Fact::Url),
-        client: client(&facts),
+        url: facts.show(&Fact::Url),
+        client: CLIENT_FACTS.iter().find_map(|f| facts.show(f)),
         top,
     }
 }
 
+/// Where the client is named: `meta.client`, else the User-Agent. Built once.
+static CLIENT_FACTS: std::sync::LazyLock<[Fact; 2]> = std::sync::LazyLock::new(|| {
+    [
+        Fact::Meta("client".into()),
+        Fact::RequestHeader("user-agent".into()),
+    ]
+});
+
 /// The client, as the capture names it (`meta.client`) or its User-Agent says.
 fn client(facts: &Facts<'_>) -> Option<String> {
-    facts
-        .display(&Fact::Meta("client".into()))
-        .or_else(|| facts.display(&Fact::RequestHeader("user-agent".into())))
+    CLIENT_FACTS.iter().find_map(|f| facts.display(f))
 }
 
 /// Whether a condition holds (no evidence kept: the fast path for every rule).

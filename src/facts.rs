@@ -476,13 +476,15 @@ impl FactValue<'_> {
 }
 
 /// The parts of a URL, as far as it could be read.
+/// Borrowed from the capture's URL: only a scheme or host the `url` crate had to
+/// normalise is a copy.
 #[derive(Clone, Debug, Default)]
-struct UrlParts {
-    scheme: Option<String>,
-    host: Option<String>,
+struct UrlParts<'c> {
+    scheme: Option<Cow<'c, str>>,
+    host: Option<Cow<'c, str>>,
     port: Option<u16>,
-    path: String,
-    query: Option<String>,
+    path: &'c str,
+    query: Option<&'c str>,
 }
 
 /// The API key as sent and where it came from.
@@ -499,7 +501,7 @@ struct KeyInfo<'c> {
 pub struct Facts<'c> {
     capture: &'c Capture,
     max_body_text: usize,
-    url: OnceCell<Option<UrlParts>>,
+    url: OnceCell<Option<UrlParts<'c>>>,
     request_body: BodyView<'c>,
     response_body: BodyView<'c>,
     key: OnceCell<Option<KeyInfo<'c>>>,
@@ -646,7 +648,7 @@ impl<'c> Facts<'c> {
         out
     }
 
-    fn url(&self) -> Option<&UrlParts> {
+    fn url(&self) -> Option<&UrlParts<'c>> {
         self.url
             .get_or_init(|| {
                 let request = self.capture.request.as_ref();
@@ -662,7 +664,7 @@ impl<'c> Facts<'c> {
                             }
                             _ => (host, None),
                         };
-                        parts.host = Some(h.trim_matches(['[', ']']).to_ascii_lowercase());
+                        parts.host = Some(lower_case(h.trim_matches(['[', ']'])));
                         parts.port = port;
                     }
                     parts
@@ -797,8 +799,8 @@ impl<'c> Facts<'c> {
             Fact::UrlScheme => self.url()?.scheme.as_deref().map(str_value),
             Fact::UrlHost => self.url()?.host.as_deref().map(str_value),
             Fact::UrlPort => self.url()?.port.map(|p| FactValue::Int(i64::from(p))),
-            Fact::UrlPath => Some(str_value(&self.url()?.path)),
-            Fact::UrlQuery => self.url()?.query.as_deref().map(str_value),
+            Fact::UrlPath => Some(str_value(self.url()?.path)),
+            Fact::UrlQuery => self.url()?.query.map(str_value),
             Fact::UrlOrigin => {
                 let u = self.url()?;
                 let (scheme, host) = (u.scheme.as_deref()?, u.host.as_deref()?);
@@ -887,7 +889,16 @@ impl<'c> Facts<'c> {
         {
             return value.clone();
         }
-        let value = self.get(fact).map(|v| {
+        let value = self.show(fact);
+        if let Ok(mut shown) = self.shown.try_borrow_mut() {
+            shown.push((fact.clone(), value.clone()));
+        }
+        value
+    }
+
+    /// [`Facts::display`] without keeping the value, for a value shown only once.
+    pub fn show(&self, fact: &Fact) -> Option<String> {
+        self.get(fact).map(|v| {
             let value = v.display();
             if is_secret(fact) {
                 mask::mask_secret_value(&value)
@@ -897,11 +908,7 @@ impl<'c> Facts<'c> {
                     Cow::Owned(masked) => masked,
                 }
             }
-        });
-        if let Ok(mut shown) = self.shown.try_borrow_mut() {
-            shown.push((fact.clone(), value.clone()));
-        }
-        value
+        })
     }
 }
 
@@ -920,25 +927,28 @@ fn default_port(scheme: &str) -> Option<u16> {
 /// Splits a URL into parts. A bare path (`/v1/chat/completions`, as in a log line)
 /// gives a path and nothing else. The path is kept as sent, not normalised, because
 /// rules reason about what the client built.
-fn parse_url(raw: &str) -> UrlParts {
+fn parse_url(raw: &str) -> UrlParts<'_> {
     let raw = raw.trim();
     if raw.starts_with('/') {
         let (path, query) = split_query(raw);
         return UrlParts {
-            path: path.to_owned(),
+            path,
             query,
             ..Default::default()
         };
     }
-    let authority = quick_authority(raw).or_else(|| {
-        let u = url::Url::parse(raw).ok()?;
-        Some((
-            u.scheme().to_owned(),
-            u.host_str()
-                .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()),
-            u.port_or_known_default(),
-        ))
-    });
+    let authority = quick_authority(raw)
+        .map(|(scheme, host, port)| (Cow::Borrowed(scheme), Some(host), Some(port)))
+        .or_else(|| {
+            let u = url::Url::parse(raw).ok()?;
+            Some((
+                Cow::Owned(u.scheme().to_owned()),
+                u.host_str().map(|h| {
+                    Cow::Owned(h.trim_start_matches('[').trim_end_matches(']').to_owned())
+                }),
+                u.port_or_known_default(),
+            ))
+        });
     let Some((scheme, host, port)) = authority else {
         return UrlParts::default();
     };
@@ -953,8 +963,17 @@ fn parse_url(raw: &str) -> UrlParts {
         scheme: Some(scheme),
         host,
         port,
-        path: path.split('#').next().unwrap_or("").to_owned(),
+        path: path.split('#').next().unwrap_or(""),
         query,
+    }
+}
+
+/// `s` in lower case; borrowed when it is already.
+fn lower_case(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
@@ -962,8 +981,9 @@ fn parse_url(raw: &str) -> UrlParts {
 /// `url` crate (several times the cost) reads everything else. "Plain" is what the
 /// `url` crate would read the same way: ASCII, no user info, no percent-escapes, a
 /// host of letters, digits, dots and dashes that is not an IPv4 address in disguise
-/// (`127.1`) nor punycode. A test compares the two on many URLs.
-fn quick_authority(raw: &str) -> Option<(String, Option<String>, Option<u16>)> {
+/// (`127.1`, `0x7f.1`, `127.000.0.1`) nor punycode, or an IPv4 address written the
+/// usual way (`127.0.0.1`). A test compares the two on many URLs.
+fn quick_authority(raw: &str) -> Option<(&'static str, Cow<'_, str>, u16)> {
     let bytes = raw.as_bytes();
     let colon = memchr::memchr(b':', bytes)?;
     let (scheme, default_port) = match bytes.get(..colon)? {
@@ -1004,8 +1024,9 @@ fn quick_authority(raw: &str) -> Option<(String, Option<String>, Option<u16>)> {
         .unwrap_or(host)
         .rsplit(|b| *b == b'.')
         .next()?;
-    if !last.iter().any(u8::is_ascii_alphabetic)
-        || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"0x"))
+    if (!last.iter().any(u8::is_ascii_alphabetic)
+        || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"0x")))
+        && !is_dotted_quad(host)
     {
         return None;
     }
@@ -1016,13 +1037,29 @@ fn quick_authority(raw: &str) -> Option<(String, Option<String>, Option<u16>)> {
         }
         Some(_) => return None,
     };
-    let host = std::str::from_utf8(host).ok()?.to_ascii_lowercase();
-    Some((scheme.to_owned(), Some(host), Some(port)))
+    let host = lower_case(std::str::from_utf8(host).ok()?);
+    Some((scheme, host, port))
 }
 
-fn split_query(s: &str) -> (&str, Option<String>) {
+/// Four decimal numbers of 0–255 without leading zeros (`127.0.0.1`): an IPv4
+/// address the `url` crate writes back unchanged (a leading zero would make it octal).
+fn is_dotted_quad(host: &[u8]) -> bool {
+    let mut parts = 0;
+    host.split(|b| *b == b'.').all(|part| {
+        parts += 1;
+        let decimal = !part.is_empty() && part.len() <= 3 && part.iter().all(u8::is_ascii_digit);
+        decimal
+            && (part.len() == 1 || part.first() != Some(&b'0'))
+            && std::str::from_utf8(part)
+                .ok()
+                .and_then(|p| p.parse::<u8>().ok())
+                .is_some()
+    }) && parts == 4
+}
+
+fn split_query(s: &str) -> (&str, Option<&str>) {
     match s.split_once('?') {
-        Some((p, q)) => (p, Some(q.split('#').next().unwrap_or("").to_owned())),
+        Some((p, q)) => (p, Some(q.split('#').next().unwrap_or(""))),
         None => (s, None),
     }
 }
@@ -1073,7 +1110,7 @@ fn find_key<'c>(headers: &'c Headers, url: Option<&UrlParts>) -> Option<KeyInfo<
             });
         }
     }
-    let query = url?.query.as_deref()?;
+    let query = url?.query?;
     query.split('&').find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         (name == "key").then(|| KeyInfo {
@@ -1386,6 +1423,16 @@ mod tests {
             "https://api.moleapi.com/v1/chat/completions",
             "HTTPS://API.MoleAPI.com:443/v1/models?x=1#frag",
             "http://127.0.0.1:3000/v1",
+            "http://10.0.255.1/v1",
+            "http://0.0.0.0/v1",
+            "http://127.000.0.1/v1",
+            "http://0127.0.0.1/v1",
+            "http://127.0.0.01/v1",
+            "http://256.0.0.1/v1",
+            "http://1.2.3.4.5/v1",
+            "http://1.2.3.4./v1",
+            "http://1.2.3/v1",
+            "http://1.2.3.1000/v1",
             "http://127.1/v1",
             "http://0x7f.0.0.1/v1",
             "http://localhost",
@@ -1425,12 +1472,19 @@ mod tests {
                 u.host_str().map(str::to_owned),
                 u.port_or_known_default(),
             );
+            let quick = (
+                quick.0.to_owned(),
+                Some(quick.1.into_owned()),
+                Some(quick.2),
+            );
             assert_eq!(quick, slow, "{raw}");
         }
-        assert!(
-            quick_authority("https://api.moleapi.com/v1").is_some(),
-            "the common case is quick"
-        );
+        for common in ["https://api.moleapi.com/v1", "http://127.0.0.1:3000/v1"] {
+            assert!(
+                quick_authority(common).is_some(),
+                "{common} is read quickly"
+            );
+        }
     }
 
     #[test]

@@ -1006,8 +1006,8 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// What streaming keeps of one capture: a summary's count, or a line of output.
-enum Streamed {
-    Classified(evaluate::Classified),
+enum Streamed<'s> {
+    Classified(evaluate::Classified<'s>),
     Diagnosed(evaluate::Diagnosis),
     Line(String),
 }
@@ -1081,11 +1081,11 @@ fn eval_streaming(args: &EvalArgs) -> u8 {
         if forced_lines || looks_lines {
             // The per-capture work, report serialisation included, runs on the workers.
             let eval = bulk.eval;
-            let per_capture = |set: &RuleSet, line: usize, capture: rulecheck::capture::Capture| {
+            let per_capture = |_: &RuleSet, line: usize, capture: rulecheck::capture::Capture| {
                 if args.summary {
-                    return Streamed::Classified(evaluate::classify(set, &capture, eval));
+                    return Streamed::Classified(evaluate::classify(&set, &capture, eval));
                 }
-                let diagnosis = evaluate::diagnose(set, &capture, eval);
+                let diagnosis = evaluate::diagnose(&set, &capture, eval);
                 let input = input::InputCapture::new(capture, "jsonl", format!("line {line}"));
                 Streamed::Line(
                     serde_json::to_string(&CaptureReport::new(name, &input, diagnosis))

@@ -63,11 +63,7 @@ impl Summary {
 
     /// Counts a capture classified without rendering its findings (bulk `--summary`).
     pub fn add_classified(&mut self, c: &Classified) {
-        let top = c
-            .top
-            .as_ref()
-            .map(|(id, category)| (id.as_str(), category.as_str()));
-        self.count(top, c.status, c.url.as_deref(), c.client.as_deref());
+        self.count(c.top, c.status, c.url.as_deref(), c.client.as_deref());
     }
 
     fn count(

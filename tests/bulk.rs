@@ -226,7 +226,7 @@ fn classifying_counts_exactly_as_diagnosing() {
                 let d = diagnose(&set, &c.capture, EvalOptions::default());
                 let k = classify(&set, &c.capture, EvalOptions::default());
                 assert_eq!(
-                    k.top.as_ref().map(|(id, _)| id.as_str()),
+                    k.top.map(|(id, _)| id),
                     d.findings
                         .iter()
                         .find(|f| !f.id.starts_with("status."))
