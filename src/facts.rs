@@ -1226,83 +1226,180 @@ fn normalise_error(
 /// no tree built. `None` when the text is not read this way (bad JSON, a field given
 /// twice): the caller then parses the body whole, as before. A test checks both agree.
 fn quick_error(text: &str) -> Option<ErrorInfo<'_>> {
-    use serde_json::value::RawValue;
     #[derive(serde::Deserialize)]
     struct Outer<'a> {
-        #[serde(borrow)]
-        error: Option<&'a RawValue>,
-        #[serde(borrow)]
-        message: Option<&'a RawValue>,
-        #[serde(borrow)]
-        detail: Option<&'a RawValue>,
-        #[serde(borrow)]
-        description: Option<&'a RawValue>,
-        #[serde(borrow)]
-        msg: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        error: ErrorField<'a>,
+        #[serde(borrow, default)]
+        message: FieldText<'a>,
+        #[serde(borrow, default)]
+        detail: FieldText<'a>,
+        #[serde(borrow, default)]
+        description: FieldText<'a>,
+        #[serde(borrow, default)]
+        msg: FieldText<'a>,
         code: Option<Json>,
-        #[serde(borrow, rename = "type")]
-        kind: Option<&'a RawValue>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Inner<'a> {
-        #[serde(borrow)]
-        message: Option<&'a RawValue>,
-        code: Option<Json>,
-        #[serde(borrow, rename = "type")]
-        kind: Option<&'a RawValue>,
-        #[serde(borrow)]
-        param: Option<&'a RawValue>,
-    }
-    /// A field as text: a string as it is, `null` as absent, anything else as JSON.
-    /// The outer `None` means the value could not be read.
-    fn text_of(raw: Option<&RawValue>) -> Option<Option<Cow<'_, str>>> {
-        let Some(raw) = raw else {
-            return Some(None);
-        };
-        let json = raw.get();
-        if json.starts_with('"') {
-            return Some(Some(match serde_json::from_str::<&str>(json) {
-                Ok(s) => Cow::Borrowed(s),
-                Err(_) => Cow::Owned(serde_json::from_str::<String>(json).ok()?),
-            }));
-        }
-        match serde_json::from_str::<Json>(json).ok()? {
-            Json::Null => Some(None),
-            other => Some(Some(Cow::Owned(other.to_string()))),
-        }
+        #[serde(borrow, default, rename = "type")]
+        kind: FieldText<'a>,
     }
     let outer: Outer<'_> = serde_json::from_str(text).ok()?;
-    let error = outer.error.map(RawValue::get).unwrap_or("null");
-    if error.starts_with('{') {
-        let inner: Inner<'_> = serde_json::from_str(error).ok()?;
-        return Some(ErrorInfo {
-            message: text_of(inner.message)?,
-            code: inner.code,
-            kind: text_of(inner.kind)?,
-            param: text_of(inner.param)?.filter(|p| !p.is_empty()),
-        });
-    }
-    let message = if error.starts_with('"') {
-        text_of(outer.error)?
-    } else {
-        let mut message = None;
-        for field in [outer.message, outer.detail, outer.description, outer.msg] {
-            if let Some(m) = text_of(field)? {
-                message = Some(m);
-                break;
-            }
+    let message = match outer.error {
+        ErrorField::Object(inner) => {
+            return Some(ErrorInfo {
+                message: inner.message.0,
+                code: inner.code,
+                kind: inner.kind.0,
+                param: inner.param.0.filter(|p| !p.is_empty()),
+            });
         }
-        message
+        ErrorField::Text(m) => Some(m),
+        ErrorField::Other => [outer.message, outer.detail, outer.description, outer.msg]
+            .into_iter()
+            .find_map(|f| f.0),
     };
     Some(match message {
         None => ErrorInfo::default(),
         Some(m) => ErrorInfo {
             message: Some(m),
             code: outer.code,
-            kind: text_of(outer.kind)?,
+            kind: outer.kind.0,
             param: None,
         },
     })
+}
+
+/// A field of an error body as text, read in the same pass as the body: a string as
+/// it is (borrowed when it holds no escapes), `null` as absent, anything else as its
+/// JSON text.
+#[derive(Default)]
+struct FieldText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for FieldText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = FieldText<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldText(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(FieldText(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(FieldText(Some(Cow::Owned(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(FieldText(None))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(json_text(Json::from(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(json_text(Json::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(json_text(Json::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(json_text(Json::from(v)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::Deserialize;
+                Json::deserialize(serde::de::value::SeqAccessDeserializer::new(a)).map(json_text)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::Deserialize;
+                Json::deserialize(serde::de::value::MapAccessDeserializer::new(a)).map(json_text)
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}
+
+fn json_text(v: Json) -> FieldText<'static> {
+    FieldText(Some(Cow::Owned(v.to_string())))
+}
+
+/// The fields of an `{"error": {…}}` object.
+#[derive(serde::Deserialize)]
+struct ErrorObject<'a> {
+    #[serde(borrow, default)]
+    message: FieldText<'a>,
+    code: Option<Json>,
+    #[serde(borrow, default, rename = "type")]
+    kind: FieldText<'a>,
+    #[serde(borrow, default)]
+    param: FieldText<'a>,
+}
+
+/// The `error` field of an error body: an object of fields, a message, or neither.
+#[derive(Default)]
+enum ErrorField<'a> {
+    Object(ErrorObject<'a>),
+    Text(Cow<'a, str>),
+    #[default]
+    Other,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for ErrorField<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = ErrorField<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ErrorField::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ErrorField::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ErrorField::Text(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ErrorField::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ErrorField::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ErrorField::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ErrorField::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ErrorField::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ErrorField::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::Deserialize;
+                ErrorObject::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(ErrorField::Object)
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
 }
 
 /// `Wed, 19 Aug 2026 09:33:13 GMT` → `2026-08-19 09:33:13 UTC`.
@@ -1632,6 +1729,13 @@ mod tests {
             r#"{}"#,
             r#"{"data":[],"object":"list"}"#,
             r#"{"error":{"message":"a\nb\\n","type":"x"}} "#,
+            r#"{"error":[1,{"a":[]}],"message":1.5,"type":true}"#,
+            r#"{"error":true,"detail":-3,"type":{"b":1,"a":[null]}}"#,
+            r#"{"error":2.0,"description":false}"#,
+            r#"{"error":"esc \"aped\" \u00e9","type":"t","code":{"x":1}}"#,
+            r#"{"error":{"message":[1,"two",{"z":0,"y":null}],"type":18446744073709551615,"param":-1}}"#,
+            r#"{"error":{"message":null,"type":null,"param":"p\u0041"}}"#,
+            r#"{"error":[],"message":"","msg":"later"}"#,
         ];
         for body in bodies {
             let parsed: Json = serde_json::from_str(body).unwrap();
@@ -1643,6 +1747,7 @@ mod tests {
         for body in [
             r#"{"error":{"message":"first","message":"second"}}"#,
             r#"{"message":"a","message":"b"}"#,
+            r#"{"error":"a","error":{"message":"b"}}"#,
             r#"{"error":{"message":"x"}"#,
             r#"{"error":{"message":"x"}} trailing"#,
         ] {
