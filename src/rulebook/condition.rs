@@ -242,25 +242,15 @@ impl Op {
                 ops.iter().all(|op| op.holds(Some(&len), false))
             }
             Op::Near { to, max } => {
-                let t = text(value).to_lowercase();
+                let t = text(value);
+                let t = if t.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+                    std::borrow::Cow::Owned(t.to_lowercase())
+                } else {
+                    t
+                };
                 // The real thing is not a typo: the common case, checked first.
-                if to.contains(&t) {
-                    return false;
-                }
-                let len = t.chars().count();
-                let mut near = false;
-                for candidate in to {
-                    // The distance is at least the difference in length: skip the work.
-                    if candidate.chars().count().abs_diff(len) > *max {
-                        continue;
-                    }
-                    let d = crate::facts::edit_distance(&t, candidate);
-                    if d == 0 {
-                        return false;
-                    }
-                    near |= d <= *max;
-                }
-                near
+                !to.iter().any(|c| *c == t)
+                    && to.iter().any(|c| crate::facts::within_edits(&t, c, *max))
             }
             Op::Type(types) => types.iter().any(|t| t == json_type(value)),
         }
