@@ -74,6 +74,10 @@ pub struct Pattern {
     /// a text holding none of them cannot match, so the pattern is not built for it.
     /// Read from the pattern's syntax tree when first needed.
     required: std::sync::OnceLock<Option<Literals>>,
+    /// `required` as substring searchers, made the first time a text of
+    /// [`SEARCHER_TEXT_BYTES`] or more is checked: `memmem::find` would make one for
+    /// every such text (most of the check's cost); shorter texts are searched without.
+    searchers: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>>,
     /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
     /// built anyway: its own search is faster than scanning for each literal.
     ruled_out: std::sync::atomic::AtomicU32,
@@ -85,6 +89,10 @@ pub struct Pattern {
 /// After this many texts ruled out by its literals, a pattern is built.
 const BUILD_AFTER_RULED_OUT: u32 = 64;
 
+/// From this length on, memchr searches a text with a searcher it prepares for the
+/// literal; below it, with one that needs no preparation (`memmem::find`).
+const SEARCHER_TEXT_BYTES: usize = 64;
+
 impl Clone for Pattern {
     fn clone(&self) -> Pattern {
         Pattern {
@@ -92,6 +100,7 @@ impl Clone for Pattern {
             ignore_case: self.ignore_case,
             size_limit: self.size_limit,
             required: self.required.clone(),
+            searchers: self.searchers.clone(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
             builds: self.builds.clone(),
         }
@@ -108,6 +117,7 @@ impl Pattern {
             ignore_case,
             size_limit,
             required: std::sync::OnceLock::new(),
+            searchers: std::sync::OnceLock::new(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
             builds: TwoStage::new(),
         }
@@ -142,12 +152,33 @@ impl Pattern {
             if let Some(required) = required {
                 use std::sync::atomic::Ordering::Relaxed;
                 let haystack = text.as_bytes();
-                if !required
-                    .iter()
-                    .any(|literal| memchr::memmem::find(haystack, literal).is_some())
-                    && self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT
-                {
-                    return None;
+                let holds_one = if haystack.len() < SEARCHER_TEXT_BYTES {
+                    required
+                        .iter()
+                        .any(|literal| memchr::memmem::find(haystack, literal).is_some())
+                } else {
+                    self.searchers
+                        .get_or_init(|| {
+                            required
+                                .iter()
+                                .map(|l| memchr::memmem::Finder::new(l).into_owned())
+                                .collect()
+                        })
+                        .iter()
+                        .any(|searcher| searcher.find(haystack).is_some())
+                };
+                if !holds_one {
+                    if self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT {
+                        return None;
+                    }
+                    // Asked this often, the pattern is in a bulk run: its full build
+                    // rules a text out faster than looking for each literal does
+                    // (the quick build would still leave the literals looked for).
+                    return self
+                        .builds
+                        .full(&self.source, self.ignore_case, self.size_limit)
+                        .as_ref()
+                        .map(Build::Full);
                 }
             }
         }
@@ -175,6 +206,7 @@ impl From<Regex> for Pattern {
             ignore_case: false,
             size_limit: usize::MAX,
             required: std::sync::OnceLock::from(None),
+            searchers: std::sync::OnceLock::new(),
             ruled_out: std::sync::atomic::AtomicU32::new(0),
             builds: TwoStage::built(re),
         }
@@ -532,6 +564,15 @@ mod tests {
         assert_eq!(p.group(&long, true), Some("m1"));
         assert!(p.is_fully_built());
 
+        // Texts long enough to be searched with prepared searchers are ruled out, or
+        // not, the same way.
+        let p = lazy(r"quota (exhausted|used up)");
+        let padding = "x".repeat(SEARCHER_TEXT_BYTES);
+        assert!(!p.is_match(&format!("{padding} Rate limit reached")));
+        assert!(!p.is_built(), "ruled out by its literals");
+        assert!(p.is_match(&format!("{padding} quota used up")));
+        assert!(p.is_built());
+
         // Asked often without a hit (a bulk run), it is built anyway.
         let p = lazy(r"quota (exhausted|used up)");
         for _ in 0..BUILD_AFTER_RULED_OUT {
@@ -539,7 +580,8 @@ mod tests {
         }
         assert!(!p.is_built());
         assert!(!p.is_match("Rate limit reached"));
-        assert!(p.is_built());
+        assert!(p.is_fully_built(), "no more literal searches");
+        assert!(p.is_match("quota used up"));
 
         // Without a short literal list, the first use builds it.
         let p = lazy(r"[a-z]+\d+");
