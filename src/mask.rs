@@ -37,16 +37,26 @@ static PUBLIC_PREFIX_PATTERN: Fixed = Fixed::new(PUBLIC_PREFIX);
 
 /// Whether `needle` is in `haystack`. `str::contains` prepares a two-way search for
 /// each call, which costs more than the search itself for one key in a short text;
-/// this looks for the needle's first byte (SIMD) and compares from there.
+/// this looks for the needle's first byte (SIMD) and compares from there. Comparing
+/// at every occurrence of the first byte could cost the text's length times the
+/// needle's (a body a hostile capture fills with it): past a few times the text's
+/// length in comparisons, memchr's linear-time search takes over.
 fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
     };
-    memchr::memchr_iter(first, haystack).any(|at| {
-        haystack
-            .get(at + 1..)
-            .is_some_and(|after| after.starts_with(rest))
-    })
+    let mut budget = haystack.len().saturating_mul(4).max(1024);
+    for at in memchr::memchr_iter(first, haystack) {
+        let after = haystack.get(at + 1..).unwrap_or_default();
+        if after.starts_with(rest) {
+            return true;
+        }
+        budget = budget.saturating_sub(rest.len().min(after.len()) + 1);
+        if budget == 0 {
+            return memchr::memmem::find(haystack, needle).is_some();
+        }
+    }
+    false
 }
 
 /// Whether a long token looks random (a key), not like a request id or a word.
@@ -327,6 +337,23 @@ fn replace_matches<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text full of a long needle's first bytes uses up the comparison budget
+    /// (5,000 places × 100 bytes against 20,000): the linear-time search answers.
+    #[test]
+    fn holds_answers_as_str_contains_past_its_comparison_budget() {
+        let text = format!("{}b", "a".repeat(5000));
+        for needle in [
+            format!("{}b", "a".repeat(100)),
+            format!("{}c", "a".repeat(100)),
+        ] {
+            assert_eq!(
+                holds(text.as_bytes(), needle.as_bytes()),
+                text.contains(&needle),
+                "{needle}"
+            );
+        }
+    }
 
     #[test]
     fn holds_answers_as_str_contains() {
