@@ -1,15 +1,19 @@
-//! Throughput of rulecheck against two floors, measured in the same run:
+//! Throughput of rulecheck against two floors, measured with criterion in the same run:
 //!
 //! - parse floor: only `serde_json` parsing each line into a `serde_json::Value`;
 //! - hand-coded floor: the benchmark rulebook's 25 conditions written directly in Rust,
 //!   with precompiled regexes over a typed, borrowing parse.
 //!
 //! Then rulecheck itself on the benchmark rulebook and on the default rulebook, one and
-//! two threads, and the start-up of one `rulecheck eval` process against a trivial one.
+//! two threads; the start-up of one `rulecheck eval` process against a trivial one; and
+//! after criterion's report, the ratios the targets are set on (from the medians
+//! criterion saved in this run) and the peak memory of a bulk run on 1× and 10× input.
 //! Run: `cargo bench --bench throughput` (docs/performance.md).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput};
 
 use regex::Regex;
 use rulecheck::bulk::{BulkOptions, run_with};
@@ -276,22 +280,6 @@ impl HandCoded {
     }
 }
 
-fn time<T>(label: &str, n: usize, f: impl Fn() -> T) -> f64 {
-    // Best of three: shared machines are noisy.
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        black_box(f());
-        best = best.min(t.elapsed());
-    }
-    let rate = n as f64 / best.as_secs_f64();
-    println!(
-        "{label:<44} {rate:>10.0} captures/s  {:>7.2} µs/capture",
-        1e6 / rate
-    );
-    rate
-}
-
 /// The benchmark rulebook, loaded as a rulebook from disk is (regexes built at load).
 fn bench_rules() -> RuleSet {
     let rb = rulecheck::rulebook::load_str(
@@ -336,10 +324,42 @@ fn rulecheck(set: &RuleSet, data: &str, threads: usize, mode: Mode) -> usize {
     n
 }
 
+/// Captures per iteration of the throughput benchmarks under `cargo bench`: ten batches
+/// of the bulk reader, so the two-thread runs overlap reading and evaluating as a long
+/// run does.
+const CAPTURES: usize = 20_000;
+
+/// Where each throughput benchmark's result is, and what it is called in the table.
+const THROUGHPUTS: [(&str, &str); 8] = [
+    ("parse-floor", "parse floor (serde_json::Value)"),
+    ("hand-floor", "hand-coded floor (25 rules)"),
+    (
+        "bench-classify-1t",
+        "rulecheck --summary, bench rulebook, 1 thread",
+    ),
+    (
+        "bench-classify-2t",
+        "rulecheck --summary, bench rulebook, 2 threads",
+    ),
+    (
+        "bench-diagnose-1t",
+        "rulecheck, bench rulebook (25 rules), 1 thread",
+    ),
+    ("bench-diagnose-2t", "rulecheck, bench rulebook, 2 threads"),
+    (
+        "default-diagnose-1t",
+        "rulecheck, default rulebook, 1 thread",
+    ),
+    (
+        "default-diagnose-2t",
+        "rulecheck, default rulebook, 2 threads",
+    ),
+];
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
     // `cargo bench --bench throughput -- --workload FILE N` writes the workload as JSON
     // Lines instead of measuring (for callgrind and peak-memory runs, docs/performance.md).
-    let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--workload") {
         let file = args.get(i + 1).expect("--workload FILE N");
         let n: usize = args
@@ -354,156 +374,441 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--once") {
         let (name, file) = (&args[i + 1], &args[i + 2]);
         let data = std::fs::read_to_string(file).unwrap();
-        // Each measurement splits the lines itself (rulecheck reads them as a stream):
-        // the count is what each one does with the file's text.
-        let count = match name.as_str() {
-            "parse" => data
-                .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).is_ok() as usize)
-                .sum(),
-            "hand" => {
-                let hand = HandCoded::new();
-                data.lines().map(|l| hand.eval(l)).sum()
-            }
-            "bench" => rulecheck(&bench_rules(), &data, 1, Mode::Diagnose),
-            "default" => rulecheck(
-                &RuleSet::default_rulebook(&LoadOptions::default()).unwrap(),
-                &data,
-                1,
-                Mode::Diagnose,
-            ),
-            "bench-summary" => rulecheck(&bench_rules(), &data, 1, Mode::Classify),
-            other => panic!("--once parse|hand|bench|bench-summary|default, not {other}"),
-        };
-        black_box(count);
+        black_box(once(name, &data));
         return;
     }
-    // `cargo bench` passes --bench; `cargo test --benches` passes nothing: keep that short.
-    let quick = !args.iter().any(|a| a == "--bench");
-    let n = if quick { 500 } else { 40_000 };
+    // `-- --peak-rss REPEAT PROGRAM ARGS…`: runs the program with the bench's workload
+    // REPEAT times over on its standard input (output discarded) and prints its peak
+    // resident memory in KB. A process of its own, so no other child counts, and the
+    // input is streamed, so no file of it is written.
+    if let Some(i) = args.iter().position(|a| a == "--peak-rss") {
+        let repeat: usize = args[i + 1].parse().expect("--peak-rss REPEAT PROGRAM ARGS");
+        let mut child = std::process::Command::new(&args[i + 2])
+            .args(&args[i + 3..])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("--peak-rss REPEAT PROGRAM ARGS");
+        let data = workload(CAPTURES);
+        let mut stdin = child.stdin.take().unwrap();
+        for _ in 0..repeat {
+            std::io::Write::write_all(&mut stdin, data.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        println!("{}", children_peak_rss_kb().unwrap_or(0));
+        return;
+    }
+
+    // `cargo bench` passes --bench; `cargo test --benches` does not, and criterion then
+    // runs each benchmark once as a test: keep that short.
+    let measuring = args.iter().any(|a| a == "--bench");
+    let started = std::time::SystemTime::now();
+    let results = criterion_home();
+    let mut c = Criterion::default()
+        .output_directory(&results)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let n = if measuring { CAPTURES } else { 200 };
+    throughputs(&mut c, n);
+    let exe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/rulecheck");
+    let trivial = trivial_binary();
+    one_process(&mut c, &exe, trivial.as_deref());
+    c.final_summary();
+    if !measuring {
+        return;
+    }
+    print_ratios(&results, started, n);
+    instruction_ratios();
+    if exe.exists() {
+        peak_memory(&exe);
+    } else {
+        println!("\n(build target/release/rulecheck first to measure one process and peak memory)");
+    }
+}
+
+/// One pass of the measurement `name` over a workload's text (what `--once` counts).
+fn once(name: &str, data: &str) -> usize {
+    match name {
+        "parse" => parse_floor(data.lines()),
+        "hand" => {
+            let hand = HandCoded::new();
+            data.lines().map(|l| hand.eval(l)).sum()
+        }
+        "bench" => rulecheck(&bench_rules(), data, 1, Mode::Diagnose),
+        "default" => rulecheck(&default_rules(), data, 1, Mode::Diagnose),
+        "bench-summary" => rulecheck(&bench_rules(), data, 1, Mode::Classify),
+        other => panic!("--once parse|hand|bench|bench-summary|default, not {other}"),
+    }
+}
+
+/// The parse floor: every line into a `serde_json::Value`, nothing else.
+fn parse_floor<'a>(lines: impl Iterator<Item = &'a str>) -> usize {
+    lines
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|v| v.is_object())
+                .unwrap_or(false) as usize
+        })
+        .sum()
+}
+
+fn default_rules() -> RuleSet {
+    RuleSet::default_rulebook(&LoadOptions::default()).unwrap()
+}
+
+/// Both floors and rulecheck over the same `n` captures, one group so criterion reports
+/// each in captures per second.
+fn throughputs(c: &mut Criterion, n: usize) {
     let data = workload(n);
     let lines: Vec<&str> = data.lines().collect();
     println!(
-        "workload: {n} captures, {:.0} bytes each on average\n",
+        "workload: {n} captures, {:.0} bytes each on average",
         data.len() as f64 / n as f64
     );
-
     let bench = bench_rules();
-    let default = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let default = default_rules();
     let hand = HandCoded::new();
 
-    let parse = time("parse floor (serde_json::Value)", n, || {
-        lines
-            .iter()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l)
-                    .map(|v| v.is_object())
-                    .unwrap_or(false) as usize
-            })
-            .sum::<usize>()
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(n as u64));
+    // One iteration is thousands of captures: a fixed number of them a sample.
+    group.sampling_mode(SamplingMode::Flat);
+    let [parse, floor, c1, c2, d1, d2, f1, f2] = THROUGHPUTS.map(|(id, _)| id);
+    group.bench_function(parse, |b| b.iter(|| parse_floor(lines.iter().copied())));
+    group.bench_function(floor, |b| {
+        b.iter(|| lines.iter().map(|l| hand.eval(l)).sum::<usize>())
     });
-    let floor = time("hand-coded floor (25 rules, 1 thread)", n, || {
-        lines.iter().map(|l| hand.eval(l)).sum::<usize>()
-    });
-    let bench1 = time("rulecheck, bench rulebook (25 rules), 1 thread", n, || {
-        rulecheck(&bench, &data, 1, Mode::Diagnose)
-    });
-    let bench2 = time("rulecheck, bench rulebook, 2 threads", n, || {
-        rulecheck(&bench, &data, 2, Mode::Diagnose)
-    });
-    let summary1 = time("rulecheck --summary, bench rulebook, 1 thread", n, || {
-        rulecheck(&bench, &data, 1, Mode::Classify)
-    });
-    let summary2 = time("rulecheck --summary, bench rulebook, 2 threads", n, || {
-        rulecheck(&bench, &data, 2, Mode::Classify)
-    });
-    let default1 = time(
-        "rulecheck, default rulebook (37 rules), 1 thread",
-        n,
-        || rulecheck(&default, &data, 1, Mode::Diagnose),
-    );
-    let default2 = time("rulecheck, default rulebook, 2 threads", n, || {
-        rulecheck(&default, &data, 2, Mode::Diagnose)
-    });
-
-    println!("\nratios (cost, lower is better):");
-    println!(
-        "  bench rulebook / hand-coded floor      {:>5.2}×  (target ≤ 1.5; full diagnoses)",
-        floor / bench1
-    );
-    println!(
-        "  bench rulebook / parse floor           {:>5.2}×  (target ≤ 1.0)",
-        parse / bench1
-    );
-    println!(
-        "  --summary, bench / hand-coded floor    {:>5.2}×  (classification only)",
-        floor / summary1
-    );
-    println!(
-        "  --summary, bench / parse floor         {:>5.2}×",
-        parse / summary1
-    );
-    println!(
-        "  default rulebook / parse floor         {:>5.2}×",
-        parse / default1
-    );
-    println!("speed-up from 1 to 2 threads:");
-    println!(
-        "  bench rulebook                         {:>5.2}×  (target ≥ 1.7)",
-        bench2 / bench1
-    );
-    println!(
-        "  --summary, bench rulebook              {:>5.2}×",
-        summary2 / summary1
-    );
-    println!(
-        "  default rulebook                       {:>5.2}×",
-        default2 / default1
-    );
-
-    // One process: start, load the default rulebook, evaluate one capture, print.
-    let exe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/rulecheck");
-    if exe.exists() {
-        let capture = std::env::temp_dir().join("rulecheck-bench-capture.json");
-        std::fs::write(&capture, lines[0]).unwrap();
-        let runs = if quick { 3 } else { 50 };
-        // The median of `runs` starts (spawning included, the same for every program).
-        let spawn = |args: &[&str], program: &std::path::Path| {
-            let mut times: Vec<f64> = (0..runs)
-                .map(|_| {
-                    let t = Instant::now();
-                    std::process::Command::new(program)
-                        .args(args)
-                        .output()
-                        .unwrap();
-                    t.elapsed().as_secs_f64()
-                })
-                .collect();
-            times.sort_by(f64::total_cmp);
-            times[runs / 2]
-        };
-        let one = spawn(&["eval", capture.to_str().unwrap()], &exe);
-        let version = spawn(&["--version"], &exe);
-        println!(
-            "\none `rulecheck eval capture.json`: {:.2} ms; `rulecheck --version`: {:.2} ms ({:.1}×)",
-            one * 1e3,
-            version * 1e3,
-            one / version
-        );
-        match trivial_binary() {
-            Some(trivial) => {
-                let trivial = spawn(&[], &trivial);
-                println!(
-                    "a trivial Rust binary (`fn main() {{}}`, rustc -O): {:.2} ms; ratio {:.1}×  (target ≤ 5)",
-                    trivial * 1e3,
-                    one / trivial
-                );
-            }
-            None => println!("(no rustc on the PATH: no trivial binary to compare with)"),
-        }
-    } else {
-        println!("\n(build target/release/rulecheck first to measure one process)");
+    for (id, set, threads, mode) in [
+        (c1, &bench, 1, Mode::Classify),
+        (c2, &bench, 2, Mode::Classify),
+        (d1, &bench, 1, Mode::Diagnose),
+        (d2, &bench, 2, Mode::Diagnose),
+        (f1, &default, 1, Mode::Diagnose),
+        (f2, &default, 2, Mode::Diagnose),
+    ] {
+        group.bench_function(id, |b| b.iter(|| rulecheck(set, &data, threads, mode)));
     }
+    group.finish();
+}
+
+/// One process: start, load the default rulebook, evaluate one capture, print; against
+/// the same binary's `--version` and a trivial Rust binary (spawning included for all).
+fn one_process(c: &mut Criterion, exe: &std::path::Path, trivial: Option<&std::path::Path>) {
+    if !exe.exists() {
+        return;
+    }
+    let capture = std::env::temp_dir().join("rulecheck-bench-capture.json");
+    std::fs::write(&capture, workload(1)).unwrap();
+    let capture = capture.to_str().unwrap().to_owned();
+    let mut group = c.benchmark_group("one-process");
+    group.sample_size(20);
+    group.sampling_mode(SamplingMode::Flat);
+    let mut programs = vec![
+        ("eval-capture", exe, vec!["eval", capture.as_str()]),
+        ("version", exe, vec!["--version"]),
+    ];
+    if let Some(trivial) = trivial {
+        programs.push(("trivial-binary", trivial, vec![]));
+    }
+    for (id, program, args) in programs {
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                std::process::Command::new(program)
+                    .args(&args)
+                    .output()
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Where criterion keeps its results: `$CRITERION_HOME`, else `criterion/` in the
+/// target directory this bench was built into (`target/release/deps/throughput-…`).
+fn criterion_home() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("criterion")))
+        .unwrap_or_else(|| "target/criterion".into())
+}
+
+/// The median time of one iteration of `group/id` in nanoseconds, as criterion saved it
+/// in this run (`None` if the benchmark did not run: filtered out, or no baseline kept).
+fn median_ns(
+    results: &std::path::Path,
+    group: &str,
+    id: &str,
+    since: std::time::SystemTime,
+) -> Option<f64> {
+    let file = results.join(group).join(id).join("new/estimates.json");
+    let fresh = std::fs::metadata(&file).ok()?.modified().ok()? >= since;
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
+    fresh.then(|| estimates["median"]["point_estimate"].as_f64())?
+}
+
+/// The ratios the targets are set on (docs/performance.md), from this run's medians.
+fn print_ratios(results: &std::path::Path, since: std::time::SystemTime, n: usize) {
+    let per_capture =
+        |id: &str| median_ns(results, "throughput", id, since).map(|ns| ns / n as f64);
+    println!("\nper capture (median of criterion's samples):");
+    for (id, label) in THROUGHPUTS {
+        match per_capture(id) {
+            Some(ns) => println!(
+                "  {label:<48} {:>10.0} captures/s  {:>7.2} µs",
+                1e9 / ns,
+                ns / 1e3
+            ),
+            None => println!("  {label:<48} (not measured in this run)"),
+        }
+    }
+    let ratio = |label: &str, a: &str, b: &str, target: &str| match (per_capture(a), per_capture(b))
+    {
+        (Some(a), Some(b)) => println!("  {label:<40} {:>5.2}×  {target}", a / b),
+        _ => println!("  {label:<40}   —    (not measured in this run)"),
+    };
+    println!("cost ratios (lower is better):");
+    ratio(
+        "--summary, bench / hand-coded floor",
+        "bench-classify-1t",
+        "hand-floor",
+        "(target ≤ 1.5)",
+    );
+    ratio(
+        "--summary, bench / parse floor",
+        "bench-classify-1t",
+        "parse-floor",
+        "(target ≤ 1.0)",
+    );
+    ratio(
+        "full diagnoses, bench / hand-coded floor",
+        "bench-diagnose-1t",
+        "hand-floor",
+        "",
+    );
+    ratio(
+        "full diagnoses, bench / parse floor",
+        "bench-diagnose-1t",
+        "parse-floor",
+        "",
+    );
+    ratio(
+        "default rulebook / parse floor",
+        "default-diagnose-1t",
+        "parse-floor",
+        "",
+    );
+    println!("speed-up from 1 to 2 threads (higher is better):");
+    ratio(
+        "--summary, bench rulebook",
+        "bench-classify-1t",
+        "bench-classify-2t",
+        "(target ≥ 1.7)",
+    );
+    ratio(
+        "full diagnoses, bench rulebook",
+        "bench-diagnose-1t",
+        "bench-diagnose-2t",
+        "(target ≥ 1.7)",
+    );
+    ratio(
+        "full diagnoses, default rulebook",
+        "default-diagnose-1t",
+        "default-diagnose-2t",
+        "(target ≥ 1.7)",
+    );
+    let spawn = |id: &str| median_ns(results, "one-process", id, since);
+    match (
+        spawn("eval-capture"),
+        spawn("version"),
+        spawn("trivial-binary"),
+    ) {
+        (Some(one), Some(version), trivial) => {
+            println!(
+                "one `rulecheck eval capture.json`: {:.2} ms; `rulecheck --version`: {:.2} ms ({:.1}×)",
+                one / 1e6,
+                version / 1e6,
+                one / version
+            );
+            match trivial {
+                Some(t) => println!(
+                    "a trivial Rust binary (`fn main() {{}}`, rustc -O): {:.2} ms; ratio {:.1}×  (target ≤ 5)",
+                    t / 1e6,
+                    one / t
+                ),
+                None => println!("(no rustc on the PATH: no trivial binary to compare with)"),
+            }
+        }
+        _ => println!("(one process not measured in this run)"),
+    }
+}
+
+/// Instructions a capture by callgrind, which does not vary as wall time does: each
+/// measurement alone (`--once`) over 2,000 and 4,000 captures, the difference over 2,000
+/// so start-up and rulebook loading cancel out. Skipped if valgrind is not installed.
+fn instruction_ratios() {
+    let have_valgrind = std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_valgrind {
+        println!("\n(valgrind is not installed: no instruction counts)");
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let dir = std::env::temp_dir();
+    let sizes = [2_000usize, 4_000];
+    let files = sizes.map(|n| {
+        let file = dir.join(format!("rulecheck-bench-{n}.jsonl"));
+        std::fs::write(&file, workload(n)).unwrap();
+        file
+    });
+    let modes = ["parse", "hand", "bench-summary", "bench", "default"];
+    let jobs: Vec<(usize, usize)> = (0..modes.len())
+        .flat_map(|m| (0..files.len()).map(move |f| (m, f)))
+        .collect();
+    // Counting does not depend on the machine's load: both cores count at once.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let counts = std::sync::Mutex::new(vec![[None::<u64>; 2]; modes.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while let Some(&(m, f)) =
+                    jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let count = callgrind_instructions(&me, modes[m], &files[f]);
+                    counts.lock().unwrap()[m][f] = count;
+                }
+            });
+        }
+    });
+    for file in &files {
+        let _ = std::fs::remove_file(file);
+    }
+    let counts = counts.into_inner().unwrap();
+    let per_capture = |mode: &str| -> Option<f64> {
+        let m = modes.iter().position(|x| *x == mode)?;
+        let [Some(a), Some(b)] = counts[m] else {
+            return None;
+        };
+        Some((b as f64 - a as f64) / (sizes[1] - sizes[0]) as f64)
+    };
+    println!("\ninstructions a capture (callgrind, 2,000 → 4,000 captures, one thread):");
+    for (mode, label) in [
+        ("parse", "parse floor"),
+        ("hand", "hand-coded floor"),
+        ("bench-summary", "--summary, bench rulebook"),
+        ("bench", "full diagnoses, bench rulebook"),
+        ("default", "full diagnoses, default rulebook"),
+    ] {
+        match per_capture(mode) {
+            Some(i) => println!("  {label:<40} {:>7.1}k", i / 1e3),
+            None => println!("  {label:<40} (callgrind failed)"),
+        }
+    }
+    let ratio = |label: &str, a: &str, b: &str, target: &str| {
+        if let (Some(a), Some(b)) = (per_capture(a), per_capture(b)) {
+            println!("  {label:<40} {:>5.2}×  {target}", a / b);
+        }
+    };
+    ratio(
+        "--summary, bench / hand-coded floor",
+        "bench-summary",
+        "hand",
+        "(target ≤ 1.5)",
+    );
+    ratio(
+        "--summary, bench / parse floor",
+        "bench-summary",
+        "parse",
+        "(target ≤ 1.0)",
+    );
+    ratio(
+        "full diagnoses, bench / hand-coded floor",
+        "bench",
+        "hand",
+        "",
+    );
+    ratio("full diagnoses, bench / parse floor", "bench", "parse", "");
+}
+
+/// The instructions callgrind counts for one `--once` measurement over a file.
+fn callgrind_instructions(me: &std::path::Path, mode: &str, file: &std::path::Path) -> Option<u64> {
+    let out = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(me)
+        .args(["--once", mode])
+        .arg(file)
+        .output()
+        .ok()?;
+    // `==PID== Collected : 123456789`
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains("Collected :"))?;
+    line.rsplit(' ').next()?.trim().parse().ok()
+}
+
+/// Peak resident memory of a bulk run on the workload and on ten times as much, read
+/// from standard input: a streaming run holds a batch or two, however long the input.
+fn peak_memory(exe: &std::path::Path) {
+    let me = std::env::current_exe().unwrap();
+    let peak = |repeat: &str, format: &[&str]| -> Option<u64> {
+        let out = std::process::Command::new(&me)
+            .args(["--peak-rss", repeat])
+            .arg(exe)
+            .args(["eval", "-"])
+            .args(format)
+            .output()
+            .ok()?;
+        let kb = String::from_utf8_lossy(&out.stdout).trim().parse().ok();
+        kb.filter(|kb| *kb > 0)
+    };
+    let mb = workload(CAPTURES).len() as f64 / 1e6;
+    println!(
+        "peak memory, {CAPTURES} captures ({mb:.0} MB) on stdin, and ten times as many ({:.0} MB):",
+        mb * 10.0
+    );
+    for (label, format) in [
+        ("--summary", &["--summary"][..]),
+        ("--format jsonl", &["--format", "jsonl"][..]),
+    ] {
+        match (peak("1", format), peak("10", format)) {
+            (Some(a), Some(b)) => println!(
+                "  {label:<16} {:>7.1} MB → {:>7.1} MB  ({:.2}×, target ≤ 1.2)",
+                a as f64 / 1024.0,
+                b as f64 / 1024.0,
+                b as f64 / a as f64
+            ),
+            _ => println!("  {label:<16} (peak memory is measured on 64-bit Linux only)"),
+        }
+    }
+}
+
+/// The largest peak resident set (KB) of this process's waited-for children.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn children_peak_rss_kb() -> Option<u64> {
+    // `struct rusage` on 64-bit Linux: two `timeval`s (2 × 2 longs), then 14 longs, of
+    // which `ru_maxrss` is the first: 18 longs, `ru_maxrss` at index 4.
+    #[repr(C)]
+    struct RUsage([i64; 18]);
+    unsafe extern "C" {
+        fn getrusage(who: i32, usage: *mut RUsage) -> i32;
+    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut usage = RUsage([0; 18]);
+    // SAFETY: `usage` is a writable `struct rusage` of the platform's size and layout.
+    let rc = unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
+    (rc == 0).then(|| u64::try_from(usage.0[4]).ok())?
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn children_peak_rss_kb() -> Option<u64> {
+    None
 }
 
 /// A trivial Rust program, compiled now by the toolchain's `rustc` (`$RUSTC`, else the
