@@ -43,10 +43,10 @@ pub struct LineError {
 }
 
 /// One evaluated line.
-pub struct Evaluated {
+pub struct Evaluated<'s> {
     pub line: usize,
     pub input: InputCapture,
-    pub diagnosis: Diagnosis,
+    pub diagnosis: Diagnosis<'s>,
 }
 
 /// Counts of a finished run.

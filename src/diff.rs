@@ -72,7 +72,12 @@ pub fn diff(old: &RuleSet, new: &RuleSet, corpus: &[Sample]) -> DiffReport {
 }
 
 fn compare(s: &Sample, a: &Diagnosis, b: &Diagnosis) -> Option<CaptureChange> {
-    let ids = |d: &Diagnosis| d.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+    let ids = |d: &Diagnosis| {
+        d.findings
+            .iter()
+            .map(|f| f.id.to_string())
+            .collect::<Vec<_>>()
+    };
     let (before, after) = (ids(a), ids(b));
     let gained: Vec<String> = after
         .iter()
@@ -93,7 +98,7 @@ fn compare(s: &Sample, a: &Diagnosis, b: &Diagnosis) -> Option<CaptureChange> {
         .filter_map(|fa| {
             let fb = b.findings.iter().find(|fb| fb.id == fa.id)?;
             (fa.message != fb.message || fa.fix != fb.fix || fa.title != fb.title)
-                .then(|| fa.id.clone())
+                .then(|| fa.id.to_string())
         })
         .collect();
     if gained.is_empty() && lost.is_empty() && !reranked && reworded.is_empty() {

@@ -7,6 +7,8 @@
 //! ones, higher `priority` first, then the guide's category order, then rulebook order.
 //! All of it is declared in the rulebook.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::capture::Capture;
@@ -28,41 +30,49 @@ pub struct EvalOptions {
 
 /// One fact a finding rests on, as it was in the capture (secrets masked).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Evidence {
-    pub fact: String,
+pub struct Evidence<'s> {
+    /// The fact's name, as the rulebook writes it.
+    pub fact: &'s str,
     pub value: String,
 }
 
 /// A diagnosis: what is wrong, why we think so, and what to do.
+///
+/// The rulebook's own text (id, category, title, checks, docs, names) is borrowed from
+/// the rule set, not copied: a bulk run makes millions of findings from the same few
+/// rules. Text rendered for the capture (a message quoting its facts) is owned; text
+/// with nothing to render stays borrowed. A finding lives as long as its rule set; to
+/// keep one longer, keep its JSON (`serde_json::to_value`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Finding {
+pub struct Finding<'s> {
     /// Stable cause code (`address.missing-v1`, `status.404`, `ok`).
-    pub id: String,
-    pub category: String,
+    pub id: Cow<'s, str>,
+    pub category: &'s str,
     pub severity: Severity,
-    pub title: String,
-    pub message: String,
+    pub title: Cow<'s, str>,
+    pub message: Cow<'s, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub fix: Option<Cow<'s, str>>,
     /// What to send support, ready to paste (one item per line).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub support: Option<String>,
-    pub evidence: Vec<Evidence>,
+    pub support: Option<Cow<'s, str>>,
+    pub evidence: Vec<Evidence<'s>>,
     /// The ordered checks of the guide (on `status.<code>` findings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<String>,
+    pub checks: Vec<Cow<'s, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub docs: Option<String>,
+    pub docs: Option<&'s str>,
     /// The rulebook (name) that produced the finding.
-    pub rulebook: String,
+    pub rulebook: &'s str,
     /// The overlays that changed the rule (provenance).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub overridden_by: Vec<String>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub overridden_by: &'s [String],
 }
 
-/// Everything rulecheck concluded about one capture.
+/// Everything rulecheck concluded about one capture. Its findings borrow the rule set's
+/// text (see [`Finding`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Diagnosis {
+pub struct Diagnosis<'s> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,11 +89,11 @@ pub struct Diagnosis {
     /// Bodies longer than rulecheck matches (`max_body_text`): only their start was matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cut: Vec<String>,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Finding<'s>>,
 }
 
 /// Diagnoses one capture with a rule set.
-pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis {
+pub fn diagnose<'s>(set: &'s RuleSet, capture: &Capture, options: EvalOptions) -> Diagnosis<'s> {
     // Every capture-derived string in a finding or the header is a fact's `display`,
     // which masks keys; the rest is the rulebook's own text.
     let facts = Facts::derive_with(capture, options.limits.body_bytes);
@@ -93,13 +103,10 @@ pub fn diagnose(set: &RuleSet, capture: &Capture, options: EvalOptions) -> Diagn
     {
         let mut guide = status_finding(set, status, options.lang);
         // The rulebook's own text: only a word-for-word key could be in it.
-        let redactor = facts.redactor();
-        redactor.mask_known_in(&mut guide.title);
-        redactor.mask_known_in(&mut guide.message);
-        guide
-            .checks
-            .iter_mut()
-            .for_each(|c| redactor.mask_known_in(c));
+        let known = |text: &mut Cow<'s, str>| mask_known(&facts, text);
+        known(&mut guide.title);
+        known(&mut guide.message);
+        guide.checks.iter_mut().for_each(known);
         findings.push(guide);
     }
     let display = |fact: Fact| facts.display(&fact);
@@ -131,7 +138,15 @@ struct Fired<'s> {
     rule: &'s Rule,
 }
 
-fn run_rules(set: &RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding> {
+/// Masks, in place, the keys the capture holds that the text repeats word for word;
+/// borrowed text stays borrowed unless one is found (the rulebook's text rarely does).
+fn mask_known(facts: &Facts<'_>, text: &mut Cow<'_, str>) {
+    if let Cow::Owned(masked) = facts.redactor().redact_known(text) {
+        *text = Cow::Owned(masked);
+    }
+}
+
+fn run_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding<'s>> {
     fired_rules(set, facts)
         .into_iter()
         .map(|f| finding(f.rulebook, f.rule, facts, options))
@@ -296,12 +311,17 @@ fn evidence<'r>(
     }
 }
 
-fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) -> Finding {
+fn finding<'s>(
+    rb: &'s Rulebook,
+    rule: &'s Rule,
+    facts: &Facts<'_>,
+    options: EvalOptions,
+) -> Finding<'s> {
     let (lang, quote) = (options.lang, options.limits.quote_bytes);
     let mut tests = Vec::new();
     evidence(&rule.when, facts, rb, &mut tests);
-    let mut evidence: Vec<Evidence> = Vec::new();
-    let mut push = |name: &str, fact: &Fact| {
+    let mut evidence: Vec<Evidence<'s>> = Vec::new();
+    let mut push = |name: &'s str, fact: &Fact| {
         if !evidence.iter().any(|e| e.fact == name) {
             // A fact can be a whole body: evidence quotes at most its start, as messages do.
             let value = match facts.display(fact) {
@@ -309,10 +329,7 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) 
                 Some(v) => v,
                 None => ABSENT.to_owned(),
             };
-            evidence.push(Evidence {
-                fact: name.to_owned(),
-                value,
-            });
+            evidence.push(Evidence { fact: name, value });
         }
     };
     for t in tests {
@@ -331,31 +348,31 @@ fn finding(rb: &Rulebook, rule: &Rule, facts: &Facts<'_>, options: EvalOptions) 
     }
     // Fact values come masked from `display`; the rulebook's text around them could
     // still repeat a key word for word (a placeholder key quoted as an example).
-    let known = |mut s: String| {
-        facts.redactor().mask_known_in(&mut s);
+    let known = |mut s: Cow<'s, str>| {
+        mask_known(facts, &mut s);
         s
     };
-    let render = |t: &crate::rulebook::Localized<crate::rulebook::template::Template>| {
+    let render = |t: &'s crate::rulebook::Localized<crate::rulebook::template::Template>| {
         known(t.get(lang).render(facts, lang, quote))
     };
     Finding {
-        id: rule.id.clone(),
-        category: rule.category.clone(),
+        id: Cow::Borrowed(&rule.id),
+        category: &rule.category,
         severity: rule.severity,
-        title: known(rule.title.get(lang).clone()),
+        title: known(Cow::Borrowed(rule.title.get(lang))),
         message: render(&rule.message),
         fix: rule.fix.as_ref().map(render),
         support: rule.support.as_ref().map(render),
         evidence,
         checks: Vec::new(),
-        docs: rule.docs.clone(),
-        rulebook: rb.name.clone(),
-        overridden_by: rule.overridden_by.clone(),
+        docs: rule.docs.as_deref(),
+        rulebook: &rb.name,
+        overridden_by: &rule.overridden_by,
     }
 }
 
 /// The guide's generic advice for a status: the code's own entry, else its class's.
-fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
+fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding<'_> {
     let guide = set
         .rulebooks
         .iter()
@@ -375,35 +392,38 @@ fn status_finding(set: &RuleSet, status: u16, lang: Lang) -> Finding {
         });
     let (meaning, checks, rulebook) = match guide {
         Some((rb, g)) => (
-            g.meaning.get(lang).clone(),
-            g.checks.iter().map(|c| c.get(lang).clone()).collect(),
-            rb.name.clone(),
+            Cow::Borrowed(g.meaning.get(lang).as_str()),
+            g.checks
+                .iter()
+                .map(|c| Cow::Borrowed(c.get(lang).as_str()))
+                .collect(),
+            rb.name.as_str(),
         ),
         None => (
-            match lang {
+            Cow::Owned(match lang {
                 Lang::En => format!("HTTP status {status}"),
                 Lang::Zh => format!("HTTP 状态码 {status}"),
-            },
+            }),
             Vec::new(),
-            String::from("rulecheck"),
+            "rulecheck",
         ),
     };
     Finding {
-        id: format!("status.{status}"),
-        category: "status".into(),
+        id: Cow::Owned(format!("status.{status}")),
+        category: "status",
         severity: Severity::Info,
-        title: format!("{status}: {meaning}"),
+        title: Cow::Owned(format!("{status}: {meaning}")),
         message: meaning,
         fix: None,
         support: None,
         evidence: vec![Evidence {
-            fact: "status".into(),
+            fact: "status",
             value: status.to_string(),
         }],
         checks,
         docs: None,
         rulebook,
-        overridden_by: Vec::new(),
+        overridden_by: &[],
     }
 }
 
@@ -477,12 +497,62 @@ mod tests {
         )
         .unwrap();
         let d = diagnose(&set, &c, EvalOptions::default());
-        let facts: Vec<&str> = d.findings[0]
-            .evidence
-            .iter()
-            .map(|e| e.fact.as_str())
-            .collect();
+        let facts: Vec<&str> = d.findings[0].evidence.iter().map(|e| e.fact).collect();
         assert_eq!(facts, ["url.host"]);
+    }
+
+    #[test]
+    fn rulebook_text_is_borrowed_unless_it_repeats_the_captures_key() {
+        let key = "sk-Q7wErTy9UiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH";
+        let text = format!(
+            "format: rulecheck/v1\nname: t\nversion: 1.0.0\ncategories: [{{id: c, title: C}}]\n\
+             statuses:\n  401:\n    meaning: Unauthorised\n    checks: [\"Not {key}\", \"Plain\"]\n\
+             rules:\n  - id: quoted\n    title: \"Example {key}\"\n    category: c\n    severity: error\n\
+             \x20   when: {{ status: 401 }}\n    message: \"Like {key}\"\n    fix: \"Not {key} again\"\n\
+             \x20 - id: plain\n    title: Plain\n    category: c\n    severity: error\n\
+             \x20   when: {{ status: 401 }}\n    message: \"Sent to {{url.host}}\"\n    fix: Plain fix\n    docs: https://d\n"
+        );
+        let rb = load_str("t.yaml", &text, &crate::rulebook::LoadOptions::default())
+            .unwrap_or_else(|d| panic!("{d:#?}"));
+        let set = RuleSet::new(vec![rb]).unwrap();
+        let c: Capture = serde_json::from_value(serde_json::json!({
+            "request": {"url": "https://h/v1/x", "headers": {"Authorization": format!("Bearer {key}")}},
+            "response": {"status": 401}
+        }))
+        .unwrap();
+        let d = diagnose(&set, &c, EvalOptions::default());
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(!json.contains(&key[3..]), "{json}");
+        let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_ref()).collect();
+        assert_eq!(ids, ["quoted", "plain", "status.401"]);
+        let [quoted, plain, guide] = &d.findings[..] else {
+            unreachable!()
+        };
+        // Text that held the key is a masked copy; text that did not is the rule set's.
+        for text in [&quoted.title, &quoted.message, &guide.checks[0]] {
+            assert!(
+                matches!(text, Cow::Owned(_)) && text.contains("sk-Q7w…FGH"),
+                "{text}"
+            );
+        }
+        assert!(
+            quoted
+                .fix
+                .as_deref()
+                .is_some_and(|f| f.contains("sk-Q7w…FGH"))
+        );
+        let rule = &set.rulebooks[0].rules[1];
+        assert!(
+            matches!(&plain.title, Cow::Borrowed(t) if std::ptr::eq(*t, rule.title.get(Lang::En).as_str()))
+        );
+        assert!(matches!(&plain.fix, Some(Cow::Borrowed("Plain fix"))));
+        assert_eq!(plain.message, "Sent to h");
+        assert!(matches!(&guide.checks[1], Cow::Borrowed("Plain")));
+        assert!(matches!(&guide.message, Cow::Borrowed("Unauthorised")));
+        assert_eq!(
+            (plain.docs, plain.rulebook, guide.rulebook),
+            (Some("https://d"), "t", "t")
+        );
     }
 
     #[test]

@@ -948,16 +948,25 @@ impl<'c> Facts<'c> {
     /// capture's keys (and anything key-shaped) masked inside it. Every fact value that
     /// leaves rulecheck — messages, evidence, the report's header — passes here.
     pub fn display(&self, fact: &Fact) -> Option<String> {
+        self.with_display(fact, |value| value.map(str::to_owned))
+    }
+
+    /// [`Facts::display`] lent to `f` rather than copied out (a message's placeholder
+    /// is written straight into the message). Kept, like `display`, for the next use.
+    pub fn with_display<R>(&self, fact: &Fact, f: impl FnOnce(Option<&str>) -> R) -> R {
         if let Ok(shown) = self.shown.try_borrow()
             && let Some((_, value)) = shown.iter().find(|(f, _)| f == fact)
         {
-            return value.clone();
+            return f(value.as_deref());
         }
         let value = self.show(fact);
-        if let Ok(mut shown) = self.shown.try_borrow_mut() {
-            shown.push((fact.clone(), value.clone()));
-        }
-        value
+        // Only when `f` itself shows a value not yet kept is the cache busy: then that
+        // value is shown without being kept.
+        let Ok(mut shown) = self.shown.try_borrow_mut() else {
+            return f(value.as_deref());
+        };
+        shown.push((fact.clone(), value));
+        f(shown.last().and_then(|(_, value)| value.as_deref()))
     }
 
     /// [`Facts::display`] without keeping the value, for a value shown only once.
@@ -1576,6 +1585,30 @@ mod tests {
     fn get(c: &Capture, name: &str) -> Option<String> {
         let facts = Facts::derive(c);
         facts.get(&Fact::parse(name).unwrap()).map(|v| v.display())
+    }
+
+    #[test]
+    fn a_value_lent_is_the_value_shown_and_kept_for_the_next_use() {
+        let key = "sk-Q7wErTy9UiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH";
+        let c = capture(json!({
+            "request": {"method": "POST", "url": format!("https://h/v1/x?key={key}"),
+                        "headers": {"Authorization": format!("Bearer {key}\n")}},
+            "response": {"status": 401}
+        }));
+        let facts = Facts::derive(&c);
+        for fact in [Fact::Key, Fact::Url, Fact::Model] {
+            let lent = facts.with_display(&fact, |v| v.map(str::to_owned));
+            assert_eq!(lent, facts.show(&fact), "{fact:?}");
+            assert_eq!(facts.display(&fact), lent, "{fact:?}, kept");
+        }
+        assert!(!facts.display(&Fact::Url).unwrap().contains(&key[3..]));
+        // A value shown while another is lent (not yet kept) is shown all the same.
+        let fresh = Facts::derive(&c);
+        let nested = fresh.with_display(&Fact::Url, |outer| {
+            let inner = fresh.with_display(&Fact::Method, |inner| inner.map(str::to_owned));
+            (outer.map(str::to_owned), inner)
+        });
+        assert_eq!(nested, (facts.show(&Fact::Url), Some("POST".to_owned())));
     }
 
     #[test]

@@ -1008,7 +1008,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// What streaming keeps of one capture: a summary's count, or a line of output.
 enum Streamed<'s> {
     Classified(evaluate::Classified<'s>),
-    Diagnosed(evaluate::Diagnosis),
+    Diagnosed(evaluate::Diagnosis<'s>),
     Line(String),
 }
 

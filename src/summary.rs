@@ -57,7 +57,7 @@ impl Summary {
             .findings
             .iter()
             .find(|f| !f.id.starts_with("status."))
-            .map(|f| (f.id.as_str(), f.category.as_str()));
+            .map(|f| (f.id.as_ref(), f.category));
         self.count(top, d.status, d.url.as_deref(), d.client.as_deref());
     }
 

@@ -230,7 +230,7 @@ fn classifying_counts_exactly_as_diagnosing() {
                     d.findings
                         .iter()
                         .find(|f| !f.id.starts_with("status."))
-                        .map(|f| f.id.as_str()),
+                        .map(|f| f.id.as_ref()),
                     "{}",
                     path.display()
                 );

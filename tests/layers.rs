@@ -24,7 +24,7 @@ fn ids(set: &RuleSet, c: &Capture) -> Vec<String> {
     diagnose(set, c, EvalOptions::default())
         .findings
         .into_iter()
-        .map(|f| f.id)
+        .map(|f| f.id.into_owned())
         .collect()
 }
 

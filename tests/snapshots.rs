@@ -16,9 +16,13 @@ fn json(report: &Report) -> String {
         .into_owned()
 }
 
-fn report_for(path: &Path, lang: Lang) -> Report {
-    let rules =
-        RuleSet::default_rulebook(&LoadOptions::default()).expect("built-in rulebook loads");
+/// The built-in rulebook, loaded once: reports borrow its text.
+static RULES: std::sync::LazyLock<RuleSet> = std::sync::LazyLock::new(|| {
+    RuleSet::default_rulebook(&LoadOptions::default()).expect("built-in rulebook loads")
+});
+
+fn report_for(path: &Path, lang: Lang) -> Report<'static> {
+    let rules = &*RULES;
     let bytes = std::fs::read(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let reports = input::read(&bytes)
@@ -26,7 +30,7 @@ fn report_for(path: &Path, lang: Lang) -> Report {
         .into_iter()
         .map(|c| {
             let diagnosis = diagnose(
-                &rules,
+                rules,
                 &c.capture,
                 EvalOptions {
                     lang,
@@ -36,7 +40,7 @@ fn report_for(path: &Path, lang: Lang) -> Report {
             CaptureReport::new(&name, &c, diagnosis)
         })
         .collect();
-    Report::new(&rules, reports)
+    Report::new(rules, reports)
 }
 
 /// The text as a pipe or `NO_COLOR` terminal gets it.
@@ -86,7 +90,7 @@ fn language_changes_words_not_diagnoses() {
         let ids = |r: &Report| -> Vec<String> {
             r.reports
                 .iter()
-                .flat_map(|c| c.diagnosis.findings.iter().map(|f| f.id.clone()))
+                .flat_map(|c| c.diagnosis.findings.iter().map(|f| f.id.to_string()))
                 .collect()
         };
         assert_eq!(ids(&en), ids(&zh), "{}", path.display());
@@ -94,7 +98,7 @@ fn language_changes_words_not_diagnoses() {
         let words = |r: &Report| -> Vec<String> {
             r.reports
                 .iter()
-                .flat_map(|c| c.diagnosis.findings.iter().map(|f| f.message.clone()))
+                .flat_map(|c| c.diagnosis.findings.iter().map(|f| f.message.to_string()))
                 .collect()
         };
         assert_ne!(words(&en), words(&zh), "{}", path.display());

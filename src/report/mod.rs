@@ -13,12 +13,12 @@ use crate::rulebook::{ENGINE_VERSION, RuleSet};
 
 /// The whole output of one `rulecheck eval` run.
 #[derive(Clone, Debug, Serialize)]
-pub struct Report {
+pub struct Report<'s> {
     /// The engine's version.
     pub rulecheck: String,
     pub rulebooks: Vec<RulebookInfo>,
     /// One per capture, in input order.
-    pub reports: Vec<CaptureReport>,
+    pub reports: Vec<CaptureReport<'s>>,
     /// Rules left out because they need a newer rulecheck, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<crate::rulebook::SkippedRule>,
@@ -38,7 +38,7 @@ pub struct RulebookInfo {
 
 /// The diagnosis of one capture and where the capture came from.
 #[derive(Clone, Debug, Serialize)]
-pub struct CaptureReport {
+pub struct CaptureReport<'s> {
     /// The input file (`-` for standard input).
     pub source: String,
     /// Where in the input, for inputs holding several captures (`line 3`, `[2]`).
@@ -54,7 +54,7 @@ pub struct CaptureReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lacks: Vec<String>,
     #[serde(flatten)]
-    pub diagnosis: Diagnosis,
+    pub diagnosis: Diagnosis<'s>,
     /// With `--trace`: every rule's condition on this capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<crate::trace::RuleTrace>>,
@@ -64,13 +64,13 @@ fn is_one(n: &usize) -> bool {
     *n == 1
 }
 
-impl CaptureReport {
+impl<'s> CaptureReport<'s> {
     /// The report of one capture read from `source`.
     pub fn new(
         source: &str,
         input: &crate::input::InputCapture,
-        diagnosis: Diagnosis,
-    ) -> CaptureReport {
+        diagnosis: Diagnosis<'s>,
+    ) -> CaptureReport<'s> {
         CaptureReport {
             source: source.to_owned(),
             locator: input.locator.clone(),
@@ -86,8 +86,8 @@ impl CaptureReport {
     }
 }
 
-impl Report {
-    pub fn new(set: &RuleSet, reports: Vec<CaptureReport>) -> Report {
+impl<'s> Report<'s> {
+    pub fn new(set: &RuleSet, reports: Vec<CaptureReport<'s>>) -> Report<'s> {
         Report {
             rulecheck: ENGINE_VERSION.to_owned(),
             rulebooks: set

@@ -215,7 +215,7 @@ pub fn run(set: &RuleSet, cases: &[Case]) -> CaseReport {
         let got: Vec<String> = diagnose(set, &case.capture, EvalOptions::default())
             .findings
             .into_iter()
-            .map(|f| f.id)
+            .map(|f| f.id.into_owned())
             .collect();
         let mut problems = Vec::new();
         if got.first() != case.expect.first() {

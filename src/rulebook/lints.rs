@@ -316,7 +316,7 @@ fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
             let first = d.findings.iter().find(|f| !f.id.starts_with("status."));
             match first {
                 Some(f) if f.id != rule.id && d.findings.iter().any(|g| g.id == rule.id) => {
-                    above.get_or_insert_with(|| f.id.clone());
+                    above.get_or_insert_with(|| f.id.to_string());
                 }
                 _ => always_below = false,
             }

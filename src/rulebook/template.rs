@@ -6,6 +6,7 @@
 
 use crate::facts::{Derived, Fact, Facts};
 use crate::rulebook::Lang;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -34,18 +35,11 @@ fn render_segments(
     for seg in segments {
         match seg {
             Segment::Text(t) => out.push_str(t),
-            Segment::Fact(fact, _) => match facts.display(fact) {
-                // Messages are one line: control characters show as escapes.
+            Segment::Fact(fact, _) => facts.with_display(fact, |value| match value {
                 Some(v) => {
                     // A fact can be a whole body: a message quotes at most its start.
-                    let shown = crate::facts::cut(&v, max_quote);
-                    for c in shown.chars() {
-                        if c.is_control() {
-                            out.extend(c.escape_default());
-                        } else {
-                            out.push(c);
-                        }
-                    }
+                    let shown = crate::facts::cut(v, max_quote);
+                    push_escaped(out, shown);
                     if shown.len() < v.len() {
                         out.push('…');
                     }
@@ -54,11 +48,11 @@ fn render_segments(
                     Lang::En => "(unknown)",
                     Lang::Zh => "（未知）",
                 }),
-            },
+            }),
             Segment::Optional(inner) => {
                 let complete = inner.iter().all(|s| match s {
                     // `display` is cached: the value is masked once, for here and below.
-                    Segment::Fact(fact, _) => facts.display(fact).is_some(),
+                    Segment::Fact(fact, _) => facts.with_display(fact, |v| v.is_some()),
                     _ => true,
                 });
                 if complete {
@@ -67,6 +61,21 @@ fn render_segments(
             }
         }
     }
+}
+
+/// Appends `text` with control characters escaped (`\n`): messages are one line.
+fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(char::is_control) {
+        let (plain, from_control) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = from_control.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.escape_default());
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
 }
 
 /// A problem in a template, with the character offset of the placeholder.
@@ -233,10 +242,24 @@ impl Template {
     /// and an optional section `{[ … ]}` is left out when any fact inside is missing.
     /// A fact's value is quoted up to `max_quote` bytes (then `…`): a fact can be a
     /// whole body.
-    pub fn render(&self, facts: &Facts<'_>, lang: Lang, max_quote: usize) -> String {
-        let mut out = String::new();
-        render_segments(&self.segments, facts, lang, max_quote, &mut out);
-        out
+    pub fn render(&self, facts: &Facts<'_>, lang: Lang, max_quote: usize) -> Cow<'_, str> {
+        match self.segments.as_slice() {
+            // Plain text (most fixes, many messages): nothing to render.
+            [] => Cow::Borrowed(""),
+            [Segment::Text(text)] => Cow::Borrowed(text),
+            segments => {
+                let literal: usize = segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Text(t) => t.len(),
+                        _ => 32,
+                    })
+                    .sum();
+                let mut out = String::with_capacity(literal);
+                render_segments(segments, facts, lang, max_quote, &mut out);
+                Cow::Owned(out)
+            }
+        }
     }
 
     /// The facts the template names.
@@ -287,6 +310,52 @@ mod tests {
         let t = Template::compile("{model}", &vars()).unwrap();
         assert_eq!(t.render(&facts, Lang::En, 1000), "(unknown)");
         assert_eq!(t.render(&facts, Lang::Zh, 1000), "（未知）");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_plain_text_is_borrowed() {
+        // The straightforward way, a character at a time: what `push_escaped` must equal.
+        let one_by_one = |text: &str| -> String {
+            text.chars()
+                .flat_map(|c| {
+                    let escaped: Vec<char> = if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    escaped
+                })
+                .collect()
+        };
+        for text in [
+            "",
+            "plain",
+            "\n",
+            "sk-abc\n",
+            "\tlead and trail\r\n",
+            "a\u{0}\u{7f}\u{85}b",
+            "中文\n密钥\u{1b}[0m",
+            "\n\n\n",
+        ] {
+            let mut out = String::from(">");
+            push_escaped(&mut out, text);
+            assert_eq!(out, format!(">{}", one_by_one(text)), "{text:?}");
+        }
+        let c: Capture =
+            serde_json::from_value(serde_json::json!({"response": {"status": 401}})).unwrap();
+        let facts = Facts::derive(&c);
+        let plain = Template::compile("Copy the key again {{exactly}}", &vars()).unwrap();
+        assert!(matches!(
+            plain.render(&facts, Lang::En, 100),
+            Cow::Borrowed("Copy the key again {exactly}")
+        ));
+        let empty = Template::compile("", &vars()).unwrap();
+        assert!(matches!(
+            empty.render(&facts, Lang::En, 100),
+            Cow::Borrowed("")
+        ));
+        let with_fact = Template::compile("Status {status}.", &vars()).unwrap();
+        assert_eq!(with_fact.render(&facts, Lang::En, 100), "Status 401.");
     }
 
     #[test]
