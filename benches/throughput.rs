@@ -382,9 +382,10 @@ fn main() {
     // resident memory in KB. A process of its own, so no other child counts, and the
     // input is streamed, so no file of it is written.
     if let Some(i) = args.iter().position(|a| a == "--peak-rss") {
-        let repeat: usize = args[i + 1].parse().expect("--peak-rss REPEAT PROGRAM ARGS");
-        let mut child = std::process::Command::new(&args[i + 2])
-            .args(&args[i + 3..])
+        let usage = "--peak-rss REPEAT PROGRAM ARGS";
+        let repeat: usize = args.get(i + 1).and_then(|r| r.parse().ok()).expect(usage);
+        let mut child = std::process::Command::new(args.get(i + 2).expect(usage))
+            .args(args.get(i + 3..).unwrap_or_default())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -422,12 +423,55 @@ fn main() {
         return;
     }
     print_ratios(&results, started, n);
-    instruction_ratios();
-    if exe.exists() {
-        peak_memory(&exe);
-    } else {
-        println!("\n(build target/release/rulecheck first to measure one process and peak memory)");
+    // The steps after criterion's own follow its filter too (`-- instructions`).
+    let wanted = |step: &str| criterion_filter(&args).is_none_or(|f| step.contains(f));
+    if wanted("instructions") {
+        instruction_ratios();
     }
+    if wanted("peak-memory") {
+        if exe.exists() {
+            peak_memory(&exe);
+        } else {
+            println!(
+                "\n(build target/release/rulecheck first to measure one process and peak memory)"
+            );
+        }
+    }
+}
+
+/// The benchmark filter criterion was given (its one positional argument), if any.
+fn criterion_filter(args: &[String]) -> Option<&str> {
+    // criterion's options that take a value as the next argument.
+    const WITH_VALUE: &[&str] = &[
+        "-c",
+        "--color",
+        "-s",
+        "--save-baseline",
+        "-b",
+        "--baseline",
+        "--baseline-lenient",
+        "--format",
+        "--profile-time",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--plotting-backend",
+        "--output-format",
+    ];
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        if WITH_VALUE.contains(&arg.as_str()) {
+            rest.next();
+        } else if !arg.starts_with('-') {
+            return Some(arg);
+        }
+    }
+    None
 }
 
 /// One pass of the measurement `name` over a workload's text (what `--once` counts).
@@ -555,8 +599,16 @@ fn median_ns(
 
 /// The ratios the targets are set on (docs/performance.md), from this run's medians.
 fn print_ratios(results: &std::path::Path, since: std::time::SystemTime, n: usize) {
+    print_throughputs(results, since, n);
+    print_one_process(results, since);
+}
+
+fn print_throughputs(results: &std::path::Path, since: std::time::SystemTime, n: usize) {
     let per_capture =
         |id: &str| median_ns(results, "throughput", id, since).map(|ns| ns / n as f64);
+    if THROUGHPUTS.iter().all(|(id, _)| per_capture(id).is_none()) {
+        return;
+    }
     println!("\nper capture (median of criterion's samples):");
     for (id, label) in THROUGHPUTS {
         match per_capture(id) {
@@ -623,6 +675,9 @@ fn print_ratios(results: &std::path::Path, since: std::time::SystemTime, n: usiz
         "default-diagnose-2t",
         "(target ≥ 1.7)",
     );
+}
+
+fn print_one_process(results: &std::path::Path, since: std::time::SystemTime) {
     let spawn = |id: &str| median_ns(results, "one-process", id, since);
     match (
         spawn("eval-capture"),
