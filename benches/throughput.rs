@@ -425,6 +425,9 @@ fn main() {
     print_ratios(&results, started, n);
     // The steps after criterion's own follow its filter too (`-- instructions`).
     let wanted = |step: &str| criterion_filter(&args).is_none_or(|f| step.contains(f));
+    if wanted("scaling") {
+        scaling();
+    }
     if wanted("instructions") {
         instruction_ratios();
     }
@@ -844,26 +847,75 @@ fn peak_memory(exe: &std::path::Path) {
     }
 }
 
-/// The largest peak resident set (KB) of this process's waited-for children.
+/// `getrusage(who)` as its 18 longs (64-bit Linux: `ru_utime` and `ru_stime` as
+/// seconds and microseconds at 0–3, `ru_maxrss` in KB at 4).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn children_peak_rss_kb() -> Option<u64> {
-    // `struct rusage` on 64-bit Linux: two `timeval`s (2 × 2 longs), then 14 longs, of
-    // which `ru_maxrss` is the first: 18 longs, `ru_maxrss` at index 4.
+fn rusage(who: i32) -> Option<[i64; 18]> {
     #[repr(C)]
     struct RUsage([i64; 18]);
     unsafe extern "C" {
         fn getrusage(who: i32, usage: *mut RUsage) -> i32;
     }
-    const RUSAGE_CHILDREN: i32 = -1;
     let mut usage = RUsage([0; 18]);
     // SAFETY: `usage` is a writable `struct rusage` of the platform's size and layout.
-    let rc = unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
-    (rc == 0).then(|| u64::try_from(usage.0[4]).ok())?
+    let rc = unsafe { getrusage(who, &mut usage) };
+    (rc == 0).then_some(usage.0)
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn children_peak_rss_kb() -> Option<u64> {
+fn rusage(_who: i32) -> Option<[i64; 18]> {
     None
+}
+
+/// The largest peak resident set (KB) of this process's waited-for children.
+fn children_peak_rss_kb() -> Option<u64> {
+    const RUSAGE_CHILDREN: i32 = -1;
+    u64::try_from(rusage(RUSAGE_CHILDREN)?[4]).ok()
+}
+
+/// CPU time (user and system, all threads) this process has used, in seconds.
+fn cpu_seconds() -> Option<f64> {
+    const RUSAGE_SELF: i32 = 0;
+    let u = rusage(RUSAGE_SELF)?;
+    Some((u[0] + u[2]) as f64 + (u[1] + u[3]) as f64 / 1e6)
+}
+
+/// The speed-up from one to two threads with the runs alternated (1, 2, 1, 2, …), each
+/// ratio taken within a pair: a machine whose speed drifts (a neighbour, the
+/// hypervisor) slows both runs of a pair alike, where criterion's samples of one
+/// benchmark come minutes after the other's. CPU time says whether two threads
+/// cost more work, or only got less of the machine.
+fn scaling() {
+    let data = workload(CAPTURES);
+    let bench = bench_rules();
+    let default = default_rules();
+    println!("\n1 → 2 threads, 9 alternated pairs of runs over {CAPTURES} captures (median):");
+    for (label, set, mode) in [
+        ("--summary, bench rulebook", &bench, Mode::Classify),
+        ("full diagnoses, bench rulebook", &bench, Mode::Diagnose),
+        ("full diagnoses, default rulebook", &default, Mode::Diagnose),
+    ] {
+        let run = |threads: usize| {
+            let (cpu, wall) = (cpu_seconds(), std::time::Instant::now());
+            black_box(rulecheck(set, &data, threads, mode));
+            let cpu = cpu.zip(cpu_seconds()).map(|(a, b)| b - a);
+            (wall.elapsed().as_secs_f64(), cpu)
+        };
+        run(2); // warm-up: every pattern built, the allocator's arenas made
+        let pairs: Vec<_> = (0..9).map(|_| (run(1), run(2))).collect();
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let speed_up = median(pairs.iter().map(|((one, _), (two, _))| one / two).collect());
+        let cpu = pairs
+            .iter()
+            .map(|((_, one), (_, two))| Some(two.as_ref()? / one.as_ref()?))
+            .collect::<Option<Vec<f64>>>()
+            .map(median);
+        let cpu = cpu.map_or(String::new(), |r| format!(", CPU time ×{r:.2}"));
+        println!("  {label:<40} {speed_up:>5.2}×  (target ≥ 1.7{cpu})");
+    }
 }
 
 /// A trivial Rust program, compiled now by the toolchain's `rustc` (`$RUSTC`, else the
