@@ -955,7 +955,7 @@ impl<'c> Facts<'c> {
     /// is written straight into the message). Kept, like `display`, for the next use.
     pub fn with_display<R>(&self, fact: &Fact, f: impl FnOnce(Option<&str>) -> R) -> R {
         if let Ok(shown) = self.shown.try_borrow()
-            && let Some((_, value)) = shown.iter().find(|(f, _)| f == fact)
+            && let Some((_, value)) = shown.iter().find(|(kept, _)| kept == fact)
         {
             return f(value.as_deref());
         }
