@@ -1,10 +1,11 @@
 //! Bulk diagnosis of JSON Lines: millions of captures with flat memory, both cores,
 //! results in input order.
 //!
-//! Lines are read in batches; each batch is split across worker threads (scoped, so
-//! the rule set is shared without copies) and the results are handed on in input
-//! order before the next batch is read. Memory is one batch, however long the input.
-//! A malformed line is reported with its number and skipped; the run goes on.
+//! Lines are read in batches and queued in pieces for worker threads that live for
+//! the whole run (scoped, so the rule set is shared without copies); the reading
+//! thread reads the next batch while they work and hands the results on in input
+//! order. Memory is two batches, however long the input. A malformed line is reported
+//! with its number and skipped; the run goes on.
 
 use std::io::BufRead;
 
@@ -96,11 +97,11 @@ pub fn run_with<'s, R: BufRead, T: Send>(
 ) -> std::io::Result<BulkStats> {
     let mut stats = BulkStats::default();
     let mut line_no = 0usize;
-    let mut batch = read_batch(&mut reader, &mut line_no, options)?;
-    // The results of the batch before, handed out while the workers evaluate this one.
-    let mut done: Vec<Result<T, LineError>> = Vec::new();
-    let mut hand_out = |results: &mut Vec<Result<T, LineError>>, stats: &mut BulkStats| {
-        for r in results.drain(..) {
+    let work = |line: usize, text: &str| {
+        parse_line(line, text, options).map(|capture| per_capture(set, line, capture))
+    };
+    let mut hand_out = |results: Results<T>, stats: &mut BulkStats| {
+        for r in results {
             match &r {
                 Ok(_) => stats.captures += 1,
                 Err(_) => stats.skipped += 1,
@@ -108,26 +109,193 @@ pub fn run_with<'s, R: BufRead, T: Send>(
             on_result(r);
         }
     };
-    while !batch.is_empty() {
-        // The workers evaluate this batch while this thread hands out the results of
-        // the one before and reads the next: no core waits on output or input.
-        let (results, next) = evaluate_batch(
-            &batch,
-            options,
-            &|line, text| {
-                parse_line(line, text, options).map(|capture| per_capture(set, line, capture))
-            },
-            || {
-                hand_out(&mut done, &mut stats);
-                read_batch(&mut reader, &mut line_no, options)
-            },
-        );
-        done = results;
-        batch = next?;
+    if options.threads <= 1 {
+        loop {
+            let batch = read_batch(&mut reader, &mut line_no, options)?;
+            if batch.is_empty() {
+                break;
+            }
+            hand_out(evaluate(&batch, &work), &mut stats);
+        }
+    } else {
+        let mut next_batch = || read_batch(&mut reader, &mut line_no, options);
+        pipeline(options.threads, &mut next_batch, &work, |results| {
+            hand_out(results, &mut stats)
+        })?;
     }
-    hand_out(&mut done, &mut stats);
     stats.lines = line_no;
     Ok(stats)
+}
+
+/// Evaluates lines in order (a skipped line stays an error).
+fn evaluate<T>(
+    items: &[Line],
+    work: &(impl Fn(usize, &str) -> Result<T, LineError> + ?Sized),
+) -> Results<T> {
+    items
+        .iter()
+        .map(|(line, entry)| match entry {
+            Ok(text) => work(*line, text),
+            Err(e) => Err(e.clone()),
+        })
+        .collect()
+}
+
+/// Lines a worker takes at a time: small enough that the workers finish a batch
+/// together, large enough that taking them costs nothing.
+const LINES_PER_TAKE: usize = 32;
+
+/// Lines' results, in the lines' order (`Err` for a skipped line).
+type Results<T> = Vec<Result<T, LineError>>;
+
+/// A batch on its way through the workers: its lines, and a slot for each piece's
+/// results, filled in whatever order the pieces finish.
+struct Batch<T> {
+    number: usize,
+    lines: Vec<Line>,
+    slots: std::sync::Mutex<Vec<Option<Results<T>>>>,
+    /// Pieces not finished yet: the worker that finishes the last one says so.
+    unfinished: std::sync::atomic::AtomicUsize,
+}
+
+/// What a worker says: a batch is done, or a piece of it panicked.
+enum Outcome {
+    Done(usize),
+    Panicked(usize, Box<dyn std::any::Any + Send>),
+}
+
+/// Evaluates batches on `threads` workers that live for the whole run and take pieces
+/// of `LINES_PER_TAKE` lines in input order. While they work, this thread reads the
+/// next batch and queues it, then hands out the batch before in order: a worker that
+/// runs out of one batch's pieces goes on to the next one's, so no core waits at the
+/// end of a batch, and this thread wakes once a batch. At most two batches are read
+/// and not yet handed out.
+fn pipeline<T: Send>(
+    threads: usize,
+    next_batch: &mut dyn FnMut() -> std::io::Result<Vec<Line>>,
+    work: &(dyn Fn(usize, &str) -> Result<T, LineError> + Sync),
+    mut hand_out: impl FnMut(Results<T>),
+) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex, mpsc};
+    // (batch, where the piece starts)
+    let (queue, pieces) = mpsc::channel::<(Arc<Batch<T>>, usize)>();
+    let pieces = Mutex::new(pieces);
+    std::thread::scope(|scope| {
+        // Owned by this closure: returning, early or not, closes the queue, and the
+        // workers end.
+        let queue = queue;
+        let (said, heard) = mpsc::channel::<Outcome>();
+        for _ in 0..threads {
+            let (pieces, said) = (&pieces, said.clone());
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only to take a piece; the queue closing ends the run.
+                    let taken = match pieces.lock() {
+                        Ok(pieces) => pieces.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((batch, start)) = taken else { return };
+                    let end = (start + LINES_PER_TAKE).min(batch.lines.len());
+                    let items = batch.lines.get(start..end).unwrap_or_default();
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        evaluate(items, work)
+                    }));
+                    let message = match outcome {
+                        Ok(results) => {
+                            if let Ok(mut slots) = batch.slots.lock()
+                                && let Some(slot) = slots.get_mut(start / LINES_PER_TAKE)
+                            {
+                                *slot = Some(results);
+                            }
+                            if batch.unfinished.fetch_sub(1, Ordering::AcqRel) != 1 {
+                                continue;
+                            }
+                            Outcome::Done(batch.number)
+                        }
+                        Err(panic) => Outcome::Panicked(batch.number, panic),
+                    };
+                    // Let go of the batch before saying so: the reading thread frees it.
+                    drop(batch);
+                    if said.send(message).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(said);
+        // Queues a batch's pieces.
+        let submit = |number: usize, lines: Vec<Line>| -> Arc<Batch<T>> {
+            let count = lines.len().div_ceil(LINES_PER_TAKE);
+            let batch = Arc::new(Batch {
+                number,
+                lines,
+                slots: Mutex::new((0..count).map(|_| None).collect()),
+                unfinished: count.into(),
+            });
+            for piece in 0..count {
+                // The workers outlive this loop: the queue cannot be closed here.
+                let _ = queue.send((Arc::clone(&batch), piece * LINES_PER_TAKE));
+            }
+            batch
+        };
+        // What was heard early: the batch after the one awaited is done (a short last
+        // batch can finish first), or panicked — raised once the batches before it are
+        // handed out.
+        let mut early: Vec<Outcome> = Vec::new();
+        let mut await_batch = |number: usize| -> bool {
+            loop {
+                if let Some(at) = early.iter().position(|o| match o {
+                    Outcome::Done(n) | Outcome::Panicked(n, _) => *n == number,
+                }) {
+                    match early.swap_remove(at) {
+                        Outcome::Done(_) => return true,
+                        // A worker that panicked is a bug: re-raise it rather than lose
+                        // its lines.
+                        Outcome::Panicked(_, panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+                match heard.recv() {
+                    Ok(outcome) => early.push(outcome),
+                    // Every worker gone with the queue open: one died outside its work
+                    // (the scope re-raises its panic). Never hand out part of a batch.
+                    Err(_) => return false,
+                }
+            }
+        };
+        let mut number = 0;
+        let mut batch = submit(number, next_batch()?);
+        loop {
+            // Read and queue the next batch while the workers evaluate this one, then
+            // hand this one out while they go on to the next.
+            let next = next_batch()?;
+            let queued = (!next.is_empty()).then(|| submit(number + 1, next));
+            let empty = batch.lines.is_empty();
+            if !empty && !await_batch(number) {
+                return Err(std::io::Error::other(
+                    "a worker thread stopped before its lines were evaluated",
+                ));
+            }
+            let slots = batch
+                .slots
+                .lock()
+                .map(|mut slots| std::mem::take(&mut *slots))
+                .unwrap_or_default();
+            // Let go of here: the lines are most often freed by the thread that made
+            // them (a worker lets go of a batch before it says the batch is done).
+            drop(batch);
+            hand_out(slots.into_iter().flatten().flatten().collect());
+            match queued {
+                Some(next) => {
+                    number += 1;
+                    batch = next;
+                }
+                None => break,
+            }
+        }
+        drop(queue);
+        Ok(())
+    })
 }
 
 type Line = (usize, Result<String, LineError>);
@@ -229,66 +397,6 @@ fn parse_line(line: usize, text: &str, options: BulkOptions) -> Result<Capture, 
     }
 }
 
-/// Lines a worker takes at a time: small enough that the workers finish a batch
-/// together, large enough that taking them costs nothing.
-const LINES_PER_TAKE: usize = 32;
-
-/// Runs `work` over a batch on worker threads, in order, running `meanwhile` on this
-/// thread.
-fn evaluate_batch<T: Send, M>(
-    batch: &[Line],
-    options: BulkOptions,
-    work: &(dyn Fn(usize, &str) -> Result<T, LineError> + Sync),
-    meanwhile: impl FnOnce() -> M,
-) -> (Vec<Result<T, LineError>>, M) {
-    let run = |items: &[Line]| -> Vec<Result<T, LineError>> {
-        items
-            .iter()
-            .map(|(line, entry)| match entry {
-                Ok(text) => work(*line, text),
-                Err(e) => Err(e.clone()),
-            })
-            .collect()
-    };
-    let threads = options.threads.max(1).min(batch.len().max(1));
-    if threads == 1 {
-        let results = run(batch);
-        return (results, meanwhile());
-    }
-    // Workers take the next few lines until none are left (captures differ in cost:
-    // fixed halves would leave one worker waiting for the other), and keep where
-    // each piece started so the results go back in input order.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let take_all = || {
-        let mut pieces = Vec::new();
-        loop {
-            let start = next.fetch_add(LINES_PER_TAKE, std::sync::atomic::Ordering::Relaxed);
-            let Some(items) = batch.get(start..(start + LINES_PER_TAKE).min(batch.len())) else {
-                return pieces;
-            };
-            if items.is_empty() {
-                return pieces;
-            }
-            pieces.push((start, run(items)));
-        }
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(take_all)).collect();
-        let other = meanwhile();
-        let mut pieces: Vec<(usize, Vec<Result<T, LineError>>)> = Vec::new();
-        for handle in handles {
-            // A worker that panicked is a bug: re-raise it rather than lose its lines.
-            match handle.join() {
-                Ok(p) => pieces.extend(p),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        pieces.sort_unstable_by_key(|(start, _)| *start);
-        let results = pieces.into_iter().flat_map(|(_, r)| r).collect();
-        (results, other)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,40 +404,170 @@ mod tests {
 
     #[test]
     fn lines_come_out_in_order_and_bad_lines_are_skipped() {
-        let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
-        let mut input = String::new();
-        for i in 0..50 {
-            if i == 7 {
-                input.push_str("{not json\n");
-            } else if i == 9 {
-                input.push('\n');
-            } else {
-                let status = [401, 404, 429, 500, 200][i % 5];
-                input.push_str(&format!(
-                    "{{\"response\": {{\"status\": {status}}}, \"meta\": {{\"i\": {i}}}}}\n"
-                ));
+        within_a_minute(|| {
+            let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+            let mut input = String::new();
+            for i in 0..50 {
+                if i == 7 {
+                    input.push_str("{not json\n");
+                } else if i == 9 {
+                    input.push('\n');
+                } else {
+                    let status = [401, 404, 429, 500, 200][i % 5];
+                    input.push_str(&format!(
+                        "{{\"response\": {{\"status\": {status}}}, \"meta\": {{\"i\": {i}}}}}\n"
+                    ));
+                }
             }
-        }
-        // Batches of 8 (one piece per batch) and of 200 (the workers share out pieces
-        // of LINES_PER_TAKE lines, which must go back in order).
-        for (threads, batch) in [(1, 8), (2, 8), (4, 8), (2, 200), (4, 200)] {
+            // Batches of 8 (one piece per batch) and of 200 (the workers share out pieces
+            // of LINES_PER_TAKE lines, which must go back in order).
+            for (threads, batch) in [(1, 8), (2, 8), (4, 8), (2, 200), (4, 200)] {
+                let options = BulkOptions {
+                    threads,
+                    batch,
+                    ..Default::default()
+                };
+                let mut seen = Vec::new();
+                let stats = run(&set, input.as_bytes(), options, |r| match r {
+                    Ok(e) => seen.push(e.input.capture.meta["i"].as_u64().unwrap() as usize),
+                    Err(e) => seen.push(1000 + e.line),
+                })
+                .unwrap();
+                let expected: Vec<usize> = (0..50)
+                    .filter(|i| *i != 9)
+                    .map(|i| if i == 7 { 1008 } else { i })
+                    .collect();
+                assert_eq!(seen, expected, "threads={threads} batch={batch}");
+                assert_eq!((stats.lines, stats.captures, stats.skipped), (50, 48, 1));
+            }
+        });
+    }
+
+    /// Runs `f` on a thread of its own and fails if it takes more than a minute: a
+    /// worker pool that deadlocks must fail the test, not hang it.
+    fn within_a_minute<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the run neither finished nor failed within a minute")
+    }
+
+    fn status_lines(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{{\"response\": {{\"status\": 4{:02}}}, \"meta\": {{\"i\": {i}}}}}\n",
+                    i % 30
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_stay_in_order_when_workers_finish_out_of_order_across_batches() {
+        within_a_minute(|| {
+            let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+            let input = status_lines(400);
+            for (threads, batch) in [(2, 40), (3, 40), (4, 7), (2, 2048)] {
+                let options = BulkOptions {
+                    threads,
+                    batch,
+                    ..Default::default()
+                };
+                let mut seen = Vec::new();
+                let stats = run_with(
+                    &set,
+                    input.as_bytes(),
+                    options,
+                    |_, line, capture| {
+                        // Some pieces take far longer: the others overtake them, into
+                        // the next batch.
+                        if line % 64 < 32 && line % 5 == 0 {
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        capture.meta["i"].as_u64().unwrap() as usize
+                    },
+                    |r| seen.push(r.unwrap()),
+                )
+                .unwrap();
+                assert_eq!(
+                    seen,
+                    (0..400).collect::<Vec<_>>(),
+                    "{threads} threads, batch {batch}"
+                );
+                assert_eq!((stats.lines, stats.captures, stats.skipped), (400, 400, 0));
+            }
+        });
+    }
+
+    #[test]
+    fn a_panic_on_a_worker_is_raised_on_the_caller_and_nothing_after_it_is_handed_out() {
+        let (panicked, handed_out) = within_a_minute(|| {
+            let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+            let input = status_lines(200);
             let options = BulkOptions {
-                threads,
-                batch,
+                threads: 2,
+                batch: 16,
                 ..Default::default()
             };
-            let mut seen = Vec::new();
-            let stats = run(&set, input.as_bytes(), options, |r| match r {
-                Ok(e) => seen.push(e.input.capture.meta["i"].as_u64().unwrap() as usize),
-                Err(e) => seen.push(1000 + e.line),
-            })
-            .unwrap();
-            let expected: Vec<usize> = (0..50)
-                .filter(|i| *i != 9)
-                .map(|i| if i == 7 { 1008 } else { i })
-                .collect();
-            assert_eq!(seen, expected, "threads={threads} batch={batch}");
-            assert_eq!((stats.lines, stats.captures, stats.skipped), (50, 48, 1));
+            let mut handed_out = 0;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_with(
+                    &set,
+                    input.as_bytes(),
+                    options,
+                    |_, line, _| {
+                        if line == 37 {
+                            panic!("line 37 is a bug");
+                        }
+                        line
+                    },
+                    |_| handed_out += 1,
+                )
+            }));
+            let message = outcome
+                .err()
+                .and_then(|p| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            (message, handed_out)
+        });
+        assert_eq!(panicked.as_deref(), Some("line 37 is a bug"));
+        // The batches before the one with line 37 (lines 1–32) came out; none after.
+        assert_eq!(handed_out, 32);
+    }
+
+    #[test]
+    fn a_read_error_mid_stream_ends_the_run_with_that_error() {
+        /// Gives `ok` bytes of the input, then fails.
+        struct FailsAfter(std::io::Cursor<Vec<u8>>, usize);
+        impl std::io::Read for FailsAfter {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.position() as usize >= self.1 {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                let room = (self.1 - self.0.position() as usize).min(buf.len());
+                std::io::Read::read(&mut self.0, &mut buf[..room])
+            }
+        }
+        for threads in [1, 2] {
+            let error = within_a_minute(move || {
+                let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+                let input = status_lines(300).into_bytes();
+                let reader = std::io::BufReader::with_capacity(
+                    64,
+                    FailsAfter(std::io::Cursor::new(input), 9000),
+                );
+                let options = BulkOptions {
+                    threads,
+                    batch: 16,
+                    ..Default::default()
+                };
+                run(&set, reader, options, |_| {})
+                    .err()
+                    .map(|e| e.to_string())
+            });
+            assert_eq!(error.as_deref(), Some("disk on fire"), "{threads} threads");
         }
     }
 
