@@ -15,8 +15,21 @@ fn rules() -> &'static RuleSet {
 fuzz_target!(|data: &[u8]| {
     // Every field given: `BulkOptions::default()` asks the OS for the core count, which
     // costs more than a whole run on a small input.
-    let mut options = BulkOptions { eval: EvalOptions::default(), threads: 1, batch: 16 };
+    // Half the inputs on two workers: the pipeline must keep the same order.
+    let threads = if data.first().is_some_and(|b| b & 1 == 1) { 2 } else { 1 };
+    let mut options = BulkOptions { eval: EvalOptions::default(), threads, batch: 16 };
     options.eval.limits.line_bytes = 4096;
     options.eval.limits.json_depth = 32; // exercises the depth scan, off at the default
-    let _ = run(rules(), data, options, |_| {});
+    let (mut last_line, mut results) = (0, 0);
+    let stats = run(rules(), data, options, |r| {
+        let line = match &r {
+            Ok(evaluated) => evaluated.line,
+            Err(skipped) => skipped.line,
+        };
+        assert!(line > last_line, "line {line} after line {last_line}");
+        (last_line, results) = (line, results + 1);
+    });
+    if let Ok(stats) = stats {
+        assert_eq!(results, stats.captures + stats.skipped);
+    }
 });
