@@ -153,13 +153,6 @@ impl<'a> Redactor<'a> {
         out
     }
 
-    /// [`Redactor::redact_known`] in place.
-    pub fn mask_known_in(&self, text: &mut String) {
-        if let Cow::Owned(masked) = self.redact_known(text) {
-            *text = masked;
-        }
-    }
-
     /// The text with every secret masked; borrowed when there is none (the usual case).
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = self.redact_known(text);
