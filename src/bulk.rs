@@ -203,11 +203,15 @@ fn pipeline<T: Send>(
                     }));
                     let message = match outcome {
                         Ok(results) => {
-                            if let Ok(mut slots) = batch.slots.lock()
-                                && let Some(slot) = slots.get_mut(start / LINES_PER_TAKE)
-                            {
+                            // Poisoning cannot lose results: the lock guards one store.
+                            let mut slots = batch
+                                .slots
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            if let Some(slot) = slots.get_mut(start / LINES_PER_TAKE) {
                                 *slot = Some(results);
                             }
+                            drop(slots);
                             if batch.unfinished.fetch_sub(1, Ordering::AcqRel) != 1 {
                                 continue;
                             }
@@ -276,11 +280,12 @@ fn pipeline<T: Send>(
                     "a worker thread stopped before its lines were evaluated",
                 ));
             }
-            let slots = batch
-                .slots
-                .lock()
-                .map(|mut slots| std::mem::take(&mut *slots))
-                .unwrap_or_default();
+            let slots = std::mem::take(
+                &mut *batch
+                    .slots
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
             // Let go of here: the lines are most often freed by the thread that made
             // them (a worker lets go of a batch before it says the batch is done).
             drop(batch);
