@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// One request/response pair.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Fields a capture does not define are kept in [`Capture::extra`], never a reason to
+/// refuse it: real logs put `id`, `ts`, `level` next to `request` and `response`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Capture {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Request>,
@@ -23,6 +25,44 @@ pub struct Capture {
     /// Free-form facts about the capture: `time`, `client`, `note`, …
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, serde_json::Value>,
+    /// Top-level fields the capture format does not define, kept as they were
+    /// (written back beside the others). Rules do not read them; a rulebook's
+    /// examples may not have any (a typo there would go unnoticed).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Capture {
+    // By hand rather than `#[serde(flatten)]`, which buffers the whole capture before
+    // reading it: bulk runs read millions.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CaptureVisitor;
+        impl<'de> serde::de::Visitor<'de> for CaptureVisitor {
+            type Value = Capture;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a capture: an object with `request`, `response`, `client_error`, `meta`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Capture, A::Error> {
+                let mut c = Capture::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let seen = match key.as_ref() {
+                        "request" => c.request.replace(map.next_value()?).is_some(),
+                        "response" => c.response.replace(map.next_value()?).is_some(),
+                        "client_error" => c.client_error.replace(map.next_value()?).is_some(),
+                        "meta" => !std::mem::replace(&mut c.meta, map.next_value()?).is_empty(),
+                        _ => c.extra.insert(key.to_string(), map.next_value()?).is_some(),
+                    };
+                    if seen {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "the field `{key}` is given twice"
+                        )));
+                    }
+                }
+                Ok(c)
+            }
+        }
+        d.deserialize_map(CaptureVisitor)
+    }
 }
 
 /// What was sent.
@@ -305,6 +345,18 @@ impl Serialize for Headers {
 }
 
 impl Capture {
+    /// A capture written by hand (a rulebook's examples, a case file): there a field
+    /// the format does not define is most likely a typo, so it is refused by name.
+    pub fn from_json_strict(value: serde_json::Value) -> Result<Capture, String> {
+        let capture: Capture = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        match capture.extra.keys().next() {
+            Some(field) => Err(format!(
+                "unknown field `{field}`, expected one of `request`, `response`, `client_error`, `meta`"
+            )),
+            None => Ok(capture),
+        }
+    }
+
     /// The response status, when there was a response.
     pub fn status(&self) -> Option<u16> {
         self.response.as_ref()?.status
@@ -392,8 +444,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_refused() {
-        let err = serde_json::from_str::<Capture>(r#"{"respone": {"status": 404}}"#).unwrap_err();
-        assert!(err.to_string().contains("respone"), "{err}");
+    fn unknown_fields_are_kept_but_refused_in_hand_written_captures() {
+        let c = serde_json::from_str::<Capture>(r#"{"respone": {"status": 404}, "id": 3}"#).unwrap();
+        assert_eq!(c.extra.len(), 2);
+        assert_eq!(c.extra["id"], 3);
+        let value = serde_json::json!({"respone": {"status": 404}});
+        let err = Capture::from_json_strict(value).unwrap_err();
+        assert!(err.contains("`respone`"), "{err}");
+        // Inside a request or response a field that is not defined is still an error.
+        assert!(serde_json::from_str::<Capture>(r#"{"response": {"staus": 404}}"#).is_err());
     }
 }

@@ -128,13 +128,13 @@ fn no_output_contains_a_key_whole() {
 
 #[test]
 fn errors_that_echo_input_do_not_leak_keys() {
-    // A capture with an unknown field next to a key: the error names the field only.
+    // A request with an unknown field next to a key: the error names the field only.
     let key = format!("sk-{}", "Zz9".repeat(16));
     let text = format!(
-        r#"{{"request": {{"headers": {{"Authorization": "Bearer {key}"}}}}, "respons": {{}}}}"#
+        r#"{{"request": {{"headers": {{"Authorization": "Bearer {key}"}}, "methd": "POST"}}}}"#
     );
     let err = input::read(text.as_bytes()).unwrap_err().to_string();
-    assert!(err.contains("respons"), "{err}");
+    assert!(err.contains("methd"), "{err}");
     assert!(leaks(&err, &key[3..]).is_none(), "{err}");
 }
 

@@ -293,7 +293,7 @@ fn to_capture(e: Entry) -> Capture {
         request: Some(request),
         response,
         client_error,
-        meta: Default::default(),
+        ..Default::default()
     };
     if let Some(t) = e.started_date_time {
         capture.meta.insert("time".into(), t.into());

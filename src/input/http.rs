@@ -258,7 +258,7 @@ fn into_capture(x: Exchange) -> Capture {
         request,
         response,
         client_error,
-        meta: Default::default(),
+        ..Default::default()
     };
     capture.meta.insert("client".into(), "curl".into());
     capture

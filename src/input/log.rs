@@ -137,7 +137,7 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
                 request,
                 response,
                 client_error: None,
-                meta: Default::default(),
+                ..Default::default()
             };
             if let Some(t) = &g.time {
                 capture.meta.insert("time".into(), t.clone().into());

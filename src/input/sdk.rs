@@ -352,7 +352,7 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         request,
         response,
         client_error,
-        meta: Default::default(),
+        ..Default::default()
     };
     if let Some(c) = client {
         capture.meta.insert("client".into(), c.into());

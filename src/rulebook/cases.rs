@@ -162,7 +162,7 @@ fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
             (captures.remove(0).capture, rel.to_string())
         }
         Value::Map(_) => {
-            let capture = serde_json::from_value(capture_node.to_json())
+            let capture = crate::capture::Capture::from_json_strict(capture_node.to_json())
                 .map_err(|e| err(capture_node.pos, format!("not a valid capture: {e}")))?;
             (capture, format!("case at line {}", item.pos.line))
         }

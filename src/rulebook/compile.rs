@@ -1152,7 +1152,7 @@ fn compile_examples(cx: &mut Ctx<'_>, node: Option<&Node>) -> (Vec<Example>, Vec
         };
         items
             .iter()
-            .filter_map(|item| match serde_json::from_value::<Capture>(item.to_json()) {
+            .filter_map(|item| match Capture::from_json_strict(item.to_json()) {
                 Ok(capture) => Some(Example { capture, pos: item.pos }),
                 Err(e) => {
                     cx.error(
