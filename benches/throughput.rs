@@ -318,6 +318,7 @@ fn rulecheck(set: &RuleSet, data: &str, threads: usize, mode: Mode) -> usize {
             if let Ok(k) = r {
                 n += k;
             }
+            std::ops::ControlFlow::Continue(())
         },
     )
     .unwrap();

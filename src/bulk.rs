@@ -8,6 +8,7 @@
 //! with its number and skipped; the run goes on.
 
 use std::io::BufRead;
+use std::ops::ControlFlow;
 
 use crate::capture::Capture;
 use crate::evaluate::{Diagnosis, EvalOptions, diagnose};
@@ -56,6 +57,8 @@ pub struct BulkStats {
     pub lines: usize,
     pub captures: usize,
     pub skipped: usize,
+    /// The caller asked to stop (its reader went away): the rest was not read.
+    pub stopped: bool,
 }
 
 /// Reads JSON Lines of captures from `reader` and calls `on_result` for each line in
@@ -64,7 +67,7 @@ pub fn run<R: BufRead>(
     set: &RuleSet,
     reader: R,
     options: BulkOptions,
-    on_result: impl FnMut(Result<Evaluated, LineError>),
+    mut on_result: impl FnMut(Result<Evaluated, LineError>),
 ) -> std::io::Result<BulkStats> {
     let eval = options.eval;
     run_with(
@@ -79,21 +82,25 @@ pub fn run<R: BufRead>(
                 diagnosis,
             }
         },
-        on_result,
+        |r| {
+            on_result(r);
+            ControlFlow::Continue(())
+        },
     )
 }
 
 /// Reads JSON Lines of captures from `reader`; `per_capture` turns each capture into
 /// what the caller keeps (a diagnosis, a line of output, a summary's classification)
 /// on the worker threads, and `on_result` gets those in input order (`Err` for a
-/// skipped line). Keeping the per-capture work, dropping included, on the workers is
+/// skipped line) and says whether to go on: `Break` (its output was closed) stops the
+/// run promptly, the workers included, with [`BulkStats::stopped`] set. Keeping the per-capture work, dropping included, on the workers is
 /// what lets a run scale with cores: the reading thread only reads and hands over.
 pub fn run_with<'s, R: BufRead, T: Send>(
     set: &'s RuleSet,
     mut reader: R,
     options: BulkOptions,
     per_capture: impl Fn(&'s RuleSet, usize, Capture) -> T + Sync,
-    mut on_result: impl FnMut(Result<T, LineError>),
+    mut on_result: impl FnMut(Result<T, LineError>) -> ControlFlow<()>,
 ) -> std::io::Result<BulkStats> {
     let mut stats = BulkStats::default();
     let mut line_no = 0usize;
@@ -106,16 +113,19 @@ pub fn run_with<'s, R: BufRead, T: Send>(
                 Ok(_) => stats.captures += 1,
                 Err(_) => stats.skipped += 1,
             }
-            on_result(r);
+            if on_result(r).is_break() {
+                stats.stopped = true;
+                return ControlFlow::Break(());
+            }
         }
+        ControlFlow::Continue(())
     };
     if options.threads <= 1 {
         loop {
             let batch = read_batch(&mut reader, &mut line_no, options)?;
-            if batch.is_empty() {
+            if batch.is_empty() || hand_out(evaluate(&batch, &work), &mut stats).is_break() {
                 break;
             }
-            hand_out(evaluate(&batch, &work), &mut stats);
         }
     } else {
         let mut next_batch = || read_batch(&mut reader, &mut line_no, options);
@@ -169,26 +179,29 @@ enum Outcome {
 /// next batch and queues it, then hands out the batch before in order: a worker that
 /// runs out of one batch's pieces goes on to the next one's, so no core waits at the
 /// end of a batch, and this thread wakes once a batch. At most two batches are read
-/// and not yet handed out.
+/// and not yet handed out. `hand_out` returning `Break` ends the run: the workers
+/// skip the pieces still queued.
 fn pipeline<T: Send>(
     threads: usize,
     next_batch: &mut dyn FnMut() -> std::io::Result<Vec<Line>>,
     work: &(dyn Fn(usize, &str) -> Result<T, LineError> + Sync),
-    mut hand_out: impl FnMut(Results<T>),
+    mut hand_out: impl FnMut(Results<T>) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex, mpsc};
     // (batch, where the piece starts)
     let (queue, pieces) = mpsc::channel::<(Arc<Batch<T>>, usize)>();
     let pieces = Mutex::new(pieces);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         // Owned by this closure: returning, early or not, closes the queue, and the
         // workers end.
         let queue = queue;
         let (said, heard) = mpsc::channel::<Outcome>();
+        let mut started = 0;
         for _ in 0..threads {
-            let (pieces, said) = (&pieces, said.clone());
-            scope.spawn(move || {
+            let (pieces, said, stop) = (&pieces, said.clone(), &stop);
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                 loop {
                     // The lock is held only to take a piece; the queue closing ends the run.
                     let taken = match pieces.lock() {
@@ -196,6 +209,10 @@ fn pipeline<T: Send>(
                         Err(_) => return,
                     };
                     let Ok((batch, start)) = taken else { return };
+                    if stop.load(Ordering::Relaxed) {
+                        // Nobody will read this piece's results.
+                        continue;
+                    }
                     let end = (start + LINES_PER_TAKE).min(batch.lines.len());
                     let items = batch.lines.get(start..end).unwrap_or_default();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -226,6 +243,12 @@ fn pipeline<T: Send>(
                     }
                 }
             });
+            // The system may refuse more threads: the run goes on with those it got.
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) if started == 0 => return Err(e),
+                Err(_) => break,
+            }
         }
         drop(said);
         // Queues a batch's pieces.
@@ -289,7 +312,10 @@ fn pipeline<T: Send>(
             // Let go of here: the lines are most often freed by the thread that made
             // them (a worker lets go of a batch before it says the batch is done).
             drop(batch);
-            hand_out(slots.into_iter().flatten().flatten().collect());
+            if hand_out(slots.into_iter().flatten().flatten().collect()).is_break() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
             match queued {
                 Some(next) => {
                     number += 1;
@@ -494,7 +520,10 @@ mod tests {
                         }
                         capture.meta["i"].as_u64().unwrap() as usize
                     },
-                    |r| seen.push(r.unwrap()),
+                    |r| {
+                        seen.push(r.unwrap());
+                        ControlFlow::Continue(())
+                    },
                 )
                 .unwrap();
                 assert_eq!(
@@ -529,7 +558,10 @@ mod tests {
                         }
                         line
                     },
-                    |_| handed_out += 1,
+                    |_| {
+                        handed_out += 1;
+                        ControlFlow::Continue(())
+                    },
                 )
             }));
             let message = outcome
@@ -540,6 +572,47 @@ mod tests {
         assert_eq!(panicked.as_deref(), Some("line 37 is a bug"));
         // The batches before the one with line 37 (lines 1–32) came out; none after.
         assert_eq!(handed_out, 32);
+    }
+
+    #[test]
+    fn a_caller_that_stops_ends_the_run_without_reading_the_rest() {
+        for threads in [1, 2, 4] {
+            let (handed_out, stats, evaluated) = within_a_minute(move || {
+                let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+                let input = status_lines(5000);
+                let options = BulkOptions {
+                    threads,
+                    batch: 64,
+                    ..Default::default()
+                };
+                let evaluated = std::sync::atomic::AtomicUsize::new(0);
+                let mut handed_out = 0;
+                let stats = run_with(
+                    &set,
+                    input.as_bytes(),
+                    options,
+                    |_, line, _| {
+                        evaluated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        line
+                    },
+                    |_| {
+                        handed_out += 1;
+                        if handed_out == 5 {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    },
+                )
+                .unwrap();
+                (handed_out, stats, evaluated.into_inner())
+            });
+            assert_eq!(handed_out, 5, "{threads} threads");
+            assert!(stats.stopped, "{threads} threads");
+            // At most the batch handed out and the one read ahead: never the whole input.
+            assert!(stats.lines <= 2 * 64, "{threads} threads read {}", stats.lines);
+            assert!(evaluated <= 2 * 64, "{threads} threads evaluated {evaluated}");
+        }
     }
 
     #[test]

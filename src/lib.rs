@@ -44,6 +44,7 @@ pub mod mask;
 pub mod project;
 pub mod report;
 pub mod rulebook;
+pub mod run;
 pub mod summary;
 pub mod trace;
 pub mod two_stage;

@@ -1,16 +1,15 @@
 //! The `rulecheck` command: a thin shell over the library.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use rulecheck::diagnostic::Level;
-use rulecheck::evaluate::{self, EvalOptions};
-use rulecheck::input;
-use rulecheck::report::{CaptureReport, Report, render_text};
+use rulecheck::evaluate::EvalOptions;
+use rulecheck::{input, run};
 use rulecheck::rulebook::{self, Lang, LoadError, LoadOptions, RuleSet};
 
 /// Exit codes, documented in the README.
@@ -98,9 +97,9 @@ struct EvalArgs {
     /// instead of one report per capture (table; JSON with --format json).
     #[arg(long)]
     summary: bool,
-    /// Worker threads for JSON Lines (default: all cores).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads for JSON Lines (default: all cores; 1 to 256).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -134,6 +133,22 @@ impl EvalArgs {
 
     fn limits(&self) -> rulecheck::limits::Limits {
         self.rules.limit.limits()
+    }
+
+    /// Flags that contradict each other are refused, never ignored.
+    fn check(&self) -> Result<(), String> {
+        let call = self.call.given();
+        if !self.inputs.is_empty() && !call.is_empty() {
+            return Err(format!(
+                "{} describe one call when no file is given; they cannot be used with input files. \
+                 Leave out the files, or the flags",
+                call.join(", ")
+            ));
+        }
+        if self.trace && self.summary {
+            return Err("--trace shows each report's rules; a --summary has no reports. Use one or the other".into());
+        }
+        Ok(())
     }
 }
 
@@ -297,6 +312,28 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `println!` for a command's output: a reader that went away (`rulecheck list | head
+/// -1`) ends the run quietly with exit 0, as `rg … | head` does; any other write error
+/// is said, exit 2.
+macro_rules! say {
+    ($($t:tt)*) => { write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` for a command's output (see [`say!`]).
+macro_rules! say_raw {
+    ($($t:tt)*) => { write_out(format_args!($($t)*)) };
+}
+
+fn write_out(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(exit::OK.into());
+        }
+        eprintln!("rulecheck: cannot write the output: {e}");
+        std::process::exit(exit::BAD_INPUT.into());
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -408,125 +445,118 @@ fn report_load_error(e: &LoadError) -> u8 {
 }
 
 fn eval(args: &EvalArgs) -> u8 {
-    if args.summary || matches!(args.format, Format::Jsonl) {
-        return eval_streaming(args);
+    if let Err(message) = args.check() {
+        eprintln!("rulecheck: {message}");
+        return exit::BAD_INPUT;
     }
     let lang = pick_lang(args.lang);
     let set = match load_rules(&args.rules, false) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
-    let options = args.read_options();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    if args.inputs.is_empty() {
-        let c = call_capture(&args.call);
-        reports.push(CaptureReport::new(
-            "flags",
-            &c,
-            evaluate::diagnose(&set, &c.capture, args.eval_options(lang)),
-        ));
-    }
-    for name in &args.inputs {
-        let bytes = match read_input(name, args.limits().input_bytes) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("rulecheck: {name}: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        match input::read_with(&bytes, options) {
-            Ok(captures) => {
-                for c in captures {
-                    let diagnosis = evaluate::diagnose(&set, &c.capture, args.eval_options(lang));
-                    let mut report = CaptureReport::new(name, &c, diagnosis);
-                    if args.trace {
-                        report.trace = Some(rulecheck::trace::trace_all(
-                            &set,
-                            &c.capture,
-                            args.limits().body_bytes,
-                        ));
-                    }
-                    reports.push(report);
-                }
-            }
-            Err(e) => {
-                eprintln!("rulecheck: {name}: {e}");
-                failed = true;
-            }
-        }
-    }
-    let report = Report::new(&set, reports);
-    let text = match args.format {
-        Format::Json | Format::Jsonl => report.to_json() + "\n",
-        Format::Text => render_text(&report, lang),
+    let inputs: Vec<run::Input> = if args.inputs.is_empty() {
+        vec![run::Input::Call(Box::new(args.call.capture()))]
+    } else {
+        args.inputs
+            .iter()
+            .map(|name| match name.as_str() {
+                "-" => run::Input::Stdin,
+                path => run::Input::File(path.into()),
+            })
+            .collect()
+    };
+    let output = match (args.summary, args.format) {
+        (true, format) => run::Output::Summary {
+            json: !matches!(format, Format::Text),
+        },
+        (false, Format::Text) => run::Output::Text(lang),
+        (false, Format::Json) => run::Output::Json,
+        (false, Format::Jsonl) => run::Output::Jsonl,
+    };
+    let options = run::RunOptions {
+        output,
+        read: args.read_options(),
+        eval: args.eval_options(lang),
+        threads: args.threads.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }),
+        trace: args.trace,
+        progress: args.summary && std::io::stderr().is_terminal(),
     };
     let choice = match args.color {
         ColorArg::Auto => anstream::ColorChoice::Auto,
         ColorArg::Always => anstream::ColorChoice::Always,
         ColorArg::Never => anstream::ColorChoice::Never,
     };
-    let mut stdout = anstream::AutoStream::new(std::io::stdout(), choice);
-    if stdout.write_all(text.as_bytes()).is_err() {
+    let stdout = anstream::AutoStream::new(std::io::stdout().lock(), choice);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let outcome = run::run(&set, &inputs, &options, &mut out, &mut std::io::stderr());
+    if let Some(e) = &outcome.write_error {
+        eprintln!("rulecheck: cannot write the output: {e}");
         return exit::BAD_INPUT;
     }
-    if failed { exit::BAD_INPUT } else { exit::OK }
-}
-
-/// A capture from `--status`, `--url`, `--key`, … for people with nothing captured.
-fn call_capture(call: &CallArgs) -> input::InputCapture {
-    use rulecheck::capture::{Body, Capture, Headers, Request, Response};
-    let mut headers = Headers::default();
-    if let Some(key) = &call.key {
-        headers.push("Authorization", format!("Bearer {key}"));
-    }
-    let request_body = call
-        .model
-        .as_ref()
-        .map(|m| Body::Json(serde_json::json!({ "model": m })));
-    let method = call
-        .method
-        .clone()
-        .or_else(|| (call.url.is_some() || request_body.is_some()).then(|| "POST".to_owned()));
-    let request =
-        (call.url.is_some() || call.key.is_some() || request_body.is_some()).then(|| Request {
-            method,
-            url: call.url.clone(),
-            headers,
-            body: request_body,
-        });
-    let body = call.body.as_ref().map(|b| match serde_json::from_str(b) {
-        Ok(json) => Body::Json(json),
-        Err(_) => Body::Text(b.clone()),
-    });
-    let response = (call.status.is_some() || body.is_some()).then(|| Response {
-        status: call.status,
-        headers: Headers::default(),
-        body,
-    });
-    let capture = Capture {
-        request,
-        response,
-        client_error: call.client_error.clone(),
-        meta: Default::default(),
-    };
-    input::InputCapture::new(capture, "flags", "")
-}
-
-fn read_input(name: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    let limit = max_bytes as u64 + 1;
-    let result = if name == "-" {
-        if std::io::stdin().is_terminal() {
-            return Err("standard input is a terminal; pipe a capture in or name a file".into());
-        }
-        std::io::stdin().take(limit).read_to_end(&mut bytes)
+    if outcome.closed {
+        exit::OK
+    } else if outcome.failed_inputs > 0 {
+        exit::BAD_INPUT
+    } else if outcome.skipped_lines > 0 {
+        exit::PARTIAL
     } else {
-        std::fs::File::open(name).and_then(|f| f.take(limit).read_to_end(&mut bytes))
-    };
-    result.map_err(|e| format!("cannot read: {e}"))?;
-    Ok(bytes)
+        exit::OK
+    }
+}
+
+impl CallArgs {
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--status", self.status.is_some()),
+            ("--url", self.url.is_some()),
+            ("--method", self.method.is_some()),
+            ("--key", self.key.is_some()),
+            ("--model", self.model.is_some()),
+            ("--body", self.body.is_some()),
+            ("--client-error", self.client_error.is_some()),
+        ];
+        flags.into_iter().filter(|(_, set)| *set).map(|(f, _)| f).collect()
+    }
+
+    /// A capture from `--status`, `--url`, `--key`, … for people with nothing captured.
+    fn capture(&self) -> rulecheck::capture::Capture {
+        use rulecheck::capture::{Body, Capture, Headers, Request, Response};
+        let mut headers = Headers::default();
+        if let Some(key) = &self.key {
+            headers.push("Authorization", format!("Bearer {key}"));
+        }
+        let request_body = self
+            .model
+            .as_ref()
+            .map(|m| Body::Json(serde_json::json!({ "model": m })));
+        let method = self.method.clone().or_else(|| {
+            (self.url.is_some() || request_body.is_some()).then(|| "POST".to_owned())
+        });
+        let request = (self.url.is_some() || self.key.is_some() || request_body.is_some())
+            .then(|| Request {
+                method,
+                url: self.url.clone(),
+                headers,
+                body: request_body,
+            });
+        let body = self.body.as_ref().map(|b| match serde_json::from_str(b) {
+            Ok(json) => Body::Json(json),
+            Err(_) => Body::Text(b.clone()),
+        });
+        let response = (self.status.is_some() || body.is_some()).then(|| Response {
+            status: self.status,
+            headers: Headers::default(),
+            body,
+        });
+        Capture {
+            request,
+            response,
+            client_error: self.client_error.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
@@ -552,7 +582,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
     match format {
         Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "rules": rows });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             let width = set.rules().map(|(_, r)| r.id.len()).max().unwrap_or(0);
@@ -572,7 +602,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
                 } else {
                     format!("  [{}]", notes.join("; "))
                 };
-                println!(
+                say!(
                     "{:<width$}  {:<10} {:<7}  {}{notes}",
                     r.id,
                     r.category,
@@ -581,7 +611,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
                 );
             }
             for s in set.skipped() {
-                println!("{:<width$}  skipped: {}", s.rule, s.reason);
+                say!("{:<width$}  skipped: {}", s.rule, s.reason);
             }
         }
     }
@@ -605,7 +635,7 @@ fn list_limits(format: Format, limits: rulecheck::limits::Limits) -> u8 {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(list));
+            say!("{}", serde_json::Value::Array(list));
         }
         Format::Text => {
             for l in LIMITS {
@@ -615,7 +645,7 @@ fn list_limits(format: Format, limits: rulecheck::limits::Limits) -> u8 {
                 } else {
                     format!("  (default {})", show(l, default))
                 };
-                println!("{:<15} {:>8}  {}{changed}", l.name, show(l, value), l.what);
+                say!("{:<15} {:>8}  {}{changed}", l.name, show(l, value), l.what);
             }
         }
     }
@@ -685,7 +715,7 @@ fn lint(
     match format {
         Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": diagnostics });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             let mut stderr = anstream::stderr();
@@ -705,7 +735,7 @@ fn lint(
                 if let Ok(set) = &result {
                     for rb in &set.rulebooks {
                         let (v, features) = rulebook::lints::needs(rb);
-                        println!(
+                        say!(
                             "rulebook {} {} needs rulecheck >={v} ({})",
                             rb.name,
                             rb.version,
@@ -713,7 +743,7 @@ fn lint(
                         );
                     }
                 }
-                println!("rulecheck: {rules} rules, {warnings} warning(s), no errors");
+                say!("rulecheck: {rules} rules, {warnings} warning(s), no errors");
             }
         }
     }
@@ -763,7 +793,7 @@ fn test(
     match format {
         Format::Json | Format::Jsonl => {
             let doc = serde_json::json!({ "examples": report, "cases": case_report, "coverage": coverage });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             for f in &report.failures {
@@ -791,7 +821,7 @@ fn test(
             if let Some(cov) = &coverage {
                 print_coverage(cov);
             }
-            println!(
+            say!(
                 "{} passed, {failed} failed",
                 report.passed + case_report.passed
             );
@@ -813,8 +843,8 @@ fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
         eprintln!("rulecheck: no rule `{id}` in the rulebooks in use{hint}");
         return exit::BAD_INPUT;
     };
-    println!("{} — {}", rule.id, rule.title.en);
-    println!(
+    say!("{} — {}", rule.id, rule.title.en);
+    say!(
         "rulebook {} {} ({}:{})",
         rb.name, rb.version, rb.source, rule.pos.line
     );
@@ -834,13 +864,13 @@ fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
     if !rule.overridden_by.is_empty() {
         facts.push_str(&format!(" · changed by {}", rule.overridden_by.join(", ")));
     }
-    println!("{facts}");
-    println!(
+    say!("{facts}");
+    say!(
         "{} match example(s), {} no_match example(s)\n",
         rule.examples_match.len(),
         rule.examples_no_match.len()
     );
-    println!("{}", rb.rule_text(rule));
+    say!("{}", rb.rule_text(rule));
     exit::OK
 }
 
@@ -850,7 +880,7 @@ fn print_coverage(cov: &rulecheck::trace::Coverage) {
         .iter()
         .filter(|r| r.held > 0 && r.failed > 0)
         .count();
-    println!(
+    say!(
         "coverage over {} captures: {} of {} rules held on some and failed on others",
         cov.captures,
         both,
@@ -858,9 +888,9 @@ fn print_coverage(cov: &rulecheck::trace::Coverage) {
     );
     for r in &cov.rules {
         if r.held == 0 {
-            println!("  rule {} never held: nothing proves it can fire", r.rule);
+            say!("  rule {} never held: nothing proves it can fire", r.rule);
         } else if r.failed == 0 {
-            println!(
+            say!(
                 "  rule {} held on every capture: nothing proves it can stay silent",
                 r.rule
             );
@@ -868,14 +898,14 @@ fn print_coverage(cov: &rulecheck::trace::Coverage) {
     }
     let gaps = cov.gaps();
     if gaps.is_empty() {
-        println!("  every condition node was both true and false");
+        say!("  every condition node was both true and false");
     } else {
-        println!(
+        say!(
             "  {} condition nodes were not exercised both ways:",
             gaps.len()
         );
         for (rule, node, what) in gaps {
-            println!("    {rule} {} ({}): {what}", node.path, node.node);
+            say!("    {rule} {} ({}): {what}", node.path, node.node);
         }
     }
 }
@@ -978,11 +1008,11 @@ fn diff(
     }
     let report = rulecheck::diff::diff(&old_set, &new_set, &corpus);
     match format {
-        Format::Json | Format::Jsonl => println!(
+        Format::Json | Format::Jsonl => say!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        Format::Text => print!("{}", rulecheck::diff::render(&report)),
+        Format::Text => say_raw!("{}", rulecheck::diff::render(&report)),
     }
     if report.is_empty() {
         exit::OK
@@ -1002,160 +1032,5 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         } else {
             out.push(p);
         }
-    }
-}
-
-/// What streaming keeps of one capture: a summary's count, or a line of output.
-enum Streamed<'s> {
-    Classified(evaluate::Classified<'s>),
-    Diagnosed(evaluate::Diagnosis<'s>),
-    Line(String),
-}
-
-/// `--format jsonl` and `--summary`: JSON Lines inputs are streamed (flat memory, all
-/// cores, input order); other inputs are read whole. Each report is written as it is
-/// made, or counted into the summary.
-fn eval_streaming(args: &EvalArgs) -> u8 {
-    use std::io::BufRead;
-    let lang = pick_lang(args.lang);
-    let set = match load_rules(&args.rules, false) {
-        Ok(s) => s,
-        Err(e) => return report_load_error(&e),
-    };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut summary = rulecheck::summary::Summary::default();
-    let mut failed = false;
-    let progress = std::io::stderr().is_terminal();
-    let started = std::time::Instant::now();
-    let mut last_progress = started;
-    let mut count = 0usize;
-    let mut sink = |item: Streamed, out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| {
-        count += 1;
-        match item {
-            Streamed::Classified(c) => summary.add_classified(&c),
-            Streamed::Diagnosed(d) => summary.add(&d),
-            Streamed::Line(line) => {
-                let _ = writeln!(out, "{line}");
-            }
-        }
-        if progress && last_progress.elapsed().as_millis() >= 500 {
-            last_progress = std::time::Instant::now();
-            let rate = count as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!("\r{count} captures ({rate:.0}/s)");
-        }
-    };
-    let bulk = rulecheck::bulk::BulkOptions {
-        eval: args.eval_options(lang),
-        threads: args
-            .threads
-            .unwrap_or_else(|| rulecheck::bulk::BulkOptions::default().threads),
-        ..Default::default()
-    };
-    let mut skipped = 0usize;
-    let inputs: Vec<String> = if args.inputs.is_empty() {
-        vec!["-".into()]
-    } else {
-        args.inputs.clone()
-    };
-    for name in &inputs {
-        let reader: Box<dyn BufRead> = if name == "-" {
-            Box::new(std::io::BufReader::new(std::io::stdin()))
-        } else {
-            match std::fs::File::open(name) {
-                Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
-                Err(e) => {
-                    eprintln!("rulecheck: {name}: cannot read: {e}");
-                    failed = true;
-                    continue;
-                }
-            }
-        };
-        let mut reader = reader;
-        // JSON Lines stream; anything else (HAR, curl output, …) is read whole.
-        let head = reader.fill_buf().map(|b| b.to_vec()).unwrap_or_default();
-        let head_text = String::from_utf8_lossy(&head);
-        let forced_lines = matches!(args.input_format, Some(InputArg::Jsonl));
-        let looks_lines = args.input_format.is_none()
-            && head_text.trim_start().starts_with('{')
-            && !rulecheck::input::har::looks_like(head_text.trim_start());
-        if forced_lines || looks_lines {
-            // The per-capture work, report serialisation included, runs on the workers.
-            let eval = bulk.eval;
-            let per_capture = |_: &RuleSet, line: usize, capture: rulecheck::capture::Capture| {
-                if args.summary {
-                    return Streamed::Classified(evaluate::classify(&set, &capture, eval));
-                }
-                let diagnosis = evaluate::diagnose(&set, &capture, eval);
-                let input = input::InputCapture::new(capture, "jsonl", format!("line {line}"));
-                Streamed::Line(
-                    serde_json::to_string(&CaptureReport::new(name, &input, diagnosis))
-                        .unwrap_or_default(),
-                )
-            };
-            let result = rulecheck::bulk::run_with(&set, reader, bulk, per_capture, |r| match r {
-                Ok(item) => sink(item, &mut out),
-                Err(le) => {
-                    skipped += 1;
-                    eprintln!("rulecheck: {name}: line {}: {}", le.line, le.message);
-                }
-            });
-            if let Err(e) = result {
-                eprintln!("rulecheck: {name}: {e}");
-                failed = true;
-            }
-            continue;
-        }
-        let mut bytes = Vec::new();
-        let limit = args.limits().input_bytes as u64 + 1;
-        if let Err(e) = reader.take(limit).read_to_end(&mut bytes) {
-            eprintln!("rulecheck: {name}: cannot read: {e}");
-            failed = true;
-            continue;
-        }
-        let options = args.read_options();
-        match input::read_with(&bytes, options) {
-            Ok(captures) => {
-                for c in captures {
-                    let diagnosis = evaluate::diagnose(&set, &c.capture, args.eval_options(lang));
-                    let item = if args.summary {
-                        Streamed::Diagnosed(diagnosis)
-                    } else {
-                        Streamed::Line(
-                            serde_json::to_string(&CaptureReport::new(name, &c, diagnosis))
-                                .unwrap_or_default(),
-                        )
-                    };
-                    sink(item, &mut out);
-                }
-            }
-            Err(e) => {
-                eprintln!("rulecheck: {name}: {e}");
-                failed = true;
-            }
-        }
-    }
-    if progress && count > 0 {
-        eprintln!();
-    }
-    if args.summary {
-        summary.skipped_lines = skipped;
-        let report = summary.report();
-        let text = match args.format {
-            Format::Json | Format::Jsonl => {
-                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
-            }
-            Format::Text => rulecheck::summary::render_text(&report),
-        };
-        let _ = out.write_all(text.as_bytes());
-    }
-    if out.flush().is_err() {
-        return exit::BAD_INPUT;
-    }
-    if failed {
-        exit::BAD_INPUT
-    } else if skipped > 0 {
-        exit::PARTIAL
-    } else {
-        exit::OK
     }
 }

@@ -85,7 +85,7 @@ fn an_input_over_the_size_limit_is_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("the limit is 10000 (raise it with --limit input-bytes=SIZE)"),
+        text(&out).contains("the limit is 10000 bytes (raise it with --limit input-bytes=SIZE)"),
         "{}",
         text(&out)
     );

@@ -103,10 +103,12 @@ impl InputCapture {
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// `size` is unknown when the input is a stream read only up to the limit.
     #[error(
-        "the input is {size} bytes; the limit is {limit} (raise it with --limit input-bytes=SIZE)"
+        "the input is {}; the limit is {limit} bytes (raise it with --limit input-bytes=SIZE)",
+        match size { Some(n) => format!("{n} bytes"), None => format!("over {limit} bytes") }
     )]
-    TooLarge { size: usize, limit: usize },
+    TooLarge { size: Option<u64>, limit: usize },
     #[error(
         "the input nests JSON deeper than {limit} levels; no capture does (raise it with --limit json-depth=N, up to 128)"
     )]
@@ -135,7 +137,7 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
     let limits = options.limits;
     if bytes.len() > limits.input_bytes {
         return Err(InputError::TooLarge {
-            size: bytes.len(),
+            size: Some(bytes.len() as u64),
             limit: limits.input_bytes,
         });
     }
@@ -161,7 +163,8 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
     }
     match format {
         Format::Har => har::read(text, options.all_entries, limits.har_entries),
-        Format::Capture | Format::Jsonl => read_json(text),
+        Format::Capture => read_json(text),
+        Format::Jsonl => read_json_lines(text),
         Format::Log => log::read(text),
         Format::Http => http::read(text),
         Format::Sdk => sdk::read(text, limits.literal_depth),
@@ -183,6 +186,9 @@ pub fn detect(text: &str) -> Option<Format> {
         if har::looks_like(trimmed) {
             return Some(Format::Har);
         }
+        if looks_like_json_lines(text) {
+            return Some(Format::Jsonl);
+        }
         return Some(Format::Capture);
     }
     if http::looks_like(text) {
@@ -192,6 +198,20 @@ pub fn detect(text: &str) -> Option<Format> {
         return Some(Format::Sdk);
     }
     None
+}
+
+/// Whether `text` (the whole input, or its start: two lines are enough) is JSON Lines:
+/// its first two non-blank lines each open an object. Pretty-printed JSON puts a
+/// field, not an object, on its second line; a broken line still opens one.
+pub fn looks_like_json_lines(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty())
+        .take(2);
+    lines.next().is_some_and(|l| l.starts_with('{'))
+        && lines.next().is_some_and(|l| l.starts_with('{'))
+        && !har::looks_like(text.trim_start())
 }
 
 /// A native capture, a list of them, or JSON Lines.

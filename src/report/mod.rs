@@ -6,7 +6,7 @@ mod text;
 
 use serde::Serialize;
 
-pub use text::render_text;
+pub use text::{render_capture_text, render_skipped_rules, render_text};
 
 use crate::evaluate::Diagnosis;
 use crate::rulebook::{ENGINE_VERSION, RuleSet};
@@ -111,4 +111,30 @@ impl<'s> Report<'s> {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+
+    /// The pretty JSON document split around its reports, so they can be written one
+    /// at a time as they are made: `head`, then [`json_item`] for each (a comma
+    /// before all but the first), then `tail`. The result is [`Report::to_json`]'s.
+    pub fn json_frame(set: &RuleSet) -> (String, String) {
+        const EMPTY: &str = "\"reports\": []";
+        let whole = Report::new(set, Vec::new()).to_json();
+        // A key inside a string would have its quotes escaped: the only match is the key.
+        match whole.split_once(EMPTY) {
+            Some((head, tail)) => (format!("{head}\"reports\": ["), format!("]{tail}\n")),
+            None => (whole, "\n".to_owned()),
+        }
+    }
+}
+
+/// One capture's report as an element of [`Report::json_frame`]'s list: a line break
+/// and the pretty JSON indented to its depth; after the last, `\n  ` closes the list.
+pub fn json_item(report: &CaptureReport) -> String {
+    let pretty = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut out = String::with_capacity(pretty.len() + pretty.len() / 8);
+    // JSON strings hold no raw line breaks: every line is the document's own.
+    for line in pretty.lines() {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    out
 }

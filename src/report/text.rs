@@ -95,7 +95,8 @@ fn labels(lang: Lang) -> Labels {
     }
 }
 
-/// Renders the report for a terminal.
+/// Renders the report for a terminal: each capture's report, a blank line between
+/// them, then the rules left out.
 pub fn render_text(report: &Report, lang: Lang) -> String {
     let mut out = String::new();
     for (i, r) in report.reports.iter().enumerate() {
@@ -104,7 +105,21 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
         }
         render_capture(&mut out, r, lang);
     }
-    for s in &report.skipped {
+    out.push_str(&render_skipped_rules(&report.skipped));
+    out
+}
+
+/// One capture's report for a terminal (what [`render_text`] writes for each).
+pub fn render_capture_text(report: &CaptureReport, lang: Lang) -> String {
+    let mut out = String::new();
+    render_capture(&mut out, report, lang);
+    out
+}
+
+/// The rules left out of a run, as the end of a terminal report.
+pub fn render_skipped_rules(skipped: &[crate::rulebook::SkippedRule]) -> String {
+    let mut out = String::new();
+    for s in skipped {
         let _ = writeln!(
             out,
             "\n{DIM}skipped rule {} ({}): {}{DIM:#}",
