@@ -610,8 +610,15 @@ mod tests {
             assert_eq!(handed_out, 5, "{threads} threads");
             assert!(stats.stopped, "{threads} threads");
             // At most the batch handed out and the one read ahead: never the whole input.
-            assert!(stats.lines <= 2 * 64, "{threads} threads read {}", stats.lines);
-            assert!(evaluated <= 2 * 64, "{threads} threads evaluated {evaluated}");
+            assert!(
+                stats.lines <= 2 * 64,
+                "{threads} threads read {}",
+                stats.lines
+            );
+            assert!(
+                evaluated <= 2 * 64,
+                "{threads} threads evaluated {evaluated}"
+            );
         }
     }
 

@@ -40,9 +40,14 @@ impl<'de> Deserialize<'de> for Capture {
         impl<'de> serde::de::Visitor<'de> for CaptureVisitor {
             type Value = Capture;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a capture: an object with `request`, `response`, `client_error`, `meta`")
+                f.write_str(
+                    "a capture: an object with `request`, `response`, `client_error`, `meta`",
+                )
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Capture, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Capture, A::Error> {
                 let mut c = Capture::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     let seen = match key.as_ref() {
@@ -445,7 +450,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_kept_but_refused_in_hand_written_captures() {
-        let c = serde_json::from_str::<Capture>(r#"{"respone": {"status": 404}, "id": 3}"#).unwrap();
+        let c =
+            serde_json::from_str::<Capture>(r#"{"respone": {"status": 404}, "id": 3}"#).unwrap();
         assert_eq!(c.extra.len(), 2);
         assert_eq!(c.extra["id"], 3);
         let value = serde_json::json!({"respone": {"status": 404}});

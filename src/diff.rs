@@ -2,11 +2,14 @@
 //! sets run over the same corpus of captures; every capture whose findings differ is
 //! listed (gained, lost, re-ranked, reworded), with the rules that changed.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::capture::Capture;
 use crate::evaluate::{Diagnosis, EvalOptions, diagnose};
-use crate::rulebook::RuleSet;
+use crate::rulebook::{LoadError, LoadOptions, RuleSet};
 
 /// One capture of the corpus, named for the report.
 pub struct Sample {
@@ -188,4 +191,105 @@ pub fn render(report: &DiffReport) -> String {
         report.rules.len()
     );
     out
+}
+/// One side of `rulecheck diff`: a path, `builtin`, or `git:REV`.
+pub fn load_side(spec: &str, limits: crate::limits::Limits) -> Result<RuleSet, LoadError> {
+    let options = LoadOptions {
+        limits,
+        ..Default::default()
+    };
+    if spec == "builtin" {
+        return RuleSet::default_rulebook(&options);
+    }
+    let Some(rev) = spec.strip_prefix("git:") else {
+        return RuleSet::load_paths(&[PathBuf::from(spec)], &options);
+    };
+    let fail = |message: String| LoadError {
+        diagnostics: vec![
+            crate::diagnostic::Diagnostic::error("RC017", spec, None, message).with_help(
+                "git:REV reads the *.yaml files under rules/ at that revision of this repository",
+            ),
+        ],
+        sources: BTreeMap::new(),
+    };
+    let git = |args: &[&str]| -> Result<String, LoadError> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| fail(format!("cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let files = git(&["ls-tree", "--name-only", rev, "rules/"])?;
+    let mut rulebooks = Vec::new();
+    for file in files
+        .lines()
+        .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
+    {
+        let text = git(&["show", &format!("{rev}:{file}")])?;
+        let name = format!("{rev}:{file}");
+        let rb =
+            crate::rulebook::load_str(&name, &text, &options).map_err(|diagnostics| LoadError {
+                diagnostics,
+                sources: BTreeMap::from([(name.clone(), text.clone())]),
+            })?;
+        rulebooks.push(rb);
+    }
+    RuleSet::new(rulebooks).map_err(|diagnostics| LoadError {
+        diagnostics,
+        sources: BTreeMap::new(),
+    })
+}
+
+/// The captures of `files` (a folder stands for every file under it, recursively),
+/// each file read in whatever input format it holds; `Err` names the file that could
+/// not be read.
+pub fn read_corpus(
+    files: &[std::path::PathBuf],
+    limits: crate::limits::Limits,
+) -> Result<Vec<Sample>, String> {
+    let mut all = Vec::new();
+    for f in files {
+        if f.is_dir() {
+            collect_files(f, &mut all);
+        } else {
+            all.push(f.clone());
+        }
+    }
+    all.sort();
+    let options = crate::input::ReadOptions {
+        limits,
+        ..Default::default()
+    };
+    let mut corpus = Vec::new();
+    for f in &all {
+        let name = f.display().to_string();
+        let captures = std::fs::read(f)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::input::read_with(&b, options).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{name}: {e}"))?;
+        corpus.extend(captures.into_iter().map(|c| Sample {
+            source: name.clone(),
+            locator: c.locator,
+            capture: c.capture,
+        }));
+    }
+    Ok(corpus)
+}
+
+/// Every file under `dir`, recursively.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }

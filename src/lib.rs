@@ -34,6 +34,7 @@
 
 pub mod bulk;
 pub mod capture;
+pub mod check;
 pub mod diagnostic;
 pub mod diff;
 pub mod evaluate;
@@ -45,6 +46,7 @@ pub mod project;
 pub mod report;
 pub mod rulebook;
 pub mod run;
+pub mod spelling;
 pub mod summary;
 pub mod trace;
 pub mod two_stage;

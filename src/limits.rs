@@ -190,7 +190,7 @@ impl LimitSetting {
         })?;
         let name = name.trim();
         let info = LIMITS.iter().find(|l| l.name == name).ok_or_else(|| {
-            let close = crate::facts::suggest(name, LIMITS.iter().map(|l| l.name));
+            let close = crate::spelling::suggest(name, LIMITS.iter().map(|l| l.name));
             LimitError(match close {
                 Some(c) => format!("there is no limit `{name}`; did you mean `{c}`?"),
                 None => format!("there is no limit `{name}`; the names: {}", names()),
@@ -252,6 +252,44 @@ pub fn show(info: &LimitInfo, value: usize) -> String {
         }
     }
     value.to_string()
+}
+
+/// `rulecheck limits`: every limit, the value in use, what it bounds, and its default
+/// where the value differs.
+pub fn table_text(limits: &Limits) -> String {
+    let defaults = Limits::default();
+    let mut out = String::new();
+    for l in LIMITS {
+        let (value, default) = ((l.get)(limits), (l.get)(&defaults));
+        let changed = if value == default {
+            String::new()
+        } else {
+            format!("  (default {})", show(l, default))
+        };
+        out.push_str(&format!(
+            "{:<15} {:>8}  {}{changed}\n",
+            l.name,
+            show(l, value),
+            l.what
+        ));
+    }
+    out
+}
+
+/// `rulecheck limits --format json`: `[{name, what, default, value}]`.
+pub fn table_json(limits: &Limits) -> serde_json::Value {
+    let defaults = Limits::default();
+    LIMITS
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "name": l.name,
+                "what": l.what,
+                "default": (l.get)(&defaults),
+                "value": (l.get)(limits),
+            })
+        })
+        .collect()
 }
 
 /// Whether JSON text nests deeper than `limit` (objects and arrays; brackets inside

@@ -69,6 +69,60 @@ pub fn load(path: &Path) -> Result<Project, Diagnostic> {
     })
 }
 
+/// Which rulebooks a command uses: the flags' (`--rules`, `--overlay`, `--var`,
+/// `--preview`) over the project file's over the built-in rulebook.
+#[derive(Clone, Debug, Default)]
+pub struct RuleChoice {
+    /// Base rulebooks instead of the project's, or of the built-in one.
+    pub rules: Vec<PathBuf>,
+    /// Layers after the project's overlays.
+    pub overlays: Vec<PathBuf>,
+    /// Over the project's vars.
+    pub vars: Vec<(String, String)>,
+    pub preview: bool,
+    /// Look for `rulecheck.yaml` from this directory up (`None`: no project file).
+    pub project_from: Option<PathBuf>,
+    /// Read the rules' examples (only the workbench and `explain` need them).
+    pub with_examples: bool,
+    pub limits: crate::limits::Limits,
+}
+
+/// Loads the rule set `choice` describes.
+pub fn load_rule_set(
+    choice: &RuleChoice,
+) -> Result<crate::rulebook::RuleSet, crate::rulebook::LoadError> {
+    use crate::rulebook::{LoadError, LoadOptions, RuleSet};
+    let project = match choice.project_from.as_deref().and_then(find) {
+        Some(path) => load(&path).map_err(|d| LoadError {
+            diagnostics: vec![d],
+            sources: BTreeMap::new(),
+        })?,
+        None => Project::default(),
+    };
+    let mut vars = project.vars.clone();
+    vars.extend(choice.vars.iter().cloned());
+    let options = LoadOptions {
+        vars,
+        limits: choice.limits,
+        skip_examples: !choice.with_examples,
+        ..Default::default()
+    };
+    let base = if choice.rules.is_empty() {
+        &project.rules
+    } else {
+        &choice.rules
+    };
+    let overlays: Vec<PathBuf> = project
+        .overlays
+        .iter()
+        .chain(&choice.overlays)
+        .cloned()
+        .collect();
+    let mut set = RuleSet::load_layers(base, &overlays, &options)?;
+    set.include_preview = choice.preview;
+    Ok(set)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

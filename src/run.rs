@@ -136,13 +136,22 @@ fn read_one(
     let limit = options.read.limits.input_bytes;
     let mut reader: Box<dyn BufRead> = match input {
         Input::Call(capture) => {
-            let item = per_capture(set, &name, options, InputCapture::new((**capture).clone(), "flags", ""));
+            let item = per_capture(
+                set,
+                &name,
+                options,
+                InputCapture::new((**capture).clone(), "flags", ""),
+            );
             return sink.take(item);
         }
         Input::Stdin => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                return fail(&"standard input is a terminal; pipe a capture in or name a file", outcome, err);
+                return fail(
+                    &"standard input is a terminal; pipe a capture in or name a file",
+                    outcome,
+                    err,
+                );
             }
             Box::new(std::io::BufReader::with_capacity(1 << 16, stdin))
         }
@@ -204,7 +213,12 @@ fn stream<'s>(
     };
     let reader = std::io::Cursor::new(head).chain(reader);
     let work = |set: &'s RuleSet, line: usize, capture: Capture| {
-        per_capture(set, name, options, InputCapture::new(capture, "jsonl", format!("line {line}")))
+        per_capture(
+            set,
+            name,
+            options,
+            InputCapture::new(capture, "jsonl", format!("line {line}")),
+        )
     };
     let result = crate::bulk::run_with(set, reader, bulk, work, |r| match r {
         Ok(item) => sink.take(item),
@@ -297,7 +311,9 @@ fn is_json_lines(head: &[u8], reader: &mut dyn BufRead, format: Option<input::Fo
         None => {
             let ahead = reader.fill_buf().map(<[u8]>::to_vec).unwrap_or_default();
             let mut sample = String::from_utf8_lossy(head).into_owned();
-            sample.push_str(&String::from_utf8_lossy(ahead.get(..4096).unwrap_or(&ahead)));
+            sample.push_str(&String::from_utf8_lossy(
+                ahead.get(..4096).unwrap_or(&ahead),
+            ));
             input::looks_like_json_lines(&sample)
         }
     }

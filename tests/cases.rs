@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use rulecheck::rulebook::{LoadOptions, RuleSet, cases};
+use rulecheck::check::cases;
+use rulecheck::rulebook::{LoadOptions, RuleSet};
 
 mod common;
 use common::root;

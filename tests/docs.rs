@@ -4,7 +4,8 @@ use std::path::Path;
 
 use rulecheck::diagnostic::CODES;
 use rulecheck::facts::{FACT_FAMILIES, FACT_NAMES};
-use rulecheck::rulebook::{self, LoadOptions, RuleSet, examples};
+use rulecheck::check::examples;
+use rulecheck::rulebook::{self, LoadOptions, RuleSet};
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()

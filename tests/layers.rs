@@ -139,7 +139,7 @@ fn preview_rules_run_only_when_asked() {
     let teapot = capture(serde_json::json!({"response": {"status": 418}}));
     assert!(!ids(&set, &teapot).contains(&"p.new".to_owned()));
     assert!(
-        rulecheck::rulebook::examples::run(&set).failures.is_empty(),
+        rulecheck::check::examples::run(&set).failures.is_empty(),
         "its examples still run"
     );
     set.include_preview = true;
@@ -262,18 +262,16 @@ fn the_changelog_names_the_current_default_rulebook() {
     let changelog = std::fs::read_to_string(root.join("rules/CHANGELOG.md")).unwrap();
     let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
     let rb = &set.rulebooks[0];
-    if let Some(d) = rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, rb) {
+    if let Some(d) = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, rb) {
         panic!("{}", d.render(Some(&changelog)));
     }
     // And the check bites: an edited rulebook no longer matches.
     let mut edited = rb.clone();
     edited.digest = rulecheck::rulebook::compile::digest(&format!("{}\n# edited\n", rb.text));
-    let d =
-        rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
+    let d = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
     assert_eq!(d.code, "RC024");
     assert!(d.help.unwrap().contains(&edited.digest));
     edited.version = semver::Version::new(9, 9, 9);
-    let d =
-        rulecheck::rulebook::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
+    let d = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
     assert!(d.message.contains("9.9.9"), "{}", d.message);
 }

@@ -1,7 +1,8 @@
 //! Loading rulebooks: every kind of mistake is refused with its code, file, line and
 //! column; valid rulebooks load; every rule's examples hold.
 
-use rulecheck::rulebook::{self, LoadOptions, RuleSet, examples};
+use rulecheck::check::examples;
+use rulecheck::rulebook::{self, LoadOptions, RuleSet};
 
 mod common;
 use common::root;
@@ -222,7 +223,7 @@ rules:
         };
         let rb = rulebook::load_str("derive-test.yaml", text, &options).unwrap();
         assert_eq!(
-            rulebook::lints::needs(&rb).0,
+            rulecheck::check::lints::needs(&rb).0,
             semver::Version::new(0, 2, 0),
             "extract and a case's own `from` need rulecheck 0.2"
         );

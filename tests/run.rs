@@ -190,7 +190,9 @@ fn trace_reaches_every_format() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let text = stdout(&o);
         let report: serde_json::Value = match format {
-            "json" => serde_json::from_str::<serde_json::Value>(&text).unwrap()["reports"][0].clone(),
+            "json" => {
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()["reports"][0].clone()
+            }
             _ => serde_json::from_str(text.lines().next().unwrap()).unwrap(),
         };
         let trace = report["trace"].as_array().expect(format);
@@ -254,7 +256,11 @@ fn a_closed_pipe_is_a_quiet_successful_stop() {
         let o = with_closed_stdout(&args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
-        assert!(!stderr(&o).contains("Broken pipe"), "{args:?}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("Broken pipe"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
 }
 
@@ -280,7 +286,10 @@ fn a_bulk_run_stops_reading_when_its_reader_is_gone() {
     });
     drop(input);
     let o = child.wait_with_output().unwrap();
-    assert!(stopped, "rulecheck read all {written} lines after its output closed");
+    assert!(
+        stopped,
+        "rulecheck read all {written} lines after its output closed"
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -305,7 +314,12 @@ fn an_input_over_the_limit_is_measured_truly() {
     )
     .unwrap();
     let size = std::fs::metadata(&file).unwrap().len();
-    let o = rulecheck(&["eval", file.to_str().unwrap(), "--limit", "input-bytes=1KiB"]);
+    let o = rulecheck(&[
+        "eval",
+        file.to_str().unwrap(),
+        "--limit",
+        "input-bytes=1KiB",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(&format!("the input is {size} bytes; the limit is 1024")),

@@ -121,8 +121,14 @@ fn the_capture_schema_is_the_one_inside_the_rulebook_schema() {
     // written by hand may not have any (most likely a typo).
     assert!(capture["additionalProperties"].is_object());
     assert_eq!(in_rulebook["additionalProperties"], false);
-    capture.as_object_mut().unwrap().remove("additionalProperties");
-    in_rulebook.as_object_mut().unwrap().remove("additionalProperties");
+    capture
+        .as_object_mut()
+        .unwrap()
+        .remove("additionalProperties");
+    in_rulebook
+        .as_object_mut()
+        .unwrap()
+        .remove("additionalProperties");
     assert_eq!(in_rulebook, capture);
 }
 

@@ -129,7 +129,8 @@ impl<'s> Report<'s> {
 /// One capture's report as an element of [`Report::json_frame`]'s list: a line break
 /// and the pretty JSON indented to its depth; after the last, `\n  ` closes the list.
 pub fn json_item(report: &CaptureReport) -> String {
-    let pretty = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let pretty =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     let mut out = String::with_capacity(pretty.len() + pretty.len() / 8);
     // JSON strings hold no raw line breaks: every line is the document's own.
     for line in pretty.lines() {

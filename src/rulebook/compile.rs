@@ -15,9 +15,8 @@ use super::{
 };
 use crate::capture::Capture;
 use crate::diagnostic::Diagnostic;
-use crate::facts::{
-    Derived, DerivedCase, DerivedExtract, DerivedResult, DerivedTest, Fact, suggest,
-};
+use crate::facts::{Derived, DerivedCase, DerivedExtract, DerivedResult, DerivedTest, Fact};
+use crate::spelling::suggest;
 use crate::yaml::{Node, Pos, Value};
 use std::sync::Arc;
 

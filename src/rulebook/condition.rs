@@ -282,7 +282,9 @@ impl Op {
                 };
                 // The real thing is not a typo: the common case, checked first.
                 !to.iter().any(|c| *c == t)
-                    && to.iter().any(|c| crate::facts::within_edits(&t, c, *max))
+                    && to
+                        .iter()
+                        .any(|c| crate::spelling::within_edits(&t, c, *max))
             }
             Op::Type(types) => types.iter().any(|t| t == json_type(value)),
         }

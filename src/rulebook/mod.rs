@@ -5,11 +5,8 @@
 //! All problems of a file are collected and returned together as
 //! [`Diagnostic`]s, each with file, line and column.
 
-pub mod cases;
 pub mod compile;
 pub mod condition;
-pub mod examples;
-pub mod lints;
 pub mod literals;
 pub mod schema;
 pub mod template;
@@ -429,7 +426,7 @@ impl RuleSet {
                             o.target
                         ),
                     );
-                    d = match crate::facts::suggest(&o.target, known.iter().copied()) {
+                    d = match crate::spelling::suggest(&o.target, known.iter().copied()) {
                         Some(close) => d.with_help(format!("did you mean `{close}`?")),
                         None => d.with_help("overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)"),
                     };
@@ -503,7 +500,7 @@ impl RuleSet {
                                 rule.id
                             ),
                         );
-                        d = match crate::facts::suggest(target, seen.keys().copied()) {
+                        d = match crate::spelling::suggest(target, seen.keys().copied()) {
                             Some(close) => d.with_help(format!("did you mean `{close}`?")),
                             None => d.with_help(
                                 "remove it from `suppresses`, or load the rulebook that defines it",
@@ -771,7 +768,7 @@ pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), V
                 None,
                 format!("no rulebook in use declares the variable `{name}`"),
             );
-            if let Some(close) = crate::facts::suggest(name, declared.iter().copied()) {
+            if let Some(close) = crate::spelling::suggest(name, declared.iter().copied()) {
                 d = d.with_help(format!("did you mean `{close}`?"));
             } else {
                 d = d.with_help(format!("declared variables: {}", declared.join(", ")));

@@ -171,7 +171,7 @@ impl Template {
                                     "`{{vars.{var}}}`: the rulebook declares no variable `{var}`"
                                 );
                                 if let Some(close) =
-                                    crate::facts::suggest(var, vars.keys().map(String::as_str))
+                                    crate::spelling::suggest(var, vars.keys().map(String::as_str))
                                 {
                                     message.push_str(&format!("; did you mean `vars.{close}`?"));
                                 }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::{Condition, Op, RuleSet, Rulebook, Test};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::evaluate::{EvalOptions, diagnose};
+use crate::rulebook::{Condition, Op, RuleSet, Rulebook, Test};
 
 /// Every warning for a loaded rule set.
 pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {

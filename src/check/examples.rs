@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 
-use super::RuleSet;
 use crate::diagnostic::Diagnostic;
 use crate::evaluate::matching_rule_ids;
+use crate::rulebook::RuleSet;
 
 /// The outcome of a rule set's examples.
 #[derive(Clone, Debug, Default, Serialize)]

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::RuleSet;
 use crate::capture::Capture;
 use crate::diagnostic::Diagnostic;
 use crate::evaluate::{EvalOptions, diagnose};
+use crate::rulebook::RuleSet;
 use crate::yaml::{self, Node, Pos, Value};
 
 /// One case: a capture and what its diagnosis must look like.

@@ -1,0 +1,386 @@
+//! The command line: clap's definitions of the commands and flags, and how flags
+//! become the library's options (a rule choice, read and eval options, a capture
+//! described by flags). `main.rs` only dispatches.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use rulecheck::evaluate::EvalOptions;
+use rulecheck::input;
+use rulecheck::limits::Limits;
+use rulecheck::project;
+use rulecheck::rulebook::{Lang, LoadError, RuleSet};
+
+#[derive(Parser)]
+#[command(
+    name = "rulecheck",
+    version,
+    about = "Diagnose failed calls to OpenAI-compatible AI gateways"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RuleArgs {
+    /// Rulebook file or directory of *.yaml rulebooks to use instead of the built-in one (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// A rulebook to add on top of the rules in use (the built-in one by default), e.g. your team's rules (repeatable).
+    #[arg(long = "overlay", value_name = "PATH")]
+    pub overlays: Vec<PathBuf>,
+    /// Override a rulebook variable, e.g. --var base_url=http://127.0.0.1:3000/v1 (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Run rules marked `status: preview` too.
+    #[arg(long)]
+    pub preview: bool,
+    /// Ignore rulecheck.yaml (otherwise looked for in this directory and its parents).
+    #[arg(long)]
+    pub no_project: bool,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+}
+
+/// `--limit NAME=VALUE`: raise or lower a bound on input or rulebooks.
+#[derive(clap::Args, Clone, Default)]
+pub struct LimitArgs {
+    /// Change a limit, e.g. --limit input-bytes=256MiB or --limit rules=20000 (repeatable;
+    /// `rulecheck limits` lists them).
+    #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = parse_limit)]
+    pub settings: Vec<rulecheck::limits::LimitSetting>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        self.settings.iter().for_each(|s| limits.apply(*s));
+        limits
+    }
+}
+
+pub fn parse_limit(s: &str) -> Result<rulecheck::limits::LimitSetting, String> {
+    rulecheck::limits::LimitSetting::parse(s).map_err(|e| e.to_string())
+}
+
+/// `rulecheck eval`: what to read, how, and how to answer.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Input files (capture JSON, JSON Lines, HAR, curl -i/-v output, SDK error text,
+    /// gateway log lines); `-` reads standard input. None: describe the call with flags.
+    #[arg(value_name = "FILE", required_unless_present_any = ["status", "url", "key", "client_error"])]
+    pub inputs: Vec<String>,
+    /// Read the inputs as this format instead of detecting it.
+    #[arg(long = "input", value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputArg>,
+    /// HAR: report every entry, not only the API calls that failed or look wrong.
+    #[arg(long)]
+    pub all_entries: bool,
+    /// Show, for every rule, the truth of each node of its condition on each capture.
+    #[arg(long)]
+    pub trace: bool,
+    /// Print counts and shares per diagnosis, category, status, host, path and client
+    /// instead of one report per capture (table; JSON with --format json).
+    #[arg(long)]
+    pub summary: bool,
+    /// Worker threads for JSON Lines (default: all cores; 1 to 256).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Language of messages; default from LC_ALL/LC_MESSAGES/LANG, else English.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    #[command(flatten)]
+    pub call: CallArgs,
+}
+
+impl EvalArgs {
+    /// How to read each input, from the flags.
+    pub fn read_options(&self) -> input::ReadOptions {
+        input::ReadOptions {
+            format: self.input_format.map(Into::into),
+            all_entries: self.all_entries,
+            limits: self.limits(),
+        }
+    }
+
+    /// How to evaluate each capture, from the flags.
+    pub fn eval_options(&self, lang: Lang) -> EvalOptions {
+        EvalOptions {
+            lang,
+            limits: self.limits(),
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.rules.limit.limits()
+    }
+
+    /// Flags that contradict each other are refused, never ignored.
+    pub fn check(&self) -> Result<(), String> {
+        let call = self.call.given();
+        if !self.inputs.is_empty() && !call.is_empty() {
+            return Err(format!(
+                "{} describe one call when no file is given; they cannot be used with input files. \
+                 Leave out the files, or the flags",
+                call.join(", ")
+            ));
+        }
+        if self.trace && self.summary {
+            return Err("--trace shows each report's rules; a --summary has no reports. Use one or the other".into());
+        }
+        Ok(())
+    }
+}
+
+/// For people with nothing captured: describe the call instead.
+#[derive(clap::Args, Clone, Default)]
+pub struct CallArgs {
+    /// The HTTP status the call got.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub status: Option<u16>,
+    /// The URL that was called.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub url: Option<String>,
+    /// The HTTP method (default POST when a body is given).
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub method: Option<String>,
+    /// The API key that was sent (as `Authorization: Bearer KEY`).
+    #[arg(
+        long,
+        help_heading = "Describe the call (no file)",
+        allow_hyphen_values = true
+    )]
+    pub key: Option<String>,
+    /// The model asked for.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub model: Option<String>,
+    /// The response body (the error the gateway returned), JSON or text.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub body: Option<String>,
+    /// The error the client printed when no response came back.
+    #[arg(long, help_heading = "Describe the call (no file)")]
+    pub client_error: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum InputArg {
+    Capture,
+    Jsonl,
+    Har,
+    Http,
+    Sdk,
+    Log,
+}
+
+impl From<InputArg> for input::Format {
+    fn from(a: InputArg) -> Self {
+        match a {
+            InputArg::Capture => input::Format::Capture,
+            InputArg::Jsonl => input::Format::Jsonl,
+            InputArg::Har => input::Format::Har,
+            InputArg::Http => input::Format::Http,
+            InputArg::Sdk => input::Format::Sdk,
+            InputArg::Log => input::Format::Log,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Diagnose failed calls from whatever you have: a JSON capture or JSON Lines of them,
+    /// a HAR file, curl -i/-v or HTTPie output, an SDK's error text, gateway log lines,
+    /// or flags describing the call.
+    Eval(EvalArgs),
+    /// List the rules in use.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+    },
+    /// Print a rule in full: where it is, how it ranks, its condition, texts and examples.
+    Explain {
+        /// The rule id, e.g. address.missing-v1.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Compare two rulebook versions on a corpus of captures: which diagnoses change.
+    /// Exits 1 when anything changed, 0 when nothing did.
+    Diff {
+        /// The old rules: a file or directory, `builtin`, or `git:REV` (the *.yaml under
+        /// rules/ at that git revision).
+        old: String,
+        /// The new rules, in the same forms.
+        new: String,
+        /// Captures to run (files, any input format). Default: every file under
+        /// tests/fixtures/captures and tests/fixtures/inputs.
+        captures: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
+    },
+    /// Check rulebooks for problems (default: the built-in rulebook).
+    Lint {
+        /// Rulebook files or directories.
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when there are warnings (errors always exit 2).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Also check that the newest entry of this changelog names the rulebook's
+        /// version and digest (a changed rulebook needs a new version and entry).
+        #[arg(long, value_name = "FILE")]
+        changelog: Option<PathBuf>,
+        #[command(flatten)]
+        limit: LimitArgs,
+    },
+    /// Run every rule's examples and any case files (default: the built-in rulebook).
+    Test {
+        /// Rulebook files or directories.
+        paths: Vec<PathBuf>,
+        /// Case files or directories of them: captures with the ids they must (not) get.
+        #[arg(long = "cases", value_name = "PATH")]
+        cases: Vec<PathBuf>,
+        /// Report, per rule and per condition, whether it was ever true and ever false
+        /// across all examples and cases.
+        #[arg(long)]
+        coverage: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
+    },
+    /// List the limits on input and rulebooks, with their defaults and the values in use.
+    Limits {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        limit: LimitArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// One JSON report per line, streamed (eval).
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+impl CallArgs {
+    pub fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--status", self.status.is_some()),
+            ("--url", self.url.is_some()),
+            ("--method", self.method.is_some()),
+            ("--key", self.key.is_some()),
+            ("--model", self.model.is_some()),
+            ("--body", self.body.is_some()),
+            ("--client-error", self.client_error.is_some()),
+        ];
+        flags
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// A capture from `--status`, `--url`, `--key`, … for people with nothing captured.
+    pub fn capture(&self) -> rulecheck::capture::Capture {
+        use rulecheck::capture::{Body, Capture, Headers, Request, Response};
+        let mut headers = Headers::default();
+        if let Some(key) = &self.key {
+            headers.push("Authorization", format!("Bearer {key}"));
+        }
+        let request_body = self
+            .model
+            .as_ref()
+            .map(|m| Body::Json(serde_json::json!({ "model": m })));
+        let method = self
+            .method
+            .clone()
+            .or_else(|| (self.url.is_some() || request_body.is_some()).then(|| "POST".to_owned()));
+        let request =
+            (self.url.is_some() || self.key.is_some() || request_body.is_some()).then(|| Request {
+                method,
+                url: self.url.clone(),
+                headers,
+                body: request_body,
+            });
+        let body = self.body.as_ref().map(|b| match serde_json::from_str(b) {
+            Ok(json) => Body::Json(json),
+            Err(_) => Body::Text(b.clone()),
+        });
+        let response = (self.status.is_some() || body.is_some()).then(|| Response {
+            status: self.status,
+            headers: Headers::default(),
+            body,
+        });
+        Capture {
+            request,
+            response,
+            client_error: self.client_error.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+pub fn pick_lang(arg: Option<LangArg>) -> Lang {
+    match arg {
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Zh) => Lang::Zh,
+        None => ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .map(|s| Lang::from_locale(&s))
+            .unwrap_or_default(),
+    }
+}
+
+/// The rule set for `args`; `with_examples` reads the rules' examples too (only
+/// `explain` shows them).
+pub fn load_rules(args: &RuleArgs, with_examples: bool) -> Result<RuleSet, LoadError> {
+    let choice = project::RuleChoice {
+        rules: args.rules.clone(),
+        overlays: args.overlays.clone(),
+        vars: args.vars.clone(),
+        preview: args.preview,
+        project_from: (!args.no_project).then(|| std::env::current_dir().unwrap_or_default()),
+        with_examples,
+        limits: args.limit.limits(),
+    };
+    project::load_rule_set(&choice)
+}
