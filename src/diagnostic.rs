@@ -9,63 +9,180 @@ use serde::Serialize;
 
 use crate::yaml::Pos;
 
-/// Stable diagnostic codes with a one-line summary each. `docs/error-codes.md` lists
-/// the same codes (a test keeps the two in step).
-pub const CODES: &[(&str, &str)] = &[
-    ("RC001", "the file is not valid YAML"),
-    ("RC002", "the rulebook does not match the rulebook schema"),
-    ("RC003", "unknown key"),
-    ("RC004", "a value has the wrong type"),
-    ("RC005", "a regular expression does not compile"),
-    ("RC006", "two rules have the same id"),
-    ("RC007", "a rule names a category that is not declared"),
-    (
-        "RC008",
-        "a condition names a named condition that does not exist",
-    ),
-    (
-        "RC009",
-        "a condition or template names a fact that does not exist",
-    ),
-    (
-        "RC010",
-        "a template names an unknown variable or is malformed",
-    ),
-    (
-        "RC011",
-        "the rulebook needs another format or engine version",
-    ),
-    (
-        "RC012",
-        "a version or version requirement is not valid semver",
-    ),
-    ("RC013", "an example is not a valid capture"),
-    ("RC014", "named conditions refer to each other in a cycle"),
-    ("RC015", "a value is not allowed here"),
-    ("RC016", "a required key is missing"),
-    ("RC017", "the rulebook file cannot be read"),
-    ("RC018", "a rule's example does not behave as declared"),
-    ("RC019", "`suppresses` names a rule that does not exist"),
-    ("RC020", "a case file is malformed"),
-    ("RC021", "a case's diagnosis is not what it expects"),
-    ("RC022", "an override names a rule no earlier layer defines"),
-    ("RC023", "the project file is malformed"),
-    (
-        "RC024",
-        "the rulebook changed without a version bump and changelog entry",
-    ),
-    ("RC025", "the rulebook exceeds a limit"),
-    ("RC030", "warning: a condition can never be true"),
-    (
-        "RC031",
-        "warning: a rule is never the top finding on its own examples",
-    ),
-    ("RC032", "warning: a rule has no `match` example"),
-    (
-        "RC033",
-        "warning: `requires` admits rulecheck versions too old for the rulebook",
-    ),
-];
+/// Every stable diagnostic code, one variant a problem. `docs/error-codes.md` lists the
+/// same codes (a test keeps the two in step); the library names them only by variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// RC001: the file is not valid YAML.
+    YamlSyntax,
+    /// RC002: the rulebook does not match the rulebook schema.
+    Schema,
+    /// RC003: unknown key.
+    UnknownKey,
+    /// RC004: a value has the wrong type.
+    WrongType,
+    /// RC005: a regular expression does not compile.
+    BadRegex,
+    /// RC006: two rules have the same id.
+    DuplicateId,
+    /// RC007: a rule names a category that is not declared.
+    UndeclaredCategory,
+    /// RC008: a condition names a named condition that does not exist.
+    UnknownNamedCondition,
+    /// RC009: a condition or template names a fact that does not exist.
+    UnknownFact,
+    /// RC010: a template names an unknown variable or is malformed.
+    BadTemplate,
+    /// RC011: the rulebook needs another format or engine version.
+    IncompatibleVersion,
+    /// RC012: a version or version requirement is not valid semver.
+    BadSemver,
+    /// RC013: an example is not a valid capture.
+    BadExample,
+    /// RC014: named conditions refer to each other in a cycle.
+    ConditionCycle,
+    /// RC015: a value is not allowed here.
+    NotAllowed,
+    /// RC016: a required key is missing.
+    MissingKey,
+    /// RC017: the rulebook file cannot be read.
+    Unreadable,
+    /// RC018: a rule's example does not behave as declared.
+    ExampleFails,
+    /// RC019: `suppresses` names a rule that does not exist.
+    UnknownSuppressed,
+    /// RC020: a case file is malformed.
+    BadCaseFile,
+    /// RC021: a case's diagnosis is not what it expects.
+    CaseFails,
+    /// RC022: an override names a rule no earlier layer defines.
+    UnknownOverride,
+    /// RC023: the project file is malformed.
+    BadProjectFile,
+    /// RC024: the rulebook changed without a version bump and changelog entry.
+    NoVersionBump,
+    /// RC025: the rulebook exceeds a limit.
+    OverLimit,
+    /// RC030: warning: a condition can never be true.
+    NeverTrue,
+    /// RC031: warning: a rule is never the top finding on its own examples.
+    NeverTop,
+    /// RC032: warning: a rule has no `match` example.
+    NoMatchExample,
+    /// RC033: warning: `requires` admits rulecheck versions too old for the rulebook.
+    RequiresTooOld,
+}
+
+impl Code {
+    /// Every code, in the order of their numbers.
+    pub const ALL: [Code; 29] = [
+        Code::YamlSyntax,
+        Code::Schema,
+        Code::UnknownKey,
+        Code::WrongType,
+        Code::BadRegex,
+        Code::DuplicateId,
+        Code::UndeclaredCategory,
+        Code::UnknownNamedCondition,
+        Code::UnknownFact,
+        Code::BadTemplate,
+        Code::IncompatibleVersion,
+        Code::BadSemver,
+        Code::BadExample,
+        Code::ConditionCycle,
+        Code::NotAllowed,
+        Code::MissingKey,
+        Code::Unreadable,
+        Code::ExampleFails,
+        Code::UnknownSuppressed,
+        Code::BadCaseFile,
+        Code::CaseFails,
+        Code::UnknownOverride,
+        Code::BadProjectFile,
+        Code::NoVersionBump,
+        Code::OverLimit,
+        Code::NeverTrue,
+        Code::NeverTop,
+        Code::NoMatchExample,
+        Code::RequiresTooOld,
+    ];
+
+    /// The stable code (`RC001`) and its one-line summary.
+    pub const fn info(self) -> (&'static str, &'static str) {
+        match self {
+            Code::YamlSyntax => ("RC001", "the file is not valid YAML"),
+            Code::Schema => ("RC002", "the rulebook does not match the rulebook schema"),
+            Code::UnknownKey => ("RC003", "unknown key"),
+            Code::WrongType => ("RC004", "a value has the wrong type"),
+            Code::BadRegex => ("RC005", "a regular expression does not compile"),
+            Code::DuplicateId => ("RC006", "two rules have the same id"),
+            Code::UndeclaredCategory => ("RC007", "a rule names a category that is not declared"),
+            Code::UnknownNamedCondition => (
+                "RC008",
+                "a condition names a named condition that does not exist",
+            ),
+            Code::UnknownFact => (
+                "RC009",
+                "a condition or template names a fact that does not exist",
+            ),
+            Code::BadTemplate => (
+                "RC010",
+                "a template names an unknown variable or is malformed",
+            ),
+            Code::IncompatibleVersion => (
+                "RC011",
+                "the rulebook needs another format or engine version",
+            ),
+            Code::BadSemver => (
+                "RC012",
+                "a version or version requirement is not valid semver",
+            ),
+            Code::BadExample => ("RC013", "an example is not a valid capture"),
+            Code::ConditionCycle => ("RC014", "named conditions refer to each other in a cycle"),
+            Code::NotAllowed => ("RC015", "a value is not allowed here"),
+            Code::MissingKey => ("RC016", "a required key is missing"),
+            Code::Unreadable => ("RC017", "the rulebook file cannot be read"),
+            Code::ExampleFails => ("RC018", "a rule's example does not behave as declared"),
+            Code::UnknownSuppressed => ("RC019", "`suppresses` names a rule that does not exist"),
+            Code::BadCaseFile => ("RC020", "a case file is malformed"),
+            Code::CaseFails => ("RC021", "a case's diagnosis is not what it expects"),
+            Code::UnknownOverride => ("RC022", "an override names a rule no earlier layer defines"),
+            Code::BadProjectFile => ("RC023", "the project file is malformed"),
+            Code::NoVersionBump => (
+                "RC024",
+                "the rulebook changed without a version bump and changelog entry",
+            ),
+            Code::OverLimit => ("RC025", "the rulebook exceeds a limit"),
+            Code::NeverTrue => ("RC030", "warning: a condition can never be true"),
+            Code::NeverTop => (
+                "RC031",
+                "warning: a rule is never the top finding on its own examples",
+            ),
+            Code::NoMatchExample => ("RC032", "warning: a rule has no `match` example"),
+            Code::RequiresTooOld => (
+                "RC033",
+                "warning: `requires` admits rulecheck versions too old for the rulebook",
+            ),
+        }
+    }
+
+    /// The stable code, e.g. `RC001`.
+    pub const fn id(self) -> &'static str {
+        self.info().0
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -79,7 +196,7 @@ pub enum Level {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub level: Level,
-    pub code: &'static str,
+    pub code: Code,
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
@@ -91,12 +208,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(
-        code: &'static str,
-        file: &str,
-        pos: Option<Pos>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn error(code: Code, file: &str, pos: Option<Pos>, message: impl Into<String>) -> Self {
         Diagnostic {
             level: Level::Error,
             code,
@@ -170,7 +282,7 @@ mod tests {
     #[test]
     fn render_points_at_the_column() {
         let d = Diagnostic::error(
-            "RC005",
+            Code::BadRegex,
             "r.yaml",
             Some(Pos { line: 2, column: 5 }),
             "bad regex",
@@ -183,10 +295,12 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_unique() {
-        let mut codes: Vec<_> = CODES.iter().map(|(c, _)| c).collect();
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), CODES.len());
+    fn codes_are_unique_and_in_order() {
+        let ids: Vec<&str> = Code::ALL.iter().map(|c| c.id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+        assert!(Code::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 }

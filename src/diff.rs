@@ -2,6 +2,7 @@
 //! sets run over the same corpus of captures; every capture whose findings differ is
 //! listed (gained, lost, re-ranked, reworded), with the rules that changed.
 
+use crate::diagnostic::Code;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -206,7 +207,7 @@ pub fn load_side(spec: &str, limits: crate::limits::Limits) -> Result<RuleSet, L
     };
     let fail = |message: String| LoadError {
         diagnostics: vec![
-            crate::diagnostic::Diagnostic::error("RC017", spec, None, message).with_help(
+            crate::diagnostic::Diagnostic::error(Code::Unreadable, spec, None, message).with_help(
                 "git:REV reads the *.yaml files under rules/ at that revision of this repository",
             ),
         ],

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "rulecheck.yaml";
@@ -53,7 +53,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 pub fn load(path: &Path) -> Result<Project, Diagnostic> {
     let file = path.display().to_string();
     let err = |pos: Option<crate::yaml::Pos>, msg: String| {
-        Diagnostic::error("RC023", &file, pos, msg)
+        Diagnostic::error(Code::BadProjectFile, &file, pos, msg)
             .with_help("a project file takes `rules`, `overlays` (paths relative to it) and `vars`")
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
@@ -144,7 +144,7 @@ mod tests {
         assert_eq!(p.vars["base_url"], "http://x/v1");
         std::fs::write(dir.join(FILE_NAME), "overlay: [x]\n").unwrap();
         let e = load(&found).unwrap_err();
-        assert_eq!(e.code, "RC023");
+        assert_eq!(e.code, Code::BadProjectFile);
         assert!(e.message.contains("overlay"), "{}", e.message);
         std::fs::remove_dir_all(&dir).unwrap();
     }

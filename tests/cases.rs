@@ -91,7 +91,7 @@ fn a_wrong_expectation_is_reported_with_what_was_found() {
     let report = cases::run(&set, &cases);
     assert_eq!(report.failures.len(), 1);
     let d = &report.failures[0].diagnostic;
-    assert_eq!((d.code, d.line), ("RC021", Some(2)));
+    assert_eq!((d.code.id(), d.line), ("RC021", Some(2)));
     assert!(
         d.message
             .contains("the top finding is rate.frequency, not quota.balance"),

@@ -71,7 +71,7 @@ fn an_override_of_a_missing_rule_is_an_error() {
     .unwrap_err();
     assert_eq!(err.diagnostics.len(), 1);
     let d = &err.diagnostics[0];
-    assert_eq!((d.code, d.line), ("RC022", Some(6)));
+    assert_eq!((d.code.id(), d.line), ("RC022", Some(6)));
     assert_eq!(
         d.help.as_deref(),
         Some("did you mean `key.missing-bearer`?")
@@ -91,7 +91,7 @@ fn the_same_id_in_two_layers_needs_an_explicit_disable() {
     std::fs::write(&plain, redefine("")).unwrap();
     let none: [&Path; 0] = [];
     let err = RuleSet::load_layers(&none, &[&plain], &LoadOptions::default()).unwrap_err();
-    assert_eq!(err.diagnostics[0].code, "RC006");
+    assert_eq!(err.diagnostics[0].code.id(), "RC006");
     let replacing = dir.join("replacing.yaml");
     std::fs::write(&replacing, redefine("overrides:\n  - disable: ok\n")).unwrap();
     let set = RuleSet::load_layers(&none, &[&replacing], &LoadOptions::default()).unwrap();
@@ -123,7 +123,7 @@ fn a_rule_for_a_newer_engine_is_skipped_with_the_reason() {
         .replace("unsupported_rules: skip\n", "");
     let err =
         rulecheck::rulebook::load_str("future.yaml", &text, &LoadOptions::default()).unwrap_err();
-    assert_eq!(err[0].code, "RC011");
+    assert_eq!(err[0].code.id(), "RC011");
     assert!(
         err[0].message.contains(">=9.0") && err[0].message.contains(env!("CARGO_PKG_VERSION")),
         "{}",
@@ -269,7 +269,7 @@ fn the_changelog_names_the_current_default_rulebook() {
     let mut edited = rb.clone();
     edited.digest = rulecheck::rulebook::compile::digest(&format!("{}\n# edited\n", rb.text));
     let d = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
-    assert_eq!(d.code, "RC024");
+    assert_eq!(d.code.id(), "RC024");
     assert!(d.help.unwrap().contains(&edited.digest));
     edited.version = semver::Version::new(9, 9, 9);
     let d = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();

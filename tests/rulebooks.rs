@@ -32,7 +32,7 @@ fn each_invalid_rulebook_is_refused_at_the_right_place() {
             .map(|d| {
                 format!(
                     "{} {}:{}",
-                    d.code,
+                    d.code.id(),
                     d.line.unwrap_or(0),
                     d.column.unwrap_or(0)
                 )
@@ -59,7 +59,11 @@ fn each_invalid_rulebook_is_refused_at_the_right_place() {
 fn all_mistakes_of_a_file_are_reported_together() {
     let path = root().join("tests/fixtures/rulebooks/several-mistakes.yaml");
     let err = RuleSet::load_paths(&[&path], &LoadOptions::default()).unwrap_err();
-    let got: Vec<_> = err.diagnostics.iter().map(|d| (d.code, d.line)).collect();
+    let got: Vec<_> = err
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.id(), d.line))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -166,7 +170,7 @@ fn rule_ids_must_be_unique_across_rulebooks() {
     let valid = root().join("tests/fixtures/rulebooks/valid/minimal.yaml");
     let err = RuleSet::load_paths(&[&valid, &valid], &LoadOptions::default()).unwrap_err();
     assert_eq!(err.diagnostics.len(), 1);
-    assert_eq!(err.diagnostics[0].code, "RC006");
+    assert_eq!(err.diagnostics[0].code.id(), "RC006");
 }
 
 #[test]

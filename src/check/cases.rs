@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::capture::Capture;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::evaluate::{EvalOptions, diagnose};
 use crate::rulebook::RuleSet;
 use crate::yaml::{self, Node, Pos, Value};
@@ -59,7 +59,7 @@ pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| {
                 vec![Diagnostic::error(
-                    "RC017",
+                    Code::Unreadable,
                     &path.display().to_string(),
                     None,
                     format!("cannot read: {e}"),
@@ -92,12 +92,12 @@ pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
 fn load_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let err = |pos: Option<Pos>, msg: String, help: &str| {
-        Diagnostic::error("RC020", &file, pos, msg).with_help(help)
+        Diagnostic::error(Code::BadCaseFile, &file, pos, msg).with_help(help)
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![err(None, format!("cannot read: {e}"), "check the path")])?;
     let root = yaml::parse(&text, Default::default())
-        .map_err(|e| vec![Diagnostic::error("RC001", &file, e.pos, e.message)])?;
+        .map_err(|e| vec![Diagnostic::error(Code::YamlSyntax, &file, e.pos, e.message)])?;
     let Some(Value::Seq(items)) = root.get("cases").map(|n| &n.value) else {
         return Err(vec![err(
             Some(root.pos),
@@ -123,7 +123,7 @@ fn load_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
 
 fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
     let err = |pos: Pos, msg: String| {
-        Diagnostic::error("RC020", file, Some(pos), msg).with_help("a case has `capture` (a path or an inline capture), `expect` and optionally `absent` and `name`")
+        Diagnostic::error(Code::BadCaseFile, file, Some(pos), msg).with_help("a case has `capture` (a path or an inline capture), `expect` and optionally `absent` and `name`")
     };
     if let Some(entries) = item.as_map() {
         for (k, _) in entries {
@@ -258,7 +258,7 @@ pub fn run(set: &RuleSet, cases: &[Case]) -> CaseReport {
                 traces,
                 case: case.name.clone(),
                 diagnostic: Diagnostic::error(
-                    "RC021",
+                    Code::CaseFails,
                     &case.file,
                     Some(case.pos),
                     format!("case `{}`: {}", case.name, problems.join("; ")),

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::evaluate::matching_rule_ids;
 use crate::rulebook::RuleSet;
 
@@ -95,8 +95,13 @@ pub fn run(set: &RuleSet) -> ExampleReport {
                 index,
                 trace,
                 fired,
-                diagnostic: Diagnostic::error("RC018", &rb.source, Some(example.pos), message)
-                    .with_help(help),
+                diagnostic: Diagnostic::error(
+                    Code::ExampleFails,
+                    &rb.source,
+                    Some(example.pos),
+                    message,
+                )
+                .with_help(help),
             });
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::evaluate::{EvalOptions, diagnose};
 use crate::rulebook::{Condition, Op, RuleSet, Rulebook, Test};
 
@@ -22,7 +22,7 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
             never_true(&rule.when, rb, &mut out);
             if rule.examples_match.is_empty() {
                 out.push(warning(
-                    "RC032",
+                    Code::NoMatchExample,
                     rb,
                     rule.pos,
                     format!(
@@ -159,7 +159,7 @@ pub fn requires_too_low(rb: &Rulebook) -> Option<Diagnostic> {
     };
     req.matches(&below).then(|| {
         warning(
-            "RC033",
+            Code::RequiresTooOld,
             rb,
             crate::yaml::Pos { line: 1, column: 1 },
             format!(
@@ -184,7 +184,10 @@ pub fn changelog(changelog_file: &str, changelog: &str, rb: &Rulebook) -> Option
         rb.source, rb.digest
     );
     let refuse = |pos, message: String| {
-        Some(Diagnostic::error("RC024", changelog_file, pos, message).with_help(help.clone()))
+        Some(
+            Diagnostic::error(Code::NoVersionBump, changelog_file, pos, message)
+                .with_help(help.clone()),
+        )
     };
     let Some((i, line)) = entry else {
         return refuse(
@@ -225,7 +228,7 @@ pub fn changelog(changelog_file: &str, changelog: &str, rb: &Rulebook) -> Option
 }
 
 fn warning(
-    code: &'static str,
+    code: Code,
     rb: &Rulebook,
     pos: crate::yaml::Pos,
     message: String,
@@ -280,7 +283,7 @@ fn never_true(c: &Condition, rb: &Rulebook, out: &mut Vec<Diagnostic>) {
                     let earlier = seen.entry(t.fact_name.as_str()).or_default();
                     if let Some((first, _)) = earlier.iter().find(|(_, e)| disjoint(e, &a)) {
                         out.push(warning(
-                                "RC030",
+                                Code::NeverTrue,
                                 rb,
                                 t.pos,
                                 format!(
@@ -323,7 +326,7 @@ fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
         }
         if always_below && let Some(other) = above {
             out.push(warning(
-                    "RC031",
+                    Code::NeverTop,
                     rb,
                     rule.pos,
                     format!("the rule `{}` is never the top finding on its own examples: `{other}` outranks it", rule.id),
@@ -357,12 +360,12 @@ mod tests {
         let w = lint(&s);
         assert_eq!(
             w.iter().map(|d| (d.code, d.line)).collect::<Vec<_>>(),
-            [("RC030", Some(13))]
+            [(Code::NeverTrue, Some(13))]
         );
         let s = set(
             "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 4xx\n        - status: [500, 503]\n    message: m\n    examples: { match: [{ response: { status: 404 } }] }\n",
         );
-        assert_eq!(lint(&s)[0].code, "RC030");
+        assert_eq!(lint(&s)[0].code, Code::NeverTrue);
         let fine = set(
             "  - id: r\n    title: R\n    category: c\n    severity: error\n    when:\n      all:\n        - status: 4xx\n        - status: [401, 500]\n    message: m\n    examples: { match: [{ response: { status: 401 } }] }\n",
         );
@@ -379,7 +382,10 @@ mod tests {
         assert!(features.contains(&"near"), "{features:?}");
         let mut rb = s.rulebooks[0].clone();
         rb.requires = Some(semver::VersionReq::parse(">=0.0.1").unwrap());
-        assert_eq!(requires_too_low(&rb).map(|d| d.code), Some("RC033"));
+        assert_eq!(
+            requires_too_low(&rb).map(|d| d.code),
+            Some(Code::RequiresTooOld)
+        );
         rb.requires = Some(semver::VersionReq::parse(">=0.1").unwrap());
         assert!(requires_too_low(&rb).is_none());
     }
@@ -398,7 +404,10 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(codes, [("RC031", true), ("RC032", true)]);
+        assert_eq!(
+            codes,
+            [(Code::NeverTop, true), (Code::NoMatchExample, true)]
+        );
         assert!(lint(&s).iter().all(|d| d.level == Level::Warning));
     }
 }

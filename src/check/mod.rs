@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::limits::Limits;
 use crate::rulebook::{self, LoadError, LoadOptions, RuleSet};
 
@@ -82,7 +82,7 @@ pub fn lint(
                     .filter_map(|rb| lints::changelog(&name, &text, rb)),
             ),
             Err(e) => diagnostics.push(Diagnostic::error(
-                "RC017",
+                Code::Unreadable,
                 &name,
                 None,
                 format!("cannot read: {e}"),

@@ -14,7 +14,7 @@ use super::{
     Override, Rule, Rulebook, Severity, SkippedRule, StatusGuide, StatusKey,
 };
 use crate::capture::Capture;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::facts::{Derived, DerivedCase, DerivedExtract, DerivedResult, DerivedTest, Fact};
 use crate::spelling::suggest;
 use crate::yaml::{Node, Pos, Value};
@@ -86,13 +86,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn error(
-        &mut self,
-        code: &'static str,
-        pos: Pos,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
+    fn error(&mut self, code: Code, pos: Pos, message: impl Into<String>, help: impl Into<String>) {
         let help = help.into();
         let mut d = Diagnostic::error(code, self.file, Some(pos), message);
         if !help.is_empty() {
@@ -106,7 +100,7 @@ impl Ctx<'_> {
     fn check_keys(&mut self, node: &Node, what: &str, allowed: &[&str], required: &[&str]) -> bool {
         let Some(entries) = node.as_map() else {
             self.error(
-                "RC004",
+                Code::WrongType,
                 node.pos,
                 format!("{what} must be a mapping, found {}", node.type_name()),
                 format!("write {what} as `key: value` lines"),
@@ -121,7 +115,7 @@ impl Ctx<'_> {
                     None => format!("allowed here: {}", allowed.join(", ")),
                 };
                 self.error(
-                    "RC003",
+                    Code::UnknownKey,
                     k.pos,
                     format!("unknown key `{name}` in {what}"),
                     help,
@@ -131,7 +125,7 @@ impl Ctx<'_> {
         for req in required {
             if node.get(req).is_none() {
                 self.error(
-                    "RC016",
+                    Code::MissingKey,
                     node.pos,
                     format!("{what} has no `{req}`"),
                     format!("add `{req}:` to {what}"),
@@ -146,7 +140,7 @@ impl Ctx<'_> {
             Some(s) => Some(s),
             None => {
                 self.error(
-                    "RC004",
+                    Code::WrongType,
                     node.pos,
                     format!("{what} must be a string, found {}", node.type_name()),
                     "quote the value",
@@ -199,12 +193,12 @@ impl Ctx<'_> {
                     let at = offset_pos(self.source, pos, e.offset);
                     let (code, help) = if e.is_fact {
                         (
-                            "RC009",
+                            Code::UnknownFact,
                             "use one of the facts listed in docs/rulebook-format.md",
                         )
                     } else {
                         (
-                            "RC010",
+                            Code::BadTemplate,
                             "declare the variable under `vars:` or fix the placeholder",
                         )
                     };
@@ -265,7 +259,7 @@ pub fn compile(
         let s = cx.string(n, "`name`")?;
         if !valid_id(s) {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 n.pos,
                 format!("the rulebook name `{s}` is not allowed"),
                 "use lower-case letters, digits, `.`, `_` and `-`",
@@ -278,7 +272,7 @@ pub fn compile(
             Value::Str(s) => s.to_string(),
             _ => {
                 cx.error(
-                    "RC012",
+                    Code::BadSemver,
                     n.pos,
                     format!(
                         "`version` must be a semver string such as \"1.0.0\", found {}",
@@ -292,7 +286,7 @@ pub fn compile(
         semver::Version::parse(&text)
             .map_err(|e| {
                 cx.error(
-                    "RC012",
+                    Code::BadSemver,
                     n.pos,
                     format!("`{text}` is not a semver version: {e}"),
                     "write MAJOR.MINOR.PATCH, e.g. 1.2.0",
@@ -312,7 +306,7 @@ pub fn compile(
     if let Some(vars) = root.get("vars") {
         if vars.as_map().is_none() {
             cx.error(
-                "RC004",
+                Code::WrongType,
                 vars.pos,
                 "`vars` must be a mapping of name to value",
                 "write `base_url: https://…` lines",
@@ -328,7 +322,7 @@ pub fn compile(
                     Value::Bool(b) => b.to_string(),
                     _ => {
                         cx.error(
-                            "RC004",
+                            Code::WrongType,
                             v.pos,
                             format!("the variable `{key}` must be a string"),
                             "quote the value",
@@ -368,7 +362,7 @@ pub fn compile(
             Some("error") => false,
             _ => {
                 cx.error(
-                    "RC015",
+                    Code::NotAllowed,
                     n.pos,
                     "`unsupported_rules` must be `skip` or `error`",
                     "`skip` leaves out rules that need a newer rulecheck, with the reason in the report",
@@ -384,7 +378,7 @@ pub fn compile(
     let max_rules = options.limits.rules;
     match root.get("rules").map(|n| (&n.value, n.pos)) {
         Some((Value::Seq(items), pos)) if items.len() > max_rules => cx.error(
-            "RC025",
+            Code::OverLimit,
             pos,
             format!(
                 "the rulebook has {} rules; the limit is {max_rules}",
@@ -412,7 +406,7 @@ pub fn compile(
                 if let Some(rule) = compile_rule(&mut cx, item, &categories, &named_index) {
                     if let Some(first) = ids.get(&rule.id) {
                         cx.error(
-                            "RC006",
+                            Code::DuplicateId,
                             rule_id_pos(item),
                             format!(
                                 "the rule id `{}` is used twice (first at line {})",
@@ -428,7 +422,7 @@ pub fn compile(
             }
         }
         Some((_, pos)) => cx.error(
-            "RC004",
+            Code::WrongType,
             pos,
             "`rules` must be a list of rules",
             "start each rule with `- id: …`",
@@ -469,7 +463,7 @@ fn severity(cx: &mut Ctx<'_>, n: &Node) -> Option<Severity> {
         Some("info") => Some(Severity::Info),
         _ => {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 n.pos,
                 "`severity` must be `error`, `warning` or `info`",
                 "pick one of the three",
@@ -516,7 +510,7 @@ fn unsupported(cx: &mut Ctx<'_>, rule: &Node, skip_allowed: bool) -> Option<Stri
     let node = rule.get("requires")?;
     let Some(text) = node.as_str() else {
         cx.error(
-            "RC012",
+            Code::BadSemver,
             node.pos,
             "a rule's `requires` must be a semver range such as \">=0.2\"",
             "quote it",
@@ -527,7 +521,7 @@ fn unsupported(cx: &mut Ctx<'_>, rule: &Node, skip_allowed: bool) -> Option<Stri
         Ok(r) => r,
         Err(e) => {
             cx.error(
-                "RC012",
+                Code::BadSemver,
                 node.pos,
                 format!("`requires` is not a semver requirement: {e}"),
                 "write a range such as \">=0.2\"",
@@ -545,7 +539,7 @@ fn unsupported(cx: &mut Ctx<'_>, rule: &Node, skip_allowed: bool) -> Option<Stri
     } else {
         let id = rule.get("id").and_then(Node::as_str).unwrap_or("?");
         cx.error(
-            "RC011",
+            Code::IncompatibleVersion,
             node.pos,
             format!("the rule `{id}` {reason}"),
             "upgrade rulecheck, or set `unsupported_rules: skip` so such rules are left out with a reason",
@@ -561,7 +555,7 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
     };
     let Value::Seq(items) = &node.value else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             "`overrides` must be a list",
             "write `- disable: rule.id` or `- rule: rule.id` entries",
@@ -578,7 +572,7 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
             (None, Some(r)) => (r, false),
             _ => {
                 cx.error(
-                    "RC016",
+                    Code::MissingKey,
                     item.pos,
                     "an override names its rule with either `disable: id` or `rule: id`",
                     "use `disable:` to turn a rule off, `rule:` to change its fields",
@@ -591,7 +585,7 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
         };
         if disable && OVERRIDE_KEYS.iter().skip(3).any(|k| item.get(k).is_some()) {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 item.pos,
                 format!("`disable: {id}` cannot also change the rule's fields"),
                 "drop the other keys",
@@ -605,7 +599,12 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
         let priority = item.get("priority").and_then(|n| match n.value {
             Value::Int(i) => Some(i),
             _ => {
-                cx.error("RC004", n.pos, "`priority` must be a whole number", "");
+                cx.error(
+                    Code::WrongType,
+                    n.pos,
+                    "`priority` must be a whole number",
+                    "",
+                );
                 None
             }
         });
@@ -623,7 +622,7 @@ fn compile_overrides(cx: &mut Ctx<'_>, root: &Node) -> Vec<Override> {
             && fix.is_none()
         {
             cx.error(
-                "RC016",
+                Code::MissingKey,
                 item.pos,
                 format!("the override of `{id}` changes nothing"),
                 "set at least one of title, severity, priority, message, fix",
@@ -671,13 +670,13 @@ fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
                     .filter(|v| *v > 1);
                 match newer {
                     Some(v) => cx.error(
-                        "RC011",
+                        Code::IncompatibleVersion,
                         node.pos,
                         format!("this rulebook is in format rulecheck/v{v}; rulecheck {ENGINE_VERSION} reads {FORMAT}"),
                         "upgrade rulecheck to a version that reads this format, or use a rulebook written for rulecheck/v1",
                     ),
                     None => cx.error(
-                        "RC015",
+                        Code::NotAllowed,
                         node.pos,
                         format!("unknown rulebook format `{other}`"),
                         format!("write `format: {FORMAT}`"),
@@ -687,7 +686,7 @@ fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
             None => {
                 ok = false;
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     node.pos,
                     "`format` must be a string",
                     format!("write `format: {FORMAT}`"),
@@ -703,7 +702,7 @@ fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
                 if !req.matches(&engine) {
                     ok = false;
                     cx.error(
-                        "RC011",
+                        Code::IncompatibleVersion,
                         node.pos,
                         format!("this rulebook requires rulecheck {req}; this is rulecheck {ENGINE_VERSION}"),
                         "upgrade rulecheck, or use a version of the rulebook made for this one",
@@ -713,7 +712,7 @@ fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
             Some(Err(e)) => {
                 ok = false;
                 cx.error(
-                    "RC012",
+                    Code::BadSemver,
                     node.pos,
                     format!("`requires` is not a semver requirement: {e}"),
                     "write a range such as \">=0.1\" or \"^0.1\"",
@@ -722,7 +721,7 @@ fn check_compatibility(cx: &mut Ctx<'_>, root: &Node) -> bool {
             None => {
                 ok = false;
                 cx.error(
-                    "RC012",
+                    Code::BadSemver,
                     node.pos,
                     "`requires` must be a string such as \">=0.1\"",
                     "quote the requirement",
@@ -740,7 +739,7 @@ fn compile_categories(cx: &mut Ctx<'_>, root: &Node) -> Vec<Category> {
     };
     let Value::Seq(items) = &node.value else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             "`categories` must be a list",
             "write `- id: address` entries",
@@ -760,7 +759,7 @@ fn compile_categories(cx: &mut Ctx<'_>, root: &Node) -> Vec<Category> {
         if let (Some((id, pos)), Some(title)) = (id, title) {
             if out.iter().any(|c| c.id == id) {
                 cx.error(
-                    "RC006",
+                    Code::DuplicateId,
                     pos,
                     format!("the category `{id}` is declared twice"),
                     "keep one declaration",
@@ -780,7 +779,7 @@ fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
     };
     let Some(entries) = node.as_map() else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             "`statuses` must be a mapping of status code to guidance",
             "write `404:` entries",
@@ -803,7 +802,7 @@ fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
         };
         let Some(key) = key else {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 k.pos,
                 format!("`{text}` is not a status code or class"),
                 "use a code from 100 to 599 (`404`) or a class (`4xx`)",
@@ -832,7 +831,7 @@ fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
                     }
                 }
                 _ => cx.error(
-                    "RC004",
+                    Code::WrongType,
                     list.pos,
                     "`checks` must be a list",
                     "write one `- …` line per check",
@@ -872,7 +871,7 @@ fn compile_named<'n>(cx: &mut Ctx<'_>, root: &'n Node) -> Vec<PendingNamed<'n>> 
     };
     let Some(entries) = node.as_map() else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             "`conditions` must be a mapping of name to condition",
             "write `name:` entries",
@@ -885,7 +884,7 @@ fn compile_named<'n>(cx: &mut Ctx<'_>, root: &'n Node) -> Vec<PendingNamed<'n>> 
             let name = k.key_text()?.into_owned();
             if !valid_name(&name) {
                 cx.error(
-                    "RC015",
+                    Code::NotAllowed,
                     k.pos,
                     format!("`{name}` is not a valid condition name"),
                     "use letters, digits and `_`",
@@ -964,7 +963,7 @@ fn check_cycles(cx: &mut Ctx<'_>, named: &[NamedCondition], root: &Node) {
             let first = names.first().copied().unwrap_or("");
             let pos = root.key_pos("/conditions", first).unwrap_or_default();
             cx.error(
-                "RC014",
+                Code::ConditionCycle,
                 pos,
                 format!(
                     "named conditions refer to each other in a cycle: {} → {first}",
@@ -995,7 +994,7 @@ fn compile_rule(
         let s = cx.string(n, "a rule id")?;
         if !valid_id(s) {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 n.pos,
                 format!("the rule id `{s}` is not allowed"),
                 "use lower-case letters, digits, `.`, `_` and `-`, e.g. `address.missing-v1`",
@@ -1014,7 +1013,7 @@ fn compile_rule(
                 None => "declare it under `categories:` first".to_owned(),
             };
             cx.error(
-                "RC007",
+                Code::UndeclaredCategory,
                 n.pos,
                 format!("the category `{c}` is not declared"),
                 help,
@@ -1031,7 +1030,7 @@ fn compile_rule(
             Some("deprecated") => Some(Lifecycle::Deprecated),
             _ => {
                 cx.error(
-                    "RC015",
+                    Code::NotAllowed,
                     n.pos,
                     format!("`status` must be one of {}", LIFECYCLES.join(", ")),
                     "preview rules run only with --preview",
@@ -1046,7 +1045,7 @@ fn compile_rule(
             Value::Int(i) => Some(i),
             _ => {
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     n.pos,
                     "`priority` must be a whole number",
                     "higher numbers rank first, e.g. 80",
@@ -1060,7 +1059,12 @@ fn compile_rule(
         Some(n) => match n.value {
             Value::Bool(b) => Some(b),
             _ => {
-                cx.error("RC004", n.pos, "`fallback` must be true or false", "");
+                cx.error(
+                    Code::WrongType,
+                    n.pos,
+                    "`fallback` must be true or false",
+                    "",
+                );
                 None
             }
         },
@@ -1074,7 +1078,7 @@ fn compile_rule(
                 .collect::<Option<Vec<_>>>(),
             _ => {
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     n.pos,
                     "`suppresses` takes a list of rule ids",
                     "write `suppresses: [key.invalid-or-expired]`",
@@ -1142,7 +1146,7 @@ fn compile_examples(cx: &mut Ctx<'_>, node: Option<&Node>) -> (Vec<Example>, Vec
         };
         let Value::Seq(items) = &n.value else {
             cx.error(
-                "RC004",
+                Code::WrongType,
                 n.pos,
                 format!("`{key}` must be a list of captures"),
                 "start each capture with `- `",
@@ -1155,7 +1159,7 @@ fn compile_examples(cx: &mut Ctx<'_>, node: Option<&Node>) -> (Vec<Example>, Vec
                 Ok(capture) => Some(Example { capture, pos: item.pos }),
                 Err(e) => {
                     cx.error(
-                        "RC013",
+                        Code::BadExample,
                         item.pos,
                         format!("this example is not a valid capture: {e}"),
                         "see schemas/capture.schema.json: `request` (method, url, headers, body) and `response` (status, headers, body)",
@@ -1176,7 +1180,7 @@ fn compile_condition(
 ) -> Option<Condition> {
     let Some(entries) = node.as_map() else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             format!("a condition must be a mapping, found {}", node.type_name()),
             "write `fact: value`, or `all:`/`any:`/`not:`/`condition:`",
@@ -1185,7 +1189,7 @@ fn compile_condition(
     };
     if entries.is_empty() {
         cx.error(
-            "RC015",
+            Code::NotAllowed,
             node.pos,
             "an empty condition",
             "write at least one `fact: value` test",
@@ -1214,7 +1218,7 @@ fn compile_condition(
                             None => "declare it under `conditions:`".to_owned(),
                         };
                         cx.error(
-                            "RC008",
+                            Code::UnknownNamedCondition,
                             v.pos,
                             format!("there is no named condition `{name}`"),
                             help,
@@ -1224,7 +1228,7 @@ fn compile_condition(
                 },
                 None => {
                     cx.error(
-                        "RC004",
+                        Code::WrongType,
                         v.pos,
                         "`condition` takes the name of a named condition",
                         "",
@@ -1242,7 +1246,7 @@ fn compile_condition(
                         "use a fact from docs/rulebook-format.md, or all/any/not/condition"
                             .to_owned()
                     };
-                    cx.error("RC009", k.pos, message, help);
+                    cx.error(Code::UnknownFact, k.pos, message, help);
                     None
                 }
             },
@@ -1270,7 +1274,7 @@ fn compile_list(
 ) -> Option<Vec<Condition>> {
     let Value::Seq(items) = &node.value else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             format!(
                 "`{key}` takes a list of conditions, found {}",
@@ -1282,7 +1286,7 @@ fn compile_list(
     };
     if items.is_empty() {
         cx.error(
-            "RC015",
+            Code::NotAllowed,
             node.pos,
             format!("`{key}` has no conditions"),
             "add at least one",
@@ -1308,7 +1312,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
     };
     let Some(entries) = node.as_map() else {
         cx.error(
-            "RC004",
+            Code::WrongType,
             node.pos,
             "`derive` must be a mapping of name to definition",
             "write `key_platform:` entries",
@@ -1319,7 +1323,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
         let name = k.key_text().unwrap_or_default().into_owned();
         if !valid_name(&name) {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 k.pos,
                 format!("`{name}` is not a valid name for a derived fact"),
                 "use letters, digits and `_`",
@@ -1346,7 +1350,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
         };
         let Value::Seq(items) = &cases_node.value else {
             cx.error(
-                "RC004",
+                Code::WrongType,
                 cases_node.pos,
                 "`cases` must be a list",
                 "write `- when: {…}` and `value: …` entries",
@@ -1355,7 +1359,7 @@ fn compile_derived(cx: &mut Ctx<'_>, root: &Node) {
         };
         if items.is_empty() {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 cases_node.pos,
                 format!("the derived fact `{name}` has no cases"),
                 "add at least one case, or remove the derived fact",
@@ -1377,7 +1381,7 @@ fn derived_source(cx: &mut Ctx<'_>, from: &Node) -> Option<(String, Fact)> {
         Ok(f) => f,
         Err(message) => {
             cx.error(
-                "RC009",
+                Code::UnknownFact,
                 from.pos,
                 message,
                 "name a fact from docs/rulebook-format.md",
@@ -1404,7 +1408,7 @@ fn compile_derived_case(
             Some(s) => s.clone(),
             None => {
                 cx.error(
-                    "RC016",
+                    Code::MissingKey,
                     item.pos,
                     "a case has no `from`, and its derived fact has none either",
                     "add `from: <fact>` to the derived fact (or to the case)",
@@ -1436,7 +1440,7 @@ fn compile_derived_case(
         (None, Some(extract)) => DerivedResult::Extract(compile_extract(cx, extract)?),
         (Some(_), Some(_)) => {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 item.pos,
                 "a case has both `value` and `extract`",
                 "give a fixed `value`, or `extract` it from the source's text: not both",
@@ -1445,7 +1449,7 @@ fn compile_derived_case(
         }
         (None, None) => {
             cx.error(
-                "RC016",
+                Code::MissingKey,
                 item.pos,
                 "a case has neither `value` nor `extract`",
                 "add `value: <text>`, or `extract: '<regex with one capture group>'`",
@@ -1455,7 +1459,7 @@ fn compile_derived_case(
     };
     if test.is_none() && matches!(result, DerivedResult::Value(_)) {
         cx.error(
-            "RC016",
+            Code::MissingKey,
             item.pos,
             "a case with a fixed `value` has no `when`",
             "add `when: { … }`: the test on the source fact that gives this value",
@@ -1483,7 +1487,7 @@ fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
         let groups = hir.properties().explicit_captures_len();
         if value_group(&hir).is_none() && groups != 1 {
             cx.error(
-                "RC015",
+                Code::NotAllowed,
                 node.pos,
                 format!(
                     "`extract` needs exactly one capture group (or one named `value`); this pattern has {groups}"
@@ -1553,7 +1557,7 @@ fn resolve_fact(cx: &mut Ctx<'_>, fact: Fact, pos: Pos) -> Option<Fact> {
                     None => "declare it under `vars:`".to_owned(),
                 };
                 cx.error(
-                    "RC010",
+                    Code::BadTemplate,
                     pos,
                     format!("the rulebook declares no variable `{name}`"),
                     help,
@@ -1569,7 +1573,7 @@ fn resolve_fact(cx: &mut Ctx<'_>, fact: Fact, pos: Pos) -> Option<Fact> {
                     None => "declare it under `derive:` (before it is used)".to_owned(),
                 };
                 cx.error(
-                    "RC009",
+                    Code::UnknownFact,
                     pos,
                     format!("the rulebook derives no fact `{name}`"),
                     help,
@@ -1614,7 +1618,7 @@ fn compile_test(
             if test.ops.is_empty() {
                 if !cx.diagnostics.iter().any(|d| d.line == Some(node.pos.line)) {
                     cx.error(
-                        "RC015",
+                        Code::NotAllowed,
                         node.pos,
                         format!("no operator given for `{fact_name}`"),
                         "add e.g. `equals:` or `matches:`",
@@ -1656,7 +1660,7 @@ fn scalar(cx: &mut Ctx<'_>, node: &Node) -> Option<Json> {
         Value::Str(s) => substitute_vars(cx, s, node.pos, false).map(Json::String),
         Value::Seq(_) | Value::Map(_) => {
             cx.error(
-                "RC004",
+                Code::WrongType,
                 node.pos,
                 format!("expected a single value here, found {}", node.type_name()),
                 "write a string, number or boolean",
@@ -1690,7 +1694,7 @@ fn substitute_vars(cx: &mut Ctx<'_>, text: &str, pos: Pos, escape_regex: bool) -
             }),
             None => {
                 cx.error(
-                    "RC010",
+                    Code::BadTemplate,
                     pos,
                     format!("`{{vars.{name}}}`: the rulebook declares no variable `{name}`"),
                     "declare it under `vars:`",
@@ -1710,7 +1714,7 @@ fn number(cx: &mut Ctx<'_>, op: &str, node: &Node) -> Option<f64> {
         Value::Float(f) => Some(f),
         _ => {
             cx.error(
-                "RC004",
+                Code::WrongType,
                 node.pos,
                 format!("`{op}` takes a number, found {}", node.type_name()),
                 "write a number without quotes",
@@ -1731,7 +1735,12 @@ fn compile_op(
     let op = match name {
         "ignore_case" => {
             if !matches!(node.value, Value::Bool(_)) {
-                cx.error("RC004", node.pos, "`ignore_case` must be true or false", "");
+                cx.error(
+                    Code::WrongType,
+                    node.pos,
+                    "`ignore_case` must be true or false",
+                    "",
+                );
             }
             return Some(Vec::new());
         }
@@ -1743,7 +1752,7 @@ fn compile_op(
             }
             _ => {
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     node.pos,
                     "`in` takes a list of values",
                     "write `in: [401, 403]`",
@@ -1763,14 +1772,14 @@ fn compile_op(
                 let lo = number(cx, name, lo)?;
                 let hi = number(cx, name, hi)?;
                 if lo > hi {
-                    cx.error("RC015", node.pos, format!("`between: [{lo}, {hi}]` can never hold: the low end is above the high end"), "swap the two numbers");
+                    cx.error(Code::NotAllowed, node.pos, format!("`between: [{lo}, {hi}]` can never hold: the low end is above the high end"), "swap the two numbers");
                     return None;
                 }
                 Op::Between(lo, hi)
             }
             _ => {
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     node.pos,
                     "`between` takes two numbers, low and high",
                     "write `between: [500, 599]`",
@@ -1789,7 +1798,7 @@ fn compile_op(
                 Some(c) => Op::Class(c),
                 None => {
                     cx.error(
-                        "RC015",
+                        Code::NotAllowed,
                         node.pos,
                         format!("`{text}` is not a status class"),
                         "write `1xx` … `5xx`",
@@ -1815,7 +1824,12 @@ fn compile_op(
         "exists" => match node.value {
             Value::Bool(b) => Op::Exists(b),
             _ => {
-                cx.error("RC004", node.pos, "`exists` must be true or false", "");
+                cx.error(
+                    Code::WrongType,
+                    node.pos,
+                    "`exists` must be true or false",
+                    "",
+                );
                 return None;
             }
         },
@@ -1828,7 +1842,7 @@ fn compile_op(
                     if !["equals", "in", "gt", "gte", "lt", "lte", "between"].contains(&n.as_str())
                     {
                         cx.error(
-                            "RC003",
+                            Code::UnknownKey,
                             k.pos,
                             format!("`len` cannot use `{n}`"),
                             "use equals, in, gt, gte, lt, lte or between",
@@ -1841,7 +1855,7 @@ fn compile_op(
             }
             _ => {
                 cx.error(
-                    "RC004",
+                    Code::WrongType,
                     node.pos,
                     "`len` takes a number or numeric operators",
                     "write `len: {lt: 51}`",
@@ -1864,7 +1878,7 @@ fn compile_op(
                 }
                 Some((_, pos)) => {
                     cx.error(
-                        "RC004",
+                        Code::WrongType,
                         pos,
                         "`to` takes a list of texts",
                         "write `to: [api.moleapi.com]`",
@@ -1878,7 +1892,7 @@ fn compile_op(
                 Some((Value::Int(i), _)) if (1..=10).contains(i) => *i as usize,
                 Some((_, pos)) => {
                     cx.error(
-                        "RC015",
+                        Code::NotAllowed,
                         pos,
                         "`max` must be a number of edits from 1 to 10",
                         "2 catches most typos",
@@ -1901,7 +1915,12 @@ fn compile_op(
                         Some(close) => format!("did you mean `{close}`?"),
                         None => format!("types: {}", TYPES.join(", ")),
                     };
-                    cx.error("RC015", n.pos, format!("`{t}` is not a JSON type"), help);
+                    cx.error(
+                        Code::NotAllowed,
+                        n.pos,
+                        format!("`{t}` is not a JSON type"),
+                        help,
+                    );
                     return None;
                 }
                 types.push(t.to_owned());
@@ -1914,7 +1933,7 @@ fn compile_op(
                 None => format!("operators: {}", OPERATORS.join(", ")),
             };
             cx.error(
-                "RC003",
+                Code::UnknownKey,
                 key_pos,
                 format!("unknown operator `{other}`"),
                 help,
@@ -1985,7 +2004,7 @@ fn compile_regex_now(
             }
             let pos = offset_pos(cx.source, node.pos, char_offset);
             cx.error(
-                "RC005",
+                Code::BadRegex,
                 pos,
                 format!("the regex does not compile: {reason}"),
                 help,

@@ -19,7 +19,7 @@ pub use condition::{Condition, Op, Test};
 pub use template::Template;
 
 use crate::capture::Capture;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::yaml::{self, Pos, YamlLimits};
 
 /// The rulebook format this engine reads.
@@ -345,7 +345,7 @@ pub fn load_str(
     };
     let root = yaml::parse(text, yaml_limits).map_err(|e| {
         vec![
-            Diagnostic::error("RC001", file, e.pos, e.message)
+            Diagnostic::error(Code::YamlSyntax, file, e.pos, e.message)
                 .with_help("fix the YAML syntax at this position (indentation, quotes, brackets)"),
         ]
     })?;
@@ -418,7 +418,7 @@ impl RuleSet {
                         .flat_map(|e| e.rules.iter().map(|r| r.id.as_str()))
                         .collect();
                     let mut d = Diagnostic::error(
-                        "RC022",
+                        Code::UnknownOverride,
                         &rb.source,
                         Some(o.pos),
                         format!(
@@ -473,7 +473,7 @@ impl RuleSet {
                 if let Some(first) = seen.insert(&rule.id, rb) {
                     diagnostics.push(
                         Diagnostic::error(
-                            "RC006",
+                            Code::DuplicateId,
                             &rb.source,
                             Some(rule.pos),
                             format!("the rule id `{}` is already defined in {}", rule.id, first.source),
@@ -492,7 +492,7 @@ impl RuleSet {
                     // Suppressing a rule an overlay disabled is harmless.
                     if !seen.contains_key(target.as_str()) && !disabled.contains(target) {
                         let mut d = Diagnostic::error(
-                            "RC019",
+                            Code::UnknownSuppressed,
                             &rb.source,
                             Some(rule.pos),
                             format!(
@@ -614,14 +614,14 @@ impl RuleSet {
                         found.sort();
                         if found.is_empty() {
                             diagnostics.push(
-                                Diagnostic::error("RC017", &path.display().to_string(), None, "no *.yaml rulebooks in this directory")
+                                Diagnostic::error(Code::Unreadable, &path.display().to_string(), None, "no *.yaml rulebooks in this directory")
                                     .with_help("point --rules at a rulebook file or a directory that holds some"),
                             );
                         }
                         files.extend(found);
                     }
                     Err(e) => diagnostics.push(Diagnostic::error(
-                        "RC017",
+                        Code::Unreadable,
                         &path.display().to_string(),
                         None,
                         format!("cannot read the directory: {e}"),
@@ -701,7 +701,7 @@ fn read_rulebook(path: &Path, max_bytes: usize) -> Result<String, Diagnostic> {
     let name = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| {
         Diagnostic::error(
-            "RC017",
+            Code::Unreadable,
             &name,
             None,
             format!("cannot read the rulebook: {e}"),
@@ -710,7 +710,7 @@ fn read_rulebook(path: &Path, max_bytes: usize) -> Result<String, Diagnostic> {
     })?;
     if meta.len() > max_bytes as u64 {
         return Err(Diagnostic::error(
-            "RC017",
+            Code::Unreadable,
             &name,
             None,
             format!(
@@ -724,7 +724,7 @@ fn read_rulebook(path: &Path, max_bytes: usize) -> Result<String, Diagnostic> {
     }
     let bytes = std::fs::read(path).map_err(|e| {
         Diagnostic::error(
-            "RC017",
+            Code::Unreadable,
             &name,
             None,
             format!("cannot read the rulebook: {e}"),
@@ -741,7 +741,7 @@ fn read_rulebook(path: &Path, max_bytes: usize) -> Result<String, Diagnostic> {
             .count()
             + 1;
         Diagnostic::error(
-            "RC017",
+            Code::Unreadable,
             &name,
             Some(Pos {
                 line: line as u32,
@@ -763,7 +763,7 @@ pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), V
                 .flat_map(|rb| rb.vars.keys().map(String::as_str))
                 .collect();
             let mut d = Diagnostic::error(
-                "RC010",
+                Code::BadTemplate,
                 "--var",
                 None,
                 format!("no rulebook in use declares the variable `{name}`"),

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::yaml::Node;
 
 /// The rulebook schema, as shipped in `schemas/`.
@@ -35,7 +35,7 @@ pub fn validate(file: &str, root: &Node) -> Vec<Diagnostic> {
 pub fn validate_except(file: &str, root: &Node, skipped_rules: &[usize]) -> Vec<Diagnostic> {
     let validator = match validator() {
         Ok(v) => v,
-        Err(e) => return vec![Diagnostic::error("RC002", file, None, e)],
+        Err(e) => return vec![Diagnostic::error(Code::Schema, file, None, e)],
     };
     let instance = root.to_json();
     let mut out = Vec::new();
@@ -65,7 +65,7 @@ pub fn validate_except(file: &str, root: &Node, skipped_rules: &[usize]) -> Vec<
             ),
         };
         out.push(
-            Diagnostic::error("RC002", file, pos, message)
+            Diagnostic::error(Code::Schema, file, pos, message)
                 .with_help("see docs/rulebook-format.md for the shape of this part"),
         );
     }
