@@ -10,6 +10,15 @@
 //! criterion saved in this run) and the peak memory of a bulk run on 1× and 10× input.
 //! Run: `cargo bench --bench throughput` (docs/performance.md).
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -851,6 +860,7 @@ fn peak_memory(exe: &std::path::Path) {
 /// `getrusage(who)` as its 18 longs (64-bit Linux: `ru_utime` and `ru_stime` as
 /// seconds and microseconds at 0–3, `ru_maxrss` in KB at 4).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[allow(unsafe_code)] // std has no getrusage; this is the bench's only FFI call.
 fn rusage(who: i32) -> Option<[i64; 18]> {
     #[repr(C)]
     struct RUsage([i64; 18]);

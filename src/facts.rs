@@ -1093,10 +1093,9 @@ fn split_auth(value: &str) -> (Option<&str>, &str) {
         .find(|(_, c)| !c.is_ascii_alphabetic())
         .map(|(i, _)| i)
         .unwrap_or(value.len());
-    let word = &value[..word_end];
+    let (word, rest) = value.split_at_checked(word_end).unwrap_or((value, ""));
     let known = ["bearer", "basic", "token", "apikey", "key"];
     if known.iter().any(|k| word.eq_ignore_ascii_case(k)) {
-        let rest = &value[word_end..];
         let key = rest.strip_prefix(' ').unwrap_or(rest);
         return (Some(word), key);
     }
@@ -1455,7 +1454,7 @@ fn support_params(body: &Json) -> Option<String> {
 fn html_title(text: &str) -> Option<String> {
     let lower = text.get(..text.len().min(4096))?.to_ascii_lowercase();
     let start = lower.find("<title>")? + "<title>".len();
-    let end = lower[start..].find("</title>")? + start;
+    let end = lower.get(start..)?.find("</title>")? + start;
     Some(text.get(start..end)?.trim().to_owned())
 }
 
@@ -1491,7 +1490,12 @@ mod tests {
             assert_eq!(lent, facts.show(&fact), "{fact:?}");
             assert_eq!(facts.display(&fact), lent, "{fact:?}, kept");
         }
-        assert!(!facts.display(&Fact::Url).unwrap().contains(&key[3..]));
+        assert!(
+            !facts
+                .display(&Fact::Url)
+                .unwrap()
+                .contains(key.get(3..).unwrap())
+        );
         // A value shown while another is lent (not yet kept) is shown all the same.
         let fresh = Facts::derive(&c);
         let nested = fresh.with_display(&Fact::Url, |outer| {
@@ -1672,11 +1676,11 @@ mod tests {
             capture(json!({"request": {"headers": {"Authorization": format!("Bearer {key}")}}}));
         let facts = Facts::derive(&c);
         let shown = facts.display(&Fact::Key).unwrap();
-        assert!(!shown.contains(&key[3..20]), "{shown}");
+        assert!(!shown.contains(key.get(3..20).unwrap()), "{shown}");
         let shown = facts
             .display(&Fact::RequestHeader("authorization".into()))
             .unwrap();
-        assert!(!shown.contains(&key[3..20]), "{shown}");
+        assert!(!shown.contains(key.get(3..20).unwrap()), "{shown}");
     }
 
     #[test]
@@ -1696,7 +1700,11 @@ mod tests {
             .redact(&format!("apikey {key} / {other} / short-but-secret"))
             .into_owned();
         assert!(shown.starts_with("apikey sk-"), "{shown}");
-        for secret in [&key[3..20], &other[..20], "short-but-secret"] {
+        for secret in [
+            key.get(3..20).unwrap(),
+            other.get(..20).unwrap(),
+            "short-but-secret",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

@@ -1,4 +1,5 @@
 //! The `rulecheck` command: a thin shell over the library.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};

@@ -101,7 +101,7 @@ pub fn mask_secret_value(value: &str) -> String {
         } else {
             // A literal `\n` left by double escaping is part of what is wrong: keep it visible.
             let core = without_escapes(word);
-            let escapes = &word[core.len()..];
+            let escapes = word.get(core.len()..).unwrap_or("");
             out.push_str(&mask_key(core));
             out.push_str(escapes);
         }

@@ -1,5 +1,14 @@
 //! Bulk mode: JSON Lines streamed in order, summaries, skipped lines.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -2,6 +2,15 @@
 //! diagnosis has a capture that gets it and a near miss that must not, and every
 //! capture fixture is claimed by a case.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,14 @@
 //! The `rulecheck` binary as users run it: exit codes, formats, colour, secrets.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::PathBuf;
 
 mod common;

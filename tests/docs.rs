@@ -1,5 +1,14 @@
 //! The docs are product: their examples run, and their lists match the code.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::Path;
 
 use rulecheck::check::examples;

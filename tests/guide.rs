@@ -3,6 +3,15 @@
 //! directory, and must exit as the guide says (`# exit N`, default 0) and print what
 //! it says (`# shows: …`).
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

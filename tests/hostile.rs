@@ -2,6 +2,15 @@
 //! message and a documented exit code — never a panic. (No timings here: speed is
 //! measured in benches/.)
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::PathBuf;
 
 mod common;

@@ -1,6 +1,15 @@
 //! Rulebooks that evolve: engine requirements per rule, overlays with explicit
 //! overrides, project files and provenance.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::{Path, PathBuf};
 
 mod common;

@@ -1,6 +1,15 @@
 //! Loading rulebooks: every kind of mistake is refused with its code, file, line and
 //! column; valid rulebooks load; every rule's examples hold.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use rulecheck::check::examples;
 use rulecheck::rulebook::{self, LoadOptions, RuleSet};
 

@@ -2,6 +2,15 @@
 //! a bad line is skipped the same way everywhere, flags and files do not mix silently,
 //! and a closed pipe is a quiet stop.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 mod common;
 
 use std::io::Write;
@@ -36,7 +45,7 @@ fn reports(format: &str, o: &Output) -> Vec<(String, String, Vec<String>)> {
             .lines()
             .map(|l| one(&serde_json::from_str(l).unwrap()))
             .collect(),
-        _ => unreachable!(),
+        _ => panic!("no format {format}"),
     }
 }
 

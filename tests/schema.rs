@@ -1,6 +1,15 @@
 //! The schemas in `schemas/` and the Rust code describe the same formats. These tests
 //! fail the moment one changes without the other.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -4,6 +4,15 @@
 //! traceback — and checks that no output (text or JSON, English or Chinese, with a
 //! trace) contains any 12 consecutive characters of the key's secret part.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use rulecheck::evaluate::{EvalOptions, diagnose};
 use rulecheck::input;
 use rulecheck::report::{CaptureReport, Report, render_text};

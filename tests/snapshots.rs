@@ -1,6 +1,15 @@
 //! One snapshot per capture fixture: the JSON report, as `rulecheck eval --format json`
 //! prints it. Review every change with `cargo insta review`; CI never writes snapshots.
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::path::Path;
 
 use rulecheck::evaluate::{EvalOptions, diagnose};

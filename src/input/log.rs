@@ -34,7 +34,7 @@ struct LogLine<'a> {
 fn parse_line(line: &str) -> Option<LogLine<'_>> {
     let line = line.trim();
     let level = LEVELS.iter().find(|l| line.starts_with(**l))?;
-    let rest = line[level.len()..].trim_start();
+    let rest = line.strip_prefix(*level)?.trim_start();
     let mut fields: Vec<&str> = rest.split(" | ").map(str::trim).collect();
     let time = fields
         .first()

@@ -1677,15 +1677,14 @@ fn substitute_vars(cx: &mut Ctx<'_>, text: &str, pos: Pos, escape_regex: bool) -
     }
     let mut out = String::new();
     let mut rest = text;
-    while let Some(start) = rest.find("{vars.") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 6..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
+    while let Some((before, from)) = rest.find("{vars.").and_then(|i| rest.split_at_checked(i)) {
+        out.push_str(before);
+        let after = from.strip_prefix("{vars.").unwrap_or(from);
+        let Some((name, _)) = after.split_once('}') else {
+            out.push_str(from);
             rest = "";
             break;
         };
-        let name = &after[..end];
         match cx.source_vars.get(name) {
             Some(v) => out.push_str(&if escape_regex {
                 regex::escape(v)
@@ -1702,7 +1701,7 @@ fn substitute_vars(cx: &mut Ctx<'_>, text: &str, pos: Pos, escape_regex: bool) -
                 return None;
             }
         }
-        rest = &after[end + 1..];
+        rest = after.get(name.len() + 1..).unwrap_or("");
     }
     out.push_str(rest);
     Some(out)

@@ -382,7 +382,10 @@ fn number(text: &str) -> Result<Option<Value>, String> {
     }
     // `[0-9]*(.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before the exponent.
     let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        Some(i) => match unsigned.split_at_checked(i) {
+            Some((m, e)) => (m, e.get(1..)),
+            None => (unsigned, None),
+        },
         None => (unsigned, None),
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));

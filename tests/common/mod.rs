@@ -1,6 +1,14 @@
 //! What the integration tests share: where the repository is, and the `rulecheck`
 //! binary run the way a user runs it (C locale, no colour forced, nothing on stdin).
 
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 // Each test crate uses only some of these.
 #![allow(dead_code)]
 
