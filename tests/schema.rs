@@ -88,7 +88,7 @@ fn schema_fact_pattern_accepts_exactly_the_facts_the_loader_knows() {
         .unwrap();
     assert_eq!(patterns.len(), 1);
     let re = regex::Regex::new(patterns.keys().next().unwrap()).unwrap();
-    let mut probes: Vec<String> = FACT_NAMES.iter().map(|(n, _)| n.to_string()).collect();
+    let mut probes: Vec<String> = FACT_NAMES.iter().map(|(n, _, _)| n.to_string()).collect();
     for (family, _) in FACT_FAMILIES {
         probes.push(
             family

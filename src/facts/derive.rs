@@ -1,0 +1,388 @@
+//! [`Facts`]: everything derived from one capture, each part on first use.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use serde_json::Value as Json;
+
+use crate::capture::{Body, Capture};
+use crate::mask;
+
+use super::parse::*;
+use super::{Fact, FactValue, PathSegment, is_secret_header};
+
+/// Everything derived from one capture, each part on first use: a rulebook that never
+/// asks for the request body's text never pays for serialising it.
+pub struct Facts<'c> {
+    pub(super) capture: &'c Capture,
+    pub(super) max_body_text: usize,
+    pub(super) url: OnceCell<Option<UrlParts<'c>>>,
+    pub(super) request_body: BodyView<'c>,
+    pub(super) response_body: BodyView<'c>,
+    pub(super) key: OnceCell<Option<KeyInfo<'c>>>,
+    pub(super) error: OnceCell<ErrorInfo<'c>>,
+    pub(super) request_id: OnceCell<Option<String>>,
+    pub(super) redactor: OnceCell<mask::Redactor<'c>>,
+    pub(super) model: OnceCell<Option<String>>,
+    /// Values already shown (masked): a message and its evidence often quote the same
+    /// fact, and masking a long message twice is the costly part of a finding.
+    pub(super) shown: std::cell::RefCell<Vec<(Fact, Option<String>)>>,
+}
+
+/// A body's text (cut to the `body-bytes` limit) and JSON views, each made on first use.
+pub(super) struct BodyView<'c> {
+    pub(super) body: Option<&'c Body>,
+    /// The text matched, and whether it is only the start of the body.
+    pub(super) text: OnceCell<Option<(Cow<'c, str>, bool)>>,
+    pub(super) json: OnceCell<Option<Cow<'c, Json>>>,
+}
+
+impl<'c> BodyView<'c> {
+    pub(super) fn new(body: Option<&'c Body>) -> BodyView<'c> {
+        BodyView {
+            body,
+            text: OnceCell::new(),
+            json: OnceCell::new(),
+        }
+    }
+
+    pub(super) fn text(&self, max: usize) -> Option<&str> {
+        self.text
+            .get_or_init(|| match self.body? {
+                Body::Text(t) => {
+                    let view = cut(t, max);
+                    Some((Cow::Borrowed(view), view.len() < t.len()))
+                }
+                // JSON as it was read: the text as sent.
+                Body::Raw(raw) => {
+                    let view = cut(raw.get(), max);
+                    Some((Cow::Borrowed(view), view.len() < raw.get().len()))
+                }
+                Body::Json(j) => {
+                    let mut text = j.to_string();
+                    let full = text.len();
+                    text.truncate(cut(&text, max).len());
+                    let was_cut = text.len() < full;
+                    Some((Cow::Owned(text), was_cut))
+                }
+            })
+            .as_ref()
+            .map(|(t, _)| t.as_ref())
+    }
+
+    pub(super) fn json(&self) -> Option<&Json> {
+        self.json
+            .get_or_init(|| match self.body? {
+                Body::Json(j) => Some(Cow::Borrowed(j)),
+                Body::Raw(raw) => serde_json::from_str::<Json>(raw.get()).ok().map(Cow::Owned),
+                Body::Text(t) => {
+                    let trimmed = t.trim_start();
+                    (trimmed.starts_with('{') || trimmed.starts_with('['))
+                        .then(|| serde_json::from_str::<Json>(t).ok().map(Cow::Owned))
+                        .flatten()
+                }
+            })
+            .as_deref()
+    }
+
+    /// The body's text when it looks like a JSON object (kept as read, or text that
+    /// starts with `{`): what [`quick_error`] reads.
+    pub(super) fn object_text(&self) -> Option<&'c str> {
+        let text = match self.body? {
+            Body::Raw(raw) => raw.get(),
+            Body::Text(t) => t,
+            Body::Json(_) => return None,
+        };
+        text.trim_start().starts_with('{').then_some(text)
+    }
+
+    /// Whether only the start of the body's text was matched: a text body over the
+    /// limit, or a JSON body whose text was needed and is over it.
+    pub(super) fn was_cut(&self, max: usize) -> bool {
+        match self.body {
+            Some(Body::Text(t)) => t.len() > max,
+            Some(Body::Raw(raw)) => raw.get().len() > max,
+            Some(Body::Json(_)) => self
+                .text
+                .get()
+                .is_some_and(|t| t.as_ref().is_some_and(|(_, was_cut)| *was_cut)),
+            None => false,
+        }
+    }
+}
+
+impl<'c> Facts<'c> {
+    /// The facts of a capture, matching bodies up to the default `body-bytes`.
+    pub fn derive(capture: &'c Capture) -> Facts<'c> {
+        Facts::derive_with(capture, crate::limits::Limits::default().body_bytes)
+    }
+
+    /// The facts of a capture, matching bodies up to `max_body_text` bytes. Nothing is
+    /// derived yet: each part is, the first time a rule asks.
+    pub fn derive_with(capture: &'c Capture, max_body_text: usize) -> Facts<'c> {
+        Facts {
+            capture,
+            max_body_text,
+            url: OnceCell::new(),
+            request_body: BodyView::new(capture.request.as_ref().and_then(|r| r.body.as_ref())),
+            response_body: BodyView::new(capture.response.as_ref().and_then(|r| r.body.as_ref())),
+            key: OnceCell::new(),
+            error: OnceCell::new(),
+            request_id: OnceCell::new(),
+            redactor: OnceCell::new(),
+            model: OnceCell::new(),
+            shown: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Masks this capture's keys, and anything key-shaped, in text.
+    pub fn redactor(&self) -> &mask::Redactor<'c> {
+        self.redactor
+            .get_or_init(|| mask::Redactor::new(self.secrets()))
+    }
+
+    /// The bodies of which only the start was matched (`request.body`, `response.body`).
+    pub fn cut_bodies(&self) -> Vec<&'static str> {
+        let max = self.max_body_text;
+        let mut out = Vec::new();
+        if self.request_body.was_cut(max) {
+            out.push("request.body");
+        }
+        if self.response_body.was_cut(max) {
+            out.push("response.body");
+        }
+        out
+    }
+
+    pub(super) fn url(&self) -> Option<&UrlParts<'c>> {
+        self.url
+            .get_or_init(|| {
+                let request = self.capture.request.as_ref();
+                request.and_then(|r| r.url.as_deref()).map(|u| {
+                    let mut parts = parse_url(u);
+                    // A bare path (HTTPie, a log line): the Host header names the host.
+                    if parts.host.is_none()
+                        && let Some(host) = request.and_then(|r| r.headers.get("host"))
+                    {
+                        let (h, port) = match host.rsplit_once(':') {
+                            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => {
+                                (h, p.parse().ok())
+                            }
+                            _ => (host, None),
+                        };
+                        parts.host = Some(lower_case(h.trim_matches(['[', ']'])));
+                        parts.port = port;
+                    }
+                    parts
+                })
+            })
+            .as_ref()
+    }
+
+    pub(super) fn key(&self) -> Option<&KeyInfo<'c>> {
+        self.key
+            .get_or_init(|| {
+                let request = self.capture.request.as_ref()?;
+                find_key(&request.headers, self.url())
+            })
+            .as_ref()
+    }
+
+    pub(super) fn error(&self) -> &ErrorInfo<'c> {
+        self.error.get_or_init(|| {
+            // Most error bodies are a small object read here without building a tree;
+            // anything else (and a body already parsed for a rule) as before.
+            if self.response_body.json.get().is_none()
+                && let Some(info) = self.response_body.object_text().and_then(quick_error)
+            {
+                return info;
+            }
+            // Only a body that is not JSON is read as text (HTML pages, plain errors).
+            let json = self.response_body.json();
+            let text = match json {
+                Some(_) => None,
+                None => self.response_body.text(self.max_body_text),
+            };
+            normalise_error(json, text, self.capture.status())
+        })
+    }
+
+    /// The request body's `model`, when it is a string. A body kept as read is not
+    /// parsed whole for it: only `model` is read, the messages skipped.
+    pub(super) fn model(&self) -> Option<&str> {
+        #[derive(serde::Deserialize)]
+        struct OnlyModel<'a> {
+            #[serde(borrow)]
+            model: Option<Cow<'a, str>>,
+        }
+        self.model
+            .get_or_init(|| {
+                if let Some(Body::Raw(raw)) = self.request_body.body
+                    && self.request_body.json.get().is_none()
+                    && let Ok(m) = serde_json::from_str::<OnlyModel<'_>>(raw.get())
+                {
+                    return m.model.map(Cow::into_owned);
+                }
+                // A parsed body, or one the quick read refused (a repeated `model`: the
+                // last wins, as gateways read it; a model that is not a string).
+                match walk(
+                    self.request_body.json()?,
+                    &[PathSegment::Key("model".into())],
+                )? {
+                    Json::String(m) => Some(m.clone()),
+                    _ => None,
+                }
+            })
+            .as_deref()
+    }
+
+    pub(super) fn request_id(&self) -> Option<&str> {
+        self.request_id
+            .get_or_init(|| {
+                let response = self.capture.response.as_ref();
+                response
+                    .and_then(|r| r.headers.get("x-oneapi-request-id"))
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        self.error()
+                            .message
+                            .as_deref()
+                            .and_then(request_id_in_message)
+                    })
+                    .or_else(|| {
+                        response
+                            .and_then(|r| r.headers.get("x-request-id"))
+                            .map(str::to_owned)
+                    })
+            })
+            .as_deref()
+    }
+
+    /// The capture these facts were derived from.
+    pub fn capture(&self) -> &'c Capture {
+        self.capture
+    }
+
+    /// Every API key the capture holds, for redaction of all output.
+    pub fn secrets(&self) -> Vec<Cow<'c, str>> {
+        let mut out = Vec::new();
+        let key = self.key();
+        if let Some(k) = key {
+            out.push(k.key.clone());
+        }
+        // The header the key was read from holds nothing else secret: the key and its
+        // scheme word (`Bearer`). Every other credential header is a secret whole.
+        let key_text = key.and_then(|k| match &k.key {
+            Cow::Borrowed(text) => Some(text.as_bytes().as_ptr_range()),
+            Cow::Owned(_) => None,
+        });
+        if let Some(req) = &self.capture.request {
+            for (name, value) in req.headers.iter() {
+                let holds_key = key_text.as_ref().is_some_and(|k| {
+                    let v = value.as_bytes().as_ptr_range();
+                    v.start <= k.start && k.end <= v.end
+                });
+                if is_secret_header(name) && !holds_key {
+                    out.push(Cow::Borrowed(value));
+                }
+            }
+        }
+        out
+    }
+
+    /// The value of `fact` in this capture; `None` when the capture does not hold it.
+    pub fn get(&self, fact: &Fact) -> Option<FactValue<'_>> {
+        let request = self.capture.request.as_ref();
+        let response = self.capture.response.as_ref();
+        let s = |v: &'c str| Some(FactValue::Str(Cow::Borrowed(v)));
+        match fact {
+            Fact::Status => self.capture.status().map(|s| FactValue::Int(i64::from(s))),
+            Fact::Method => request?
+                .method
+                .as_deref()
+                .map(|m| FactValue::Str(Cow::Owned(m.to_ascii_uppercase()))),
+            Fact::Url => s(request?.url.as_deref()?),
+            Fact::UrlScheme => self.url()?.scheme.as_deref().map(str_value),
+            Fact::UrlHost => self.url()?.host.as_deref().map(str_value),
+            Fact::UrlPort => self.url()?.port.map(|p| FactValue::Int(i64::from(p))),
+            Fact::UrlPath => Some(str_value(self.url()?.path)),
+            Fact::UrlQuery => self.url()?.query.map(str_value),
+            Fact::UrlOrigin => {
+                let u = self.url()?;
+                let (scheme, host) = (u.scheme.as_deref()?, u.host.as_deref()?);
+                let default = default_port(scheme);
+                let origin = match u.port {
+                    Some(p) if Some(p) != default => format!("{scheme}://{host}:{p}"),
+                    _ => format!("{scheme}://{host}"),
+                };
+                Some(FactValue::Str(Cow::Owned(origin)))
+            }
+            Fact::RequestHeader(name) => s(request?.headers.get(name)?),
+            Fact::RequestHeaderCount => Some(FactValue::Int(request?.headers.len() as i64)),
+            Fact::ResponseHeader(name) => s(response?.headers.get(name)?),
+            Fact::RequestBody => self.request_body.text(self.max_body_text).map(str_value),
+            Fact::RequestBodyIsJson => {
+                let is_json = match self.request_body.body? {
+                    // Read as JSON already: no need to build the value to know.
+                    Body::Raw(_) | Body::Json(_) => true,
+                    Body::Text(_) => self.request_body.json().is_some(),
+                };
+                Some(FactValue::Bool(is_json))
+            }
+            Fact::RequestJson(path) => walk(self.request_body.json()?, path).map(FactValue::Json),
+            Fact::ResponseBody => self.response_body.text(self.max_body_text).map(str_value),
+            Fact::ResponseJson(path) => walk(self.response_body.json()?, path).map(FactValue::Json),
+            Fact::Key => self.key().map(|k| str_value(&k.key)),
+            Fact::KeyLength => self
+                .key()
+                .map(|k| FactValue::Int(k.key.chars().count() as i64)),
+            Fact::KeySource => self.key().map(|k| str_value(k.source)),
+            Fact::AuthScheme => self.key()?.scheme.map(str_value),
+            Fact::ErrorMessage => self.error().message.as_deref().map(str_value),
+            Fact::ErrorCode => match self.error().code.as_ref()? {
+                Json::String(c) if c.is_empty() => None,
+                Json::Null => None,
+                code => Some(FactValue::Json(code)),
+            },
+            Fact::ErrorType => self.error().kind.as_deref().map(str_value),
+            Fact::ErrorParam => self.error().param.as_deref().map(str_value),
+            Fact::RequestId => self.request_id().map(str_value),
+            Fact::Model => self.model().map(str_value),
+            Fact::ClientError => self.capture.client_error.as_deref().map(str_value),
+            Fact::Meta(name) => self.capture.meta.get(name).map(FactValue::Json),
+            Fact::RequestTime => self
+                .request_time()
+                .map(|(t, _)| FactValue::Str(Cow::Owned(t))),
+            Fact::RequestTimeSource => self.request_time().map(|(_, s)| str_value(s)),
+            Fact::RequestParams => self
+                .request_body
+                .json()
+                .and_then(support_params)
+                .map(|p| FactValue::Str(Cow::Owned(p))),
+            Fact::Var(_) => None,
+            Fact::Const(value) => Some(FactValue::Str(Cow::Owned(value.clone()))),
+            Fact::DerivedRef(_) => None,
+            Fact::Derived(d) => d.resolve(self).map(|(_, v)| v),
+        }
+    }
+
+    /// When the request was made, and where that was read from.
+    pub(super) fn request_time(&self) -> Option<(String, &'static str)> {
+        let response = self.capture.response.as_ref();
+        if let Some(date) = response.and_then(|r| r.headers.get("date")) {
+            return Some((
+                http_date(date).unwrap_or_else(|| date.to_owned()),
+                "the Date header",
+            ));
+        }
+        if let Some(t) = self.capture.meta.get("time") {
+            let t = match t {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return Some((t, "meta.time"));
+        }
+        let id = self.request_id()?;
+        Some((request_id_time(id)?, "the request id"))
+    }
+}
