@@ -142,7 +142,8 @@ fn eval(args: &EvalArgs) -> u8 {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         trace: args.trace,
-        progress: args.summary && std::io::stderr().is_terminal(),
+        progress: (args.summary || matches!(args.format, Format::Jsonl))
+            && std::io::stderr().is_terminal(),
     };
     let choice = match args.color {
         ColorArg::Auto => anstream::ColorChoice::Auto,

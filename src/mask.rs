@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::two_stage::Fixed;
+use crate::fixed_regex::Fixed;
 
 /// Prefixes that say which platform a key is from. They are public, not secret.
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
@@ -378,48 +378,6 @@ mod tests {
         secret
             .windows(12)
             .any(|w| shown.contains(&w.iter().collect::<String>()))
-    }
-
-    #[test]
-    fn quick_and_full_builds_of_the_key_patterns_find_the_same() {
-        let fragments = [
-            "key",
-            "KEY",
-            "Key=",
-            "api_key: ",
-            "API key provided: ",
-            "\u{212A}ey=",
-            "bearer ",
-            "sk-",
-            "csk-",
-            "AIza",
-            "gsk_",
-            "hf_",
-            "abcdEFGH",
-            "a1B2c3D4e5F6g7H8",
-            "abcdEFGH0123456789abcdEFGH012345",
-            "-",
-            " ",
-            "\"",
-            ":",
-            "中文",
-            "\n",
-            "…",
-        ];
-        for source in [CONTEXT_KEYS, CONTEXT_LABEL, KEY_SHAPES, PUBLIC_PREFIX] {
-            let quick = crate::two_stage::quick_build(source, false, 10 << 20).unwrap();
-            let full = regex::Regex::new(source).unwrap();
-            for a in fragments {
-                for b in fragments {
-                    for c in fragments {
-                        let text = format!("{a}{b}{c}{a}");
-                        let q: Vec<_> = quick.find_iter(&text).map(|m| m.range()).collect();
-                        let f: Vec<_> = full.find_iter(&text).map(|m| m.range()).collect();
-                        assert_eq!(q, f, "{source} on {text:?}");
-                    }
-                }
-            }
-        }
     }
 
     /// The gate in front of the key patterns may let through text they do not match,

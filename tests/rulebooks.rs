@@ -137,6 +137,45 @@ fn the_built_in_rulebook_is_the_one_on_disk() {
     assert_eq!(on_disk, rulebook::DEFAULT_RULEBOOK.1);
 }
 
+/// One road: the built-in rulebook is loaded as the same file from disk is, so both
+/// give every capture fixture the same diagnosis, and both are checked the same way
+/// (an oversized pattern is refused in either).
+#[test]
+fn the_built_in_rulebook_takes_the_road_of_one_on_disk() {
+    let options = LoadOptions::default();
+    let built_in = RuleSet::default_rulebook(&options).unwrap();
+    let disk = RuleSet::load_paths(&[root().join("rules/moleapi.yaml")], &options).unwrap();
+    assert_eq!(built_in.rulebooks[0].digest, disk.rulebooks[0].digest);
+    let mut n = 0;
+    insta::glob!("fixtures/captures/**/*.json", |path| {
+        for c in rulecheck::input::read(&std::fs::read(path).unwrap()).unwrap() {
+            let a = rulecheck::evaluate::diagnose(&built_in, &c.capture, Default::default());
+            let b = rulecheck::evaluate::diagnose(&disk, &c.capture, Default::default());
+            assert_eq!(
+                serde_json::to_value(&a).unwrap(),
+                serde_json::to_value(&b).unwrap(),
+                "{}",
+                path.display()
+            );
+            n += 1;
+        }
+    });
+    assert!(n >= 60);
+    let tight = LoadOptions {
+        limits: rulecheck::limits::Limits {
+            regex_bytes: 1000,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = RuleSet::default_rulebook(&tight).unwrap_err();
+    assert!(
+        err.diagnostics.iter().any(|d| d.code.id() == "RC005"),
+        "{:?}",
+        err.diagnostics
+    );
+}
+
 #[test]
 fn every_rule_example_holds_and_every_rule_has_one() {
     let set = RuleSet::load_paths(&[root().join("rules")], &LoadOptions::default()).unwrap();
@@ -227,21 +266,13 @@ rules:
       derived.model_asked: { exists: true }
     message: "model={derived.model_asked}"
 "#;
-    // Checked and built at load (a rulebook from disk), and built on first need (as
-    // the built-in rulebook is): the same findings.
-    for lazy_regex in [false, true] {
-        let options = LoadOptions {
-            lazy_regex,
-            ..LoadOptions::default()
-        };
-        let rb = rulebook::load_str("derive-test.yaml", text, &options).unwrap();
-        assert_eq!(
-            rulecheck::check::lints::needs(&rb).0,
-            semver::Version::new(0, 2, 0),
-            "extract and a case's own `from` need rulecheck 0.2"
-        );
-        derived_facts_extract(RuleSet::new(vec![rb]).unwrap());
-    }
+    let rb = rulebook::load_str("derive-test.yaml", text, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        rulecheck::check::lints::needs(&rb).0,
+        semver::Version::new(0, 2, 0),
+        "extract and a case's own `from` need rulecheck 0.2"
+    );
+    derived_facts_extract(RuleSet::new(vec![rb]).unwrap());
 }
 
 fn derived_facts_extract(set: RuleSet) {

@@ -140,7 +140,7 @@ fn load_case(item: &Node, base: &Path, file: &str) -> Result<Case, Diagnostic> {
         .ok_or_else(|| err(item.pos, "the case has no `capture`".into()))?;
     let (capture, default_name) = match &capture_node.value {
         Value::Str(rel) => {
-            let path = base.join(rel.as_ref());
+            let path = base.join(rel.as_str());
             let bytes = std::fs::read(&path).map_err(|e| {
                 err(
                     capture_node.pos,

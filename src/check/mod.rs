@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::limits::Limits;
-use crate::rulebook::{self, LoadError, LoadOptions, RuleSet};
+use crate::rulebook::{LoadError, LoadOptions, RuleSet};
 
 pub use show::{explain_text, list_json, list_text};
 
@@ -30,15 +30,7 @@ pub fn load(paths: &[PathBuf], limits: Limits) -> Result<RuleSet, LoadError> {
         ..Default::default()
     };
     if paths.is_empty() {
-        let (file, text) = rulebook::DEFAULT_RULEBOOK;
-        let rb = rulebook::load_str(file, text, &options).map_err(|diagnostics| LoadError {
-            diagnostics,
-            sources: BTreeMap::from([(file.to_owned(), text.to_owned())]),
-        })?;
-        RuleSet::new(vec![rb]).map_err(|diagnostics| LoadError {
-            diagnostics,
-            sources: BTreeMap::new(),
-        })
+        RuleSet::default_rulebook(&options)
     } else {
         RuleSet::load_paths(paths, &options)
     }

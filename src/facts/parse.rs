@@ -277,8 +277,8 @@ pub(super) fn request_id_in_message(message: &str) -> Option<String> {
     if !message.contains(OPENING) {
         return None;
     }
-    static REQUEST_ID: crate::two_stage::Fixed =
-        crate::two_stage::Fixed::new(r"\(request id: ([0-9A-Za-z]{16,64})\)");
+    static REQUEST_ID: crate::fixed_regex::Fixed =
+        crate::fixed_regex::Fixed::new(r"\(request id: ([0-9A-Za-z]{16,64})\)");
     REQUEST_ID
         .captures(message)
         .and_then(|c| c.get(1))

@@ -7,9 +7,7 @@
 use regex::Regex;
 use serde_json::Value as Json;
 
-use super::literals::{self, Literals};
 use crate::facts::{Fact, FactValue};
-use crate::two_stage::{Build, TwoStage};
 use crate::yaml::Pos;
 
 /// A condition tree.
@@ -59,160 +57,6 @@ pub const OPERATORS: &[&str] = &[
 /// The JSON types `type:` accepts.
 pub const TYPES: &[&str] = &["string", "number", "boolean", "array", "object", "null"];
 
-/// A rule author's regex. Rulebooks from disk compile it when they load, so a bad or
-/// oversized pattern is reported at once; the built-in rulebook (tested by the suite)
-/// builds each pattern only when a text could match it, which keeps start-up small:
-/// building a regex costs far more than one search, and most of a rulebook's patterns
-/// never match a given capture.
-#[derive(Debug)]
-pub struct Pattern {
-    source: String,
-    ignore_case: bool,
-    /// Largest compiled size (`--limit regex-bytes`).
-    size_limit: usize,
-    /// Literals one of which every match holds (its possible prefixes, or suffixes):
-    /// a text holding none of them cannot match, so the pattern is not built for it.
-    /// Read from the pattern's syntax tree when first needed.
-    required: std::sync::OnceLock<Option<Literals>>,
-    /// `required` as substring searchers, made the first time a text of
-    /// [`SEARCHER_TEXT_BYTES`] or more is checked: `memmem::find` would make one for
-    /// every such text (most of the check's cost); shorter texts are searched without.
-    searchers: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>>,
-    /// Texts ruled out by `required` so far. A pattern asked often (a bulk run) is
-    /// built anyway: its own search is faster than scanning for each literal.
-    ruled_out: std::sync::atomic::AtomicU32,
-    /// Its quick and full builds (the full one made at load for rulebooks from
-    /// disk): see [`crate::two_stage`].
-    builds: TwoStage,
-}
-
-/// After this many texts ruled out by its literals, a pattern is built.
-const BUILD_AFTER_RULED_OUT: u32 = 64;
-
-/// From this length on, memchr searches a text with a searcher it prepares for the
-/// literal; below it, with one that needs no preparation (`memmem::find`).
-const SEARCHER_TEXT_BYTES: usize = 64;
-
-impl Clone for Pattern {
-    fn clone(&self) -> Pattern {
-        Pattern {
-            source: self.source.clone(),
-            ignore_case: self.ignore_case,
-            size_limit: self.size_limit,
-            required: self.required.clone(),
-            searchers: self.searchers.clone(),
-            ruled_out: std::sync::atomic::AtomicU32::new(0),
-            builds: self.builds.clone(),
-        }
-    }
-}
-
-impl Pattern {
-    /// A pattern built on first need; its syntax is not checked here (the built-in
-    /// rulebook's patterns are compiled by the test suite), and one that does not
-    /// compile matches nothing.
-    pub fn lazy(source: &str, ignore_case: bool, size_limit: usize) -> Pattern {
-        Pattern {
-            source: source.to_owned(),
-            ignore_case,
-            size_limit,
-            required: std::sync::OnceLock::new(),
-            searchers: std::sync::OnceLock::new(),
-            ruled_out: std::sync::atomic::AtomicU32::new(0),
-            builds: TwoStage::new(),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether the pattern is found in `text`. A lazy pattern that cannot be built
-    /// would match nothing; only the built-in rulebook's patterns are lazy, the suite
-    /// compiles them, and under a lowered `regex-bytes` they are built at load.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.build_for(text).is_some_and(|b| b.is_match(text))
-    }
-
-    /// The text of a group of the first match in `text`: the group named `value` when
-    /// `named`, else group 1.
-    pub fn group<'t>(&self, text: &'t str, named: bool) -> Option<&'t str> {
-        self.build_for(text)?.group(text, named)
-    }
-
-    /// The build to search `text` with, or `None` when `text` cannot match (or the
-    /// pattern cannot be built).
-    fn build_for(&self, text: &str) -> Option<Build<'_>> {
-        if !self.builds.is_fully_built() {
-            let required = self.required.get_or_init(|| {
-                // The built-in rulebook's were worked out at build time.
-                super::frozen_literals(&self.source, self.ignore_case)
-                    .unwrap_or_else(|| literals::required_for(&self.source, self.ignore_case))
-            });
-            if let Some(required) = required {
-                use std::sync::atomic::Ordering::Relaxed;
-                let haystack = text.as_bytes();
-                let holds_one = if haystack.len() < SEARCHER_TEXT_BYTES {
-                    required
-                        .iter()
-                        .any(|literal| memchr::memmem::find(haystack, literal).is_some())
-                } else {
-                    self.searchers
-                        .get_or_init(|| {
-                            required
-                                .iter()
-                                .map(|l| memchr::memmem::Finder::new(l).into_owned())
-                                .collect()
-                        })
-                        .iter()
-                        .any(|searcher| searcher.find(haystack).is_some())
-                };
-                if !holds_one {
-                    if self.ruled_out.fetch_add(1, Relaxed) < BUILD_AFTER_RULED_OUT {
-                        return None;
-                    }
-                    // Asked this often, the pattern is in a bulk run: its full build
-                    // rules a text out faster than looking for each literal does
-                    // (the quick build would still leave the literals looked for).
-                    return self
-                        .builds
-                        .full(&self.source, self.ignore_case, self.size_limit)
-                        .as_ref()
-                        .map(Build::Full);
-                }
-            }
-        }
-        self.builds
-            .for_text(&self.source, self.ignore_case, self.size_limit, text)
-    }
-
-    /// Whether the regex has been built, quick or full (for tests of the laziness).
-    #[cfg(test)]
-    fn is_built(&self) -> bool {
-        self.builds.is_built()
-    }
-
-    /// Whether the full build has been made.
-    #[cfg(test)]
-    fn is_fully_built(&self) -> bool {
-        self.builds.is_fully_built()
-    }
-}
-
-impl From<Regex> for Pattern {
-    fn from(re: Regex) -> Pattern {
-        Pattern {
-            source: re.as_str().to_owned(),
-            ignore_case: false,
-            size_limit: usize::MAX,
-            required: std::sync::OnceLock::from(None),
-            searchers: std::sync::OnceLock::new(),
-            ruled_out: std::sync::atomic::AtomicU32::new(0),
-            builds: TwoStage::built(re),
-        }
-    }
-}
-
 /// One operator with its compiled operand.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -225,7 +69,7 @@ pub enum Op {
     Between(f64, f64),
     /// A status class: `4` for `4xx`.
     Class(u16),
-    Matches(Pattern),
+    Matches(Regex),
     StartsWith(String),
     EndsWith(String),
     Contains(String),
@@ -377,7 +221,7 @@ mod tests {
             Op::In(vec![json!(1)]),
             Op::Gt(0.0),
             Op::Class(4),
-            Op::Matches(Regex::new(".*").unwrap().into()),
+            Op::Matches(Regex::new(".*").unwrap()),
             Op::StartsWith(String::new()),
             Op::Contains(String::new()),
             Op::Exists(true),
@@ -438,11 +282,10 @@ mod tests {
         assert!(Op::Contains("sk-".into()).holds(Some(&v), false));
         assert!(!Op::Contains("SK-".into()).holds(Some(&v), false));
         assert!(Op::Contains("sk-".into()).holds(Some(&v), true));
-        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap().into()).holds(Some(&v), false));
-        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap().into()).holds(Some(&v), false));
+        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap()).holds(Some(&v), false));
+        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap()).holds(Some(&v), false));
         assert!(
-            Op::Matches(Regex::new(r"^4\d\d$").unwrap().into())
-                .holds(Some(&FactValue::Int(404)), false)
+            Op::Matches(Regex::new(r"^4\d\d$").unwrap()).holds(Some(&FactValue::Int(404)), false)
         );
     }
 
@@ -491,200 +334,5 @@ mod tests {
         let list = json!([1, 2, 3]);
         assert!(Op::Len(vec![Op::Between(3.0, 3.0)]).holds(Some(&FactValue::Json(&list)), false));
         assert!(!Op::Len(vec![Op::Lt(3.0)]).holds(Some(&FactValue::Json(&list)), false));
-    }
-
-    fn lazy(source: &str) -> Pattern {
-        Pattern::lazy(source, false, usize::MAX)
-    }
-
-    fn required(source: &str) -> Option<Vec<String>> {
-        literals::required_for(source, false).map(|lits| {
-            let mut v: Vec<String> = lits
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect();
-            v.sort();
-            v
-        })
-    }
-
-    #[test]
-    fn required_literals_are_prefixes_else_suffixes_else_none() {
-        assert_eq!(
-            required("Invalid token|无效的令牌"),
-            Some(vec!["Invalid token".into(), "无效的令牌".into()])
-        );
-        // `^\s*` has no short list of beginnings; every match ends with the key prefix.
-        assert_eq!(
-            required(r#"^\s*["']?sk-ant-"#),
-            Some(vec!["sk-ant-".into()])
-        );
-        assert_eq!(required(r"[a-z]+\d+"), None);
-        assert_eq!(required(r".*"), None);
-        // An optional part makes the empty literal possible: no help.
-        assert_eq!(required(r"(abc)?"), None);
-    }
-
-    #[test]
-    fn a_pattern_is_built_only_when_a_text_could_match_it() {
-        let p = lazy(r"No available channel for model (\S+)");
-        assert!(!p.is_match("Incorrect API key provided"));
-        assert!(!p.is_built(), "no text held the literal");
-        assert!(
-            !p.is_match("No available channel for model "),
-            "literal, no match"
-        );
-        assert!(p.is_built());
-        assert!(p.is_match("No available channel for model gpt-4o under group default"));
-        assert_eq!(
-            p.group("No available channel for model gpt-4o", false),
-            Some("gpt-4o")
-        );
-        assert!(!p.is_fully_built(), "short texts: the quick build");
-        // Searched often, it gets its full build, which answers the same: after 64
-        // texts and 16 KB (many short texts alone do not make it).
-        let short = "No available channel for model x";
-        for _ in 0..crate::two_stage::QUICK_SEARCHES * 2 {
-            assert!(p.is_match(short));
-        }
-        assert!(!p.is_fully_built(), "many texts, few bytes");
-        let longer = format!("{short} {}", "y".repeat(1000));
-        for _ in 0..crate::two_stage::QUICK_BYTES / 1000 {
-            assert!(p.is_match(&longer));
-        }
-        assert!(p.is_fully_built());
-        assert_eq!(
-            p.group("No available channel for model gpt-4o", false),
-            Some("gpt-4o")
-        );
-        // A long text gets the full build at once.
-        let p = lazy(r"No available channel for model (?P<value>\S+)");
-        let long = format!(
-            "{} No available channel for model m1",
-            "x".repeat(crate::two_stage::QUICK_TEXT_BYTES)
-        );
-        assert_eq!(p.group(&long, true), Some("m1"));
-        assert!(p.is_fully_built());
-
-        // Texts long enough to be searched with prepared searchers are ruled out, or
-        // not, the same way.
-        let p = lazy(r"quota (exhausted|used up)");
-        let padding = "x".repeat(SEARCHER_TEXT_BYTES);
-        assert!(!p.is_match(&format!("{padding} Rate limit reached")));
-        assert!(!p.is_built(), "ruled out by its literals");
-        assert!(p.is_match(&format!("{padding} quota used up")));
-        assert!(p.is_built());
-
-        // Asked often without a hit (a bulk run), it is built anyway.
-        let p = lazy(r"quota (exhausted|used up)");
-        for _ in 0..BUILD_AFTER_RULED_OUT {
-            assert!(!p.is_match("Rate limit reached"));
-        }
-        assert!(!p.is_built());
-        assert!(!p.is_match("Rate limit reached"));
-        assert!(p.is_fully_built(), "no more literal searches");
-        assert!(p.is_match("quota used up"));
-
-        // Without a short literal list, the first use builds it.
-        let p = lazy(r"[a-z]+\d+");
-        assert!(!p.is_built());
-        assert!(p.is_match("abc1"));
-        assert!(p.is_built());
-    }
-
-    /// Every pattern of the default rulebook, on every line of every fixture: when the
-    /// regex matches, the text holds one of its required literals (no match is lost
-    /// by not building the regex), and the quick build finds what the full one finds.
-    #[test]
-    fn required_literals_never_rule_out_a_match() {
-        fn patterns(v: &Json, out: &mut Vec<(String, bool)>) {
-            match v {
-                Json::Object(map) => {
-                    let ignore_case = map.get("ignore_case") == Some(&Json::Bool(true));
-                    for (k, v) in map {
-                        match (k.as_str(), v) {
-                            ("matches" | "extract", Json::String(p)) => {
-                                out.push((p.clone(), ignore_case))
-                            }
-                            _ => patterns(v, out),
-                        }
-                    }
-                }
-                Json::Array(items) => items.iter().for_each(|v| patterns(v, out)),
-                _ => {}
-            }
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let rulebook = std::fs::read_to_string(root.join("rules/moleapi.yaml")).unwrap();
-        let rulebook = crate::yaml::parse(&rulebook, Default::default()).unwrap();
-        let mut found = Vec::new();
-        patterns(&rulebook.to_json(), &mut found);
-        assert!(found.len() > 40, "{} patterns", found.len());
-
-        let mut texts = Vec::new();
-        let mut dirs = vec![root.join("tests/fixtures")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    texts.extend(text.lines().map(str::to_owned));
-                    texts.push(text);
-                }
-            }
-        }
-
-        let mut matched = 0;
-        for (source, ignore_case) in &found {
-            // The quick build answers as the full one, groups included.
-            let quick = crate::two_stage::quick_build(source, *ignore_case, usize::MAX).unwrap();
-            let full = regex::RegexBuilder::new(source)
-                .case_insensitive(*ignore_case)
-                .build()
-                .unwrap();
-            for text in &texts {
-                assert_eq!(
-                    quick.is_match(text),
-                    full.is_match(text),
-                    "{source} on {text:?}"
-                );
-                let mut groups = quick.create_captures();
-                quick.captures(text.as_str(), &mut groups);
-                let spans: Vec<_> = (0..groups.group_len())
-                    .map(|i| groups.get_group(i).map(|s| s.range()))
-                    .collect();
-                let expected: Vec<_> = full
-                    .captures(text)
-                    .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
-                    .unwrap_or_else(|| vec![None; spans.len()]);
-                assert_eq!(spans, expected, "{source} on {text:?}");
-            }
-            // build.rs worked out the same literals for it, so start-up needs no parse.
-            let frozen = crate::rulebook::frozen_literals(source, *ignore_case)
-                .unwrap_or_else(|| panic!("{source} is not in DEFAULT_RULEBOOK_LITERALS"));
-            let required = literals::required_for(source, *ignore_case);
-            assert_eq!(frozen, required, "{source}");
-            let Some(required) = required else {
-                continue;
-            };
-            let re = regex::RegexBuilder::new(source)
-                .case_insensitive(*ignore_case)
-                .build()
-                .unwrap();
-            for text in texts.iter().filter(|t| re.is_match(t)) {
-                matched += 1;
-                assert!(
-                    required
-                        .iter()
-                        .any(|l| memchr::memmem::find(text.as_bytes(), l).is_some()),
-                    "{source} matches {text:?} but no required literal is in it"
-                );
-            }
-        }
-        assert!(
-            matched > 100,
-            "only {matched} matches: the check proves little"
-        );
     }
 }

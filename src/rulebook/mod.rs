@@ -7,7 +7,6 @@
 
 pub mod compile;
 pub mod condition;
-pub mod literals;
 pub mod schema;
 pub mod template;
 
@@ -33,42 +32,6 @@ pub const DEFAULT_RULEBOOK: (&str, &str) = (
     "rules/moleapi.yaml",
     include_str!("../../rules/moleapi.yaml"),
 );
-
-/// The default rulebook's YAML tree, parsed at build time (`build.rs`); `None` if the
-/// file did not parse then, and the text is parsed at run time instead.
-pub static DEFAULT_RULEBOOK_TREE: Option<yaml::FrozenTree> = {
-    // Unused when the table is `None` (a rulebook that did not parse at build time).
-    #[allow(unused_imports)]
-    use yaml::Frozen::*;
-    #[allow(dead_code)]
-    const fn n(line: u32, column: u32, value: yaml::Frozen) -> yaml::FrozenNode {
-        yaml::FrozenNode {
-            line,
-            column,
-            value,
-        }
-    }
-    include!(concat!(env!("OUT_DIR"), "/moleapi_tree.rs"))
-};
-
-/// A pattern, its `ignore_case`, and its required literals (`None`: no short list).
-pub type FrozenLiterals = (&'static str, bool, Option<&'static [&'static [u8]]>);
-
-/// The required literals (see [`literals`]) of the default rulebook's patterns,
-/// worked out at build time, sorted by pattern.
-pub static DEFAULT_RULEBOOK_LITERALS: &[FrozenLiterals] =
-    include!(concat!(env!("OUT_DIR"), "/moleapi_literals.rs"));
-
-/// A pattern's required literals from [`DEFAULT_RULEBOOK_LITERALS`]; `None` when it
-/// is not there (a rulebook from disk, a `--var` in the pattern).
-pub fn frozen_literals(source: &str, ignore_case: bool) -> Option<Option<literals::Literals>> {
-    let table = DEFAULT_RULEBOOK_LITERALS;
-    let at = table
-        .binary_search_by(|&(s, i, _)| (s, i).cmp(&(source, ignore_case)))
-        .ok()?;
-    let (_, _, found) = table.get(at)?;
-    Some(found.map(|list| list.iter().map(|&l| Box::from(l)).collect()))
-}
 
 /// A language for messages. English is the fallback for any text without a translation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -300,17 +263,11 @@ pub struct Override {
 pub struct LoadOptions {
     /// `--var name=value`: overrides a rulebook variable (e.g. `base_url`).
     pub vars: BTreeMap<String, String>,
-    /// Skip JSON Schema validation (used for the built-in rulebook, which the test
-    /// suite validates).
-    pub skip_schema: bool,
     /// Leave out each rule's examples: they are test data (`rulecheck test`, `lint`
     /// and `explain` read them), evaluation does not, and reading them into captures
     /// was a tenth of a one-capture run. Their mistakes are then not reported
     /// either: `rulecheck lint` and `test` report them.
     pub skip_examples: bool,
-    /// Build each regex on first use instead of at load (the built-in rulebook, whose
-    /// patterns the test suite compiles: start-up stays small).
-    pub lazy_regex: bool,
     /// Rulebook size, rule count, regex size, YAML depth and aliases.
     pub limits: crate::limits::Limits,
 }
@@ -359,14 +316,7 @@ fn load_tree(
     root: &yaml::Node,
     options: &LoadOptions,
 ) -> Result<Rulebook, Vec<Diagnostic>> {
-    let mut diagnostics = Vec::new();
-    if !options.skip_schema {
-        diagnostics.extend(schema::validate_except(
-            file,
-            root,
-            &compile::rules_to_skip(root),
-        ));
-    }
+    let diagnostics = schema::validate_except(file, root, &compile::rules_to_skip(root));
     match compile(file, text, root, options) {
         Ok(rulebook) if diagnostics.is_empty() => Ok(rulebook),
         Ok(_) => Err(diagnostics),
@@ -534,23 +484,11 @@ impl RuleSet {
         self.rulebooks.iter().flat_map(|rb| rb.skipped.iter())
     }
 
-    /// The built-in default rulebook.
+    /// The built-in default rulebook: compiled into the binary as text, and loaded
+    /// exactly as a rulebook from disk is (schema, compiler, patterns).
     pub fn default_rulebook(options: &LoadOptions) -> Result<RuleSet, LoadError> {
         let (file, text) = DEFAULT_RULEBOOK;
-        let options = LoadOptions {
-            skip_schema: true,
-            // Its patterns fit the default regex size (the suite compiles them); under
-            // a lowered `regex-bytes` they are all built now, so one too large is
-            // reported (RC005) instead of silently matching nothing later.
-            lazy_regex: options.limits.regex_bytes >= crate::limits::Limits::default().regex_bytes,
-            ..options.clone()
-        };
-        // The tree frozen at build time saves parsing the YAML; it is the same tree
-        // (tested), so positions in any diagnostic are the same too.
-        let loaded = match DEFAULT_RULEBOOK_TREE.and_then(yaml::thaw) {
-            Some(root) => load_tree(file, text, &root, &options),
-            None => load_str(file, text, &options),
-        };
+        let loaded = load_str(file, text, options);
         let rb = loaded.map_err(|d| LoadError {
             diagnostics: d,
             sources: BTreeMap::from([(file.to_owned(), text.to_owned())]),
@@ -787,17 +725,6 @@ pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), V
 mod tests {
     use super::*;
 
-    /// The table `build.rs` froze is the tree a parse of the embedded text gives, to
-    /// every position and scalar: the built-in rulebook is the same either way.
-    #[test]
-    fn the_frozen_default_tree_is_the_parsed_text() {
-        let frozen = DEFAULT_RULEBOOK_TREE
-            .and_then(yaml::thaw)
-            .expect("build.rs froze the built-in rulebook");
-        let parsed = yaml::parse(DEFAULT_RULEBOOK.1, YamlLimits::default()).unwrap();
-        assert_eq!(format!("{frozen:#?}"), format!("{parsed:#?}"));
-    }
-
     #[test]
     fn skipping_examples_leaves_only_the_examples_out() {
         let with = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
@@ -814,23 +741,5 @@ mod tests {
                 .rules()
                 .all(|(_, r)| r.examples_match.is_empty() && r.examples_no_match.is_empty())
         );
-    }
-
-    /// Looked up by binary search: sorted, each pattern once. (That every pattern of
-    /// the rulebook is there, with the literals a parse gives, is checked in
-    /// `condition`, beside the literals' own tests.)
-    #[test]
-    fn the_frozen_literals_are_sorted_and_found() {
-        let table = DEFAULT_RULEBOOK_LITERALS;
-        assert!(table.len() > 40, "{} patterns", table.len());
-        assert!(
-            table
-                .windows(2)
-                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
-        );
-        for &(source, ignore_case, _) in table {
-            assert!(frozen_literals(source, ignore_case).is_some(), "{source}");
-        }
-        assert!(frozen_literals("not a pattern of the rulebook", false).is_none());
     }
 }

@@ -1,6 +1,4 @@
-//! The YAML parser's events made into a positioned [`Node`] tree. Needs nothing but
-//! std and granit-parser: `build.rs` includes this file to freeze the built-in
-//! rulebook's tree at build time.
+//! The YAML parser's events made into a positioned [`Node`] tree.
 
 use std::collections::HashSet;
 
@@ -26,8 +24,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    /// Borrowed only from a tree frozen into the binary (`yaml::thaw`).
-    Str(std::borrow::Cow<'static, str>),
+    Str(String),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -329,7 +326,7 @@ fn scalar(
         .filter(|t| t.handle() == "tag:yaml.org,2002:")
         .map(|t| t.suffix());
     if style != granit_parser::ScalarStyle::Plain || core == Some("str") {
-        return Ok(Value::Str(text.to_owned().into()));
+        return Ok(Value::Str(text.to_owned()));
     }
     let typed = match text {
         "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
@@ -337,7 +334,7 @@ fn scalar(
         "false" | "False" | "FALSE" => Some(Value::Bool(false)),
         _ => number(text)?,
     };
-    Ok(typed.unwrap_or_else(|| Value::Str(text.to_owned().into())))
+    Ok(typed.unwrap_or_else(|| Value::Str(text.to_owned())))
 }
 
 /// An integer (decimal, `0x`, `0o`) or a float (`1.5`, `2e3`, `.inf`, `.nan`); `None`
@@ -419,7 +416,7 @@ impl Node {
     /// The value as a string slice, when it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
-            Value::Str(s) => Some(s),
+            Value::Str(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -443,7 +440,7 @@ impl Node {
     /// A mapping key as text (numbers are accepted as keys, e.g. status codes).
     pub fn key_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.value {
-            Value::Str(s) => Some(s.as_ref().into()),
+            Value::Str(s) => Some(s.as_str().into()),
             Value::Int(i) => Some(i.to_string().into()),
             Value::Bool(b) => Some(b.to_string().into()),
             _ => None,

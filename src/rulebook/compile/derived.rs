@@ -182,40 +182,26 @@ pub(super) fn compile_derived_case(
 pub(super) fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
     let source = cx.string(node, "`extract`")?.to_owned();
     let pattern = compile_regex(cx, &source, node, false)?;
-    // The group to keep is checked when the rulebook is compiled eagerly (`lint`,
-    // rulebooks from disk); at run time it is the one named `value`, else the only one.
-    if !cx.lazy_regex {
-        let hir = regex_syntax::Parser::new().parse(&source).ok()?;
-        let groups = hir.properties().explicit_captures_len();
-        if value_group(&hir).is_none() && groups != 1 {
-            cx.error(
-                Code::NotAllowed,
-                node.pos,
-                format!(
-                    "`extract` needs exactly one capture group (or one named `value`); this pattern has {groups}"
-                ),
-                "wrap the part to keep in ( ), make other groups non-capturing with (?: ), or name it (?P<value> )",
-            );
-            return None;
-        }
+    let groups = pattern.captures_len() - 1;
+    let named = pattern.capture_names().any(|n| n == Some("value"));
+    if !named && groups != 1 {
+        cx.error(
+            Code::NotAllowed,
+            node.pos,
+            format!(
+                "`extract` needs exactly one capture group (or one named `value`); this pattern has {groups}"
+            ),
+            "wrap the part to keep in ( ), make other groups non-capturing with (?: ), or name it (?P<value> )",
+        );
+        return None;
     }
-    let named = ["(?P<value>", "(?<value>"]
-        .iter()
-        .any(|n| source.contains(n));
     Some(Box::new(move |text: &str| {
-        let m = pattern.group(text, named)?;
-        (!m.is_empty()).then(|| m.to_owned())
+        let captures = pattern.captures(text)?;
+        let m = if named {
+            captures.name("value")
+        } else {
+            captures.get(1)
+        }?;
+        (!m.is_empty()).then(|| m.as_str().to_owned())
     }))
-}
-
-/// The index of the capture group named `value`, if the pattern has one.
-pub(super) fn value_group(hir: &regex_syntax::hir::Hir) -> Option<usize> {
-    use regex_syntax::hir::HirKind;
-    match hir.kind() {
-        HirKind::Capture(c) if c.name.as_deref() == Some("value") => usize::try_from(c.index).ok(),
-        HirKind::Capture(c) => value_group(&c.sub),
-        HirKind::Repetition(r) => value_group(&r.sub),
-        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().find_map(value_group),
-        _ => None,
-    }
 }

@@ -103,7 +103,6 @@ pub const LANGS: &[&str] = &["en", "zh"];
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
-    lazy_regex: bool,
     /// Leave out the rules' examples (see `LoadOptions::skip_examples`).
     skip_examples: bool,
     /// Largest compiled size of one regex (`--limit regex-bytes`).
@@ -265,7 +264,6 @@ pub fn compile(
     let mut cx = Ctx {
         file,
         source,
-        lazy_regex: options.lazy_regex,
         skip_examples: options.skip_examples,
         regex_bytes: options.limits.regex_bytes,
         source_vars: BTreeMap::new(),

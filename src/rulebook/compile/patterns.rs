@@ -2,26 +2,9 @@
 
 use super::*;
 
-/// Patterns come from `matches:` and `extract:` only; `build.rs` works out the
-/// built-in rulebook's required literals for exactly those.
+/// A `matches:` or `extract:` pattern, compiled now so a bad one is reported at load,
+/// the same for every rulebook.
 pub(super) fn compile_regex(
-    cx: &mut Ctx<'_>,
-    pattern: &str,
-    node: &Node,
-    ignore_case: bool,
-) -> Option<crate::rulebook::condition::Pattern> {
-    if cx.lazy_regex {
-        // Trusted (the built-in rulebook): build the matcher when a text could match it.
-        return Some(crate::rulebook::condition::Pattern::lazy(
-            pattern,
-            ignore_case,
-            cx.regex_bytes,
-        ));
-    }
-    compile_regex_now(cx, pattern, node, ignore_case).map(Into::into)
-}
-
-pub(super) fn compile_regex_now(
     cx: &mut Ctx<'_>,
     pattern: &str,
     node: &Node,
