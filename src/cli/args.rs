@@ -178,6 +178,7 @@ pub enum InputArg {
     Http,
     Sdk,
     Log,
+    Text,
 }
 
 impl From<InputArg> for input::Format {
@@ -189,6 +190,7 @@ impl From<InputArg> for input::Format {
             InputArg::Http => input::Format::Http,
             InputArg::Sdk => input::Format::Sdk,
             InputArg::Log => input::Format::Log,
+            InputArg::Text => input::Format::Text,
         }
     }
 }

@@ -9,10 +9,15 @@
 //! | `http` | `curl -i`/`curl -v` output, HTTPie `http -v`, a bare response, a curl command line | [`http`] |
 //! | `sdk` | an SDK's exception text: openai-python, openai-node, httpx/requests | [`sdk`] |
 //! | `log` | new-api / one-api log lines (`[GIN]`, `[ERR]`) | [`log`] |
+//! | `text` | any other text: the evidence it holds (a status, a URL, an error body) | [`evidence`] |
+//!
+//! The evidence reader is also the floor under the SDK and HTTP readers: what they
+//! did not find in their format, it fills in from the same text.
 //!
 //! Each reader fills only what its format holds; everything else stays absent, and
 //! [`lacks`] says what was missing so the report can tell the user.
 
+pub mod evidence;
 pub mod har;
 pub mod http;
 pub mod log;
@@ -30,17 +35,19 @@ pub enum Format {
     Http,
     Sdk,
     Log,
+    Text,
 }
 
 impl Format {
     /// Every format, in the order detection tries them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Har,
         Format::Capture,
         Format::Jsonl,
         Format::Log,
         Format::Http,
         Format::Sdk,
+        Format::Text,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +58,7 @@ impl Format {
             Format::Http => "http",
             Format::Sdk => "sdk",
             Format::Log => "log",
+            Format::Text => "text",
         }
     }
 
@@ -62,6 +70,7 @@ impl Format {
             Format::Http => "raw HTTP (curl -i/-v, HTTPie)",
             Format::Sdk => "SDK error text (openai-python, openai-node)",
             Format::Log => "new-api log lines",
+            Format::Text => "any text holding evidence of a call (a status, a URL, an error body)",
         }
     }
 }
@@ -148,12 +157,10 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
     if text.trim().is_empty() {
         return Err(InputError::Empty);
     }
-    let format = match options.format {
-        Some(f) => f,
-        None => detect(text).ok_or_else(|| InputError::Unrecognised {
-            detail: "Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your SDK printed.".into(),
-        })?,
-    };
+    let format = options
+        .format
+        .or_else(|| detect(text))
+        .unwrap_or(Format::Text);
     if matches!(format, Format::Har | Format::Capture | Format::Jsonl)
         && crate::limits::json_too_deep(text, limits.json_depth)
     {
@@ -166,8 +173,44 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
         Format::Capture => read_json(text),
         Format::Jsonl => read_json_lines(text),
         Format::Log => log::read(text),
-        Format::Http => http::read(text),
-        Format::Sdk => sdk::read(text, limits.literal_depth),
+        Format::Http => with_evidence(http::read(text), text, options),
+        Format::Sdk => with_evidence(sdk::read(text, limits.literal_depth), text, options),
+        Format::Text => read_text(text, limits.literal_depth),
+    }
+}
+
+/// Any text, by the evidence it holds; unrecognised only when it holds none.
+fn read_text(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, InputError> {
+    let found = evidence::read(text, literal_depth);
+    if found.is_empty() {
+        return Err(InputError::Unrecognised {
+            detail: "It holds no status, URL, error body or client error. Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your client printed.".into(),
+        });
+    }
+    Ok(vec![InputCapture::new(found.into_capture(), "text", "")])
+}
+
+/// A format reader's single capture, with what the evidence reader finds in the same
+/// text filled in where the reader found nothing; the evidence alone when the reader
+/// could not read a text it was only guessed for (a format given with `--input` that
+/// does not fit stays an error).
+fn with_evidence(
+    read: Result<Vec<InputCapture>, InputError>,
+    text: &str,
+    options: ReadOptions,
+) -> Result<Vec<InputCapture>, InputError> {
+    let literal_depth = options.limits.literal_depth;
+    match read {
+        Ok(mut captures) if captures.len() == 1 => {
+            if let Some(c) = captures.first_mut() {
+                evidence::read(text, literal_depth).fill(&mut c.capture);
+            }
+            Ok(captures)
+        }
+        Err(InputError::Unrecognised { .. }) if options.format.is_none() => {
+            read_text(text, literal_depth)
+        }
+        other => other,
     }
 }
 
