@@ -119,7 +119,12 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
             if let Some(rid) = &request_id {
                 headers.push("X-Oneapi-Request-Id", rid.clone());
             }
-            let body = g.messages.last().map(|m| Body::Text(m.clone()));
+            // The message is the error the client got. With the status (a [GIN] line)
+            // a text body is read as the error; without it, it is said to be one.
+            let body = g.messages.last().map(|m| match g.status {
+                Some(_) => Body::Text(m.clone()),
+                None => Body::Json(serde_json::json!({ "error": { "message": m } })),
+            });
             let request = (g.method.is_some() || g.path.is_some()).then(|| Request {
                 method: g.method.clone(),
                 url: g.path.clone(),
@@ -164,6 +169,22 @@ mod tests {
 [ERR] 2024/05/25 - 02:20:27 | 2024052502202794066980027391365 | relay error (channel #5): 当前分组上游负载已饱和，请稍后再试 (request id: 2024052502202794066980027391365)\n\
 [GIN] 2024/05/25 - 02:20:27 | 2024052502202794066980027391365 | 429 |   94.358928ms |    192.168.96.6 |    POST /v1/embeddings\n\
 [GIN] 2024/05/25 - 02:20:31 | 20240525022031123456789AbCdEfGh | 200 |  1.2s |  10.0.0.1 | POST /v1/chat/completions\n";
+
+    #[test]
+    fn an_err_line_alone_is_the_error_the_client_got() {
+        let line = "[ERR] 2026/12/01 - 09:30:15 | 20261201093015123456789AbCdEfGh | relay error (channel #2): No available channel for model gpt-4o-mni under group default (distributor) (request id: 20261201093015123456789AbCdEfGh)\n";
+        let read = read(line).unwrap();
+        let capture = &read[0].capture;
+        assert_eq!(capture.status(), None);
+        let facts = crate::facts::Facts::derive(capture);
+        let message = facts
+            .get(&crate::facts::Fact::ErrorMessage)
+            .map(|v| v.display());
+        assert!(
+            message.is_some_and(|m| m.starts_with("No available channel for model gpt-4o-mni")),
+            "{capture:?}"
+        );
+    }
 
     #[test]
     fn lines_are_grouped_by_request_id() {
