@@ -186,6 +186,15 @@ impl Headers {
             .map(|(_, v)| v)
     }
 
+    /// Adds `more` to the end of the last header's value (a value that went on past a
+    /// line break in a transcript).
+    pub fn extend_last(&mut self, more: &str) {
+        if let Some(last) = self.ends.last_mut() {
+            self.text.push_str(more);
+            last.1 = self.text.len();
+        }
+    }
+
     pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
         self.text.push_str(name.as_ref());
         self.push_value(value.as_ref());

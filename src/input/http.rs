@@ -88,7 +88,11 @@ enum State {
 pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     let mut x = Exchange::default();
     let mut state = State::Start;
-    for raw in text.lines() {
+    // A bare `> ` line between request headers: the header before it ended with a line
+    // break (a key pasted with its newline), which curl -v shows as a line of its own.
+    let mut break_in_header = false;
+    // Only the line terminator is cut: a CR that ends a header's value is evidence.
+    for raw in text.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(cmd) = curl_command(line) {
             x.command = Some(cmd);
@@ -114,8 +118,14 @@ pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
                 x.target = Some(t);
                 x.request_headers = Headers::default();
                 state = State::RequestHeaders;
+                break_in_header = false;
             } else if let Some(h) = header_line(l) {
+                if std::mem::take(&mut break_in_header) {
+                    x.request_headers.extend_last("\n");
+                }
                 x.request_headers.push(h.0, h.1);
+            } else if l.trim_end_matches('\r').is_empty() && !x.request_headers.is_empty() {
+                break_in_header = true;
             }
             continue;
         }
@@ -404,6 +414,40 @@ fn shell_words(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_that_ends_in_a_line_break_keeps_it_in_a_curl_v_transcript() {
+        let key = format!("sk-{}", "Q7w".repeat(16));
+        // A CR at the end of the value: curl shows it before the line's own CR LF.
+        let cr = format!(
+            "> POST /v1/chat/completions HTTP/1.1\r\n> Host: h\r\n> Authorization: Bearer {key}\r\r\n> Content-Type: application/json\r\n> \r\n< HTTP/1.1 401 Unauthorized\r\n< \r\n"
+        );
+        let c = read(&cr).unwrap().remove(0).capture;
+        let auth = c
+            .request
+            .unwrap()
+            .headers
+            .get("authorization")
+            .map(str::to_owned);
+        assert_eq!(auth, Some(format!("Bearer {key}\r")));
+        // A LF at the end of the value: a bare `> ` line follows the header.
+        for ends in ["\n", "\r\n"] {
+            let lf = format!(
+                "> POST /v1/chat/completions HTTP/1.1{ends}> Authorization: Bearer {key}{ends}> {ends}> Content-Type: application/json{ends}> {ends}< HTTP/1.1 401 Unauthorized{ends}"
+            );
+            let c = read(&lf).unwrap().remove(0).capture;
+            let request = c.request.unwrap();
+            assert_eq!(
+                request.headers.get("authorization").map(str::to_owned),
+                Some(format!("Bearer {key}\n")),
+                "{ends:?}"
+            );
+            assert_eq!(
+                request.headers.get("content-type"),
+                Some("application/json")
+            );
+        }
+    }
 
     fn one(text: &str) -> Capture {
         let mut r = read(text).unwrap();
