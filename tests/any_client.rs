@@ -106,3 +106,65 @@ fn unrecognised_only_when_the_text_holds_no_evidence() {
         stderr(&o)
     );
 }
+
+/// Every report of a text: (locator, url, status, attempts).
+fn reports(name: &str, text: &str) -> Vec<(String, Option<String>, Option<u64>, u64)> {
+    let file = scratch("any-client").join(name);
+    std::fs::write(&file, text).unwrap();
+    let o = rulecheck(&[
+        "eval",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--no-project",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["locator"].as_str().unwrap_or("").to_owned(),
+                r["url"].as_str().map(str::to_owned),
+                r["status"].as_u64(),
+                r["attempts"].as_u64().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn two_transcripts_in_one_file_are_two_reports_never_a_merge() {
+    let a = std::fs::read_to_string(common::fixture("inputs/http/curl-v-missing-v1.txt")).unwrap();
+    let b =
+        std::fs::read_to_string(common::fixture("inputs/http/curl-i-endpoint-twice.txt")).unwrap();
+    let got = reports("two-transcripts.txt", &format!("{a}{b}"));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].1.as_deref().unwrap().ends_with("/chat/completions"));
+    assert_eq!(got[0].2, Some(200));
+    assert!(
+        got[1]
+            .1
+            .as_deref()
+            .unwrap()
+            .ends_with("/v1/chat/completions/chat/completions")
+    );
+    assert_eq!(got[1].2, Some(404));
+    let a = std::fs::read_to_string(common::fixture("inputs/sdk/python-1x-endpoint-twice.txt"))
+        .unwrap();
+    let b = std::fs::read_to_string(common::fixture("inputs/sdk/python-1x-key-unknown-n1.txt"))
+        .unwrap();
+    let got = reports("two-tracebacks.txt", &format!("{a}\n{b}"));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].2, got[1].2), (Some(404), Some(401)));
+}
+
+#[test]
+fn retries_of_one_call_are_one_report_with_their_count() {
+    let attempt = "*   Trying 127.0.0.1:3005...\r\n> POST /v1/chat/completions HTTP/1.1\r\n> Host: 127.0.0.1:3005\r\n>\r\n< HTTP/1.1 429 Too Many Requests\r\n<\r\n";
+    let got = reports("retries.txt", &attempt.repeat(3));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].2, got[0].3), (Some(429), 3));
+}

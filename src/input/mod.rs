@@ -17,6 +17,7 @@
 //! Each reader fills only what its format holds; everything else stays absent, and
 //! [`lacks`] says what was missing so the report can tell the user.
 
+pub mod calls;
 pub mod evidence;
 pub mod har;
 pub mod http;
@@ -168,6 +169,54 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
             limit: limits.json_depth,
         });
     }
+    match format {
+        Format::Http | Format::Sdk | Format::Text => read_calls(text, format, options),
+        _ => read_format(text, format, options),
+    }
+}
+
+/// Text that may hold several calls: each is read on its own (see [`calls`]).
+fn read_calls(
+    text: &str,
+    format: Format,
+    options: ReadOptions,
+) -> Result<Vec<InputCapture>, InputError> {
+    let parts = calls::split(text);
+    if parts.len() <= 1 {
+        return read_format(text, format, options);
+    }
+    let mut out = Vec::new();
+    let mut first_error = None;
+    for (i, part) in parts.iter().enumerate() {
+        let format = options
+            .format
+            .or_else(|| detect(part))
+            .unwrap_or(Format::Text);
+        match read_format(part, format, options) {
+            Ok(captures) => out.extend(captures.into_iter().map(|mut c| {
+                if c.locator.is_empty() {
+                    c.locator = format!("call {}", i + 1);
+                }
+                c
+            })),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(calls::group_attempts(out)),
+    }
+}
+
+/// Reads a text in one format.
+fn read_format(
+    text: &str,
+    format: Format,
+    options: ReadOptions,
+) -> Result<Vec<InputCapture>, InputError> {
+    let limits = options.limits;
     match format {
         Format::Har => har::read(text, options.all_entries, limits.har_entries),
         Format::Capture => read_json(text),
