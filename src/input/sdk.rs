@@ -19,6 +19,7 @@
 //! Only what the text holds is filled in: a status, the message as the body, the
 //! method and path the gateway echoed (`Invalid URL (POST /v1/…)`), a request id.
 
+use super::evidence::class_status;
 use super::{InputCapture, InputError};
 use crate::capture::{Body, Capture, Headers, Request, Response};
 use crate::fixed_regex::Fixed;
@@ -108,22 +109,6 @@ pub fn starts_with_client_log(text: &str) -> bool {
         return false;
     }
     CLIENT_LOG.is_match(first)
-}
-
-/// The HTTP status an SDK's exception class stands for.
-fn class_status(class: &str) -> Option<u16> {
-    let name = class.rsplit('.').next().unwrap_or(class);
-    Some(match name {
-        "BadRequestError" => 400,
-        "AuthenticationError" => 401,
-        "PermissionDeniedError" => 403,
-        "NotFoundError" => 404,
-        "ConflictError" => 409,
-        "UnprocessableEntityError" => 422,
-        "RateLimitError" => 429,
-        "InternalServerError" => 500,
-        _ => return None,
-    })
 }
 
 /// Reads one capture from an SDK's output.
