@@ -15,8 +15,8 @@ mod common;
 
 use common::{rulecheck, scratch, stderr};
 
-/// The JSON report of `text` as a file: (format, status, url, finding ids).
-fn diagnose(name: &str, text: &str) -> (String, Option<u64>, Option<String>, Vec<String>) {
+/// The JSON reports of `text` as a file, which must be read.
+fn eval_json(name: &str, text: &str) -> Vec<serde_json::Value> {
     let file = scratch("any-client").join(name);
     std::fs::write(&file, text).unwrap();
     let o = rulecheck(&[
@@ -28,7 +28,12 @@ fn diagnose(name: &str, text: &str) -> (String, Option<u64>, Option<String>, Vec
     ]);
     assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let r = &v["reports"][0];
+    v["reports"].as_array().unwrap().clone()
+}
+
+/// The first report of `text`: (format, status, url, finding ids).
+fn diagnose(name: &str, text: &str) -> (String, Option<u64>, Option<String>, Vec<String>) {
+    let r = &eval_json(name, text)[0];
     (
         r["format"].as_str().unwrap().to_owned(),
         r["status"].as_u64(),
@@ -109,20 +114,7 @@ fn unrecognised_only_when_the_text_holds_no_evidence() {
 
 /// Every report of a text: (locator, url, status, attempts).
 fn reports(name: &str, text: &str) -> Vec<(String, Option<String>, Option<u64>, u64)> {
-    let file = scratch("any-client").join(name);
-    std::fs::write(&file, text).unwrap();
-    let o = rulecheck(&[
-        "eval",
-        file.to_str().unwrap(),
-        "--format",
-        "json",
-        "--no-project",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["reports"]
-        .as_array()
-        .unwrap()
+    eval_json(name, text)
         .iter()
         .map(|r| {
             (
