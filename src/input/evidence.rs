@@ -48,8 +48,9 @@ pub struct Evidence {
     pub client: Option<String>,
     /// The exception line (`package.Class: message`), when there was one.
     pub exception: Option<String>,
-    /// The client got no response: the error it raised instead.
-    pub no_response: Option<String>,
+    /// The error the client raised where the text states no status: a refused
+    /// connection, a key it would not send, a body it could not parse.
+    pub client_error: Option<String>,
 }
 
 /// Statuses by the phrasing that says them; earlier groups are stronger.
@@ -60,6 +61,8 @@ static STATUS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"|\bstatus(?:[ _-]?code)?['\x22]?\s*[:=]\s*['\x22]?([1-5][0-9]{2})\b",
         r"|\bstatus code ([1-5][0-9]{2})\b",
         r"|\bwith status ([1-5][0-9]{2})\b",
+        r"|\bresponse code:? ([1-5][0-9]{2})\b",
+        r"|(?m:^[A-Za-z_][0-9A-Za-z_.]*(?: \[[0-9A-Za-z_]+\])?: ([1-5][0-9]{2})\b)",
         r"|\bHTTP/[0-9](?:\.[0-9])? ([1-5][0-9]{2})\b",
         r"|\b([1-5][0-9]{2}) (?:client|server) error\b",
         r"|\bHTTP error ([1-5][0-9]{2})\b",
@@ -119,8 +122,14 @@ static CLIENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// An exception line: `requests.exceptions.HTTPError: …`, `AI_APICallError: …`,
 /// `Error: connect ECONNREFUSED …`; the last one in the text is what was raised.
 static EXCEPTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?:\[cause\]: |Caused by: |cause: )?((?:[A-Za-z_][0-9A-Za-z_]*\.)*[A-Z][0-9A-Za-z_]*|Error): (.+)$")
+    Regex::new(r"(?m)^(?:\[cause\]: |Caused by: |cause: )?((?:[A-Za-z_][0-9A-Za-z_]*\.)*[A-Z][0-9A-Za-z_]*(?: \[[0-9A-Za-z_]+\])?|Error): (.+)$")
         .ok()
+});
+
+/// A header value a client quoted, typically the one it refused to send:
+/// `Invalid header value b'Bearer sk-…\n'`, `Illegal header value b'Bearer sk-… '`.
+static QUOTED_BEARER: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"b?('[Bb]earer (?:[^'\\\n]|\\.)*'|"[Bb]earer (?:[^"\\\n]|\\.)*")"#).ok()
 });
 
 fn re(cell: &LazyLock<Option<Regex>>) -> Option<&Regex> {
@@ -182,6 +191,18 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
             }
         }
     }
+    // A quoted `Bearer …` is the header as the client would have sent it, escapes
+    // (`\n`, `\r`) read: stronger evidence of the key than a dump's unquoted value.
+    if let Some(value) = re(&QUOTED_BEARER)
+        .and_then(|r| r.captures(text))
+        .and_then(|c| super::sdk::python_literal(group(&c, 1), literal_depth))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .filter(|v| v.chars().filter(char::is_ascii_alphanumeric).count() >= 12)
+    {
+        let mut headers = Headers::default();
+        headers.push("Authorization", value);
+        e.request_headers = headers;
+    }
     e.model = re(&MODEL)
         .and_then(|r| r.captures(text))
         .map(|c| group(&c, 1).to_owned());
@@ -196,7 +217,8 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
     if let Some((class, message)) = re(&EXCEPTION).and_then(|r| {
         r.captures_iter(text)
             .filter(|c| {
-                let class = group(c, 1);
+                // `TypeError [ERR_INVALID_CHAR]`: the name before Node's error code.
+                let class = group(c, 1).split(' ').next().unwrap_or("");
                 class.contains('.') || class.ends_with("Error") || class.ends_with("Exception")
             })
             .last()
@@ -204,8 +226,11 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
     }) {
         e.class_status = class_status(&class);
         let line = format!("{class}: {message}");
-        if e.status.is_none() && e.class_status.is_none() && is_no_response(&line) {
-            e.no_response = Some(line.clone());
+        // Without a status, the exception is what the client reports instead of a
+        // response: a refused connection, a key it would not send, a body it could not
+        // parse.
+        if e.status.is_none() && e.class_status.is_none() {
+            e.client_error = Some(line.clone());
         }
         e.exception = Some(line);
     }
@@ -220,7 +245,7 @@ impl Evidence {
             && self.url.is_none()
             && self.echo.is_none()
             && self.body.is_none()
-            && self.no_response.is_none()
+            && self.client_error.is_none()
             && self.request_headers.is_empty()
     }
 
@@ -287,7 +312,7 @@ impl Evidence {
                 response.headers.push("X-Request-Id", id);
             }
         } else if capture.client_error.is_none() {
-            capture.client_error = self.no_response.clone();
+            capture.client_error = self.client_error.clone();
         }
         // The model a text names is no request body (which would be read as one that
         // lacks its messages): it is kept beside the capture.
@@ -380,31 +405,6 @@ pub fn class_status(class: &str) -> Option<u16> {
     })
 }
 
-/// An exception that means no response came back: a connection refused, a name
-/// that did not resolve, a timeout.
-fn is_no_response(line: &str) -> bool {
-    [
-        "APIConnectionError",
-        "ConnectError",
-        "ConnectionError",
-        "ConnectTimeout",
-        "APITimeoutError",
-        "ReadTimeout",
-        "TimeoutError",
-        "ECONNREFUSED",
-        "ECONNRESET",
-        "ENOTFOUND",
-        "EAI_AGAIN",
-        "ETIMEDOUT",
-        "getaddrinfo",
-        "Name or service not known",
-        "Connection refused",
-        "fetch failed",
-    ]
-    .iter()
-    .any(|w| line.contains(w))
-}
-
 fn body_quotes(body: Option<&Body>, id: &str) -> bool {
     match body {
         Some(Body::Text(t)) => t.contains(id),
@@ -414,16 +414,40 @@ fn body_quotes(body: Option<&Body>, id: &str) -> bool {
     }
 }
 
+/// An `error` key opening an object, in any quoting: `"error": {`, `'error': {`,
+/// `error: {`.
+static ERROR_KEY: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"['"]?\berror['"]?\s*:\s*\{"#).ok());
+
 /// The first error body in the text: the outermost bracketed spans are read as JSON,
-/// a Python literal or a Node object, and the error looked for inside each.
+/// a Python literal or a Node object, and the error looked for inside each. A span
+/// no reader takes whole (Node's dumps hold `[Object]`, `[Function: f]`, sockets) is
+/// searched for its `error: {…}` object, read on its own.
 fn body(text: &str, literal_depth: usize) -> Option<serde_json::Value> {
-    for span in outer_objects(text) {
-        let value = serde_json::from_str::<serde_json::Value>(span)
+    let literal = |span: &str| {
+        serde_json::from_str::<serde_json::Value>(span)
             .ok()
             .or_else(|| super::sdk::python_literal(span, literal_depth))
-            .or_else(|| super::sdk::js_literal(span, literal_depth));
-        if let Some(found) = value.and_then(|v| error_body(&v, 0)) {
+            .or_else(|| super::sdk::js_literal(span, literal_depth))
+    };
+    for span in outer_objects(text, usize::MAX) {
+        if let Some(found) = literal(span).and_then(|v| error_body(&v, 0)) {
             return Some(found);
+        }
+    }
+    // At most a few tries, each over one bounded span: linear in the text.
+    for m in re(&ERROR_KEY)?.find_iter(text).take(16) {
+        let from = m.end().saturating_sub(1);
+        let Some(span) = text
+            .get(from..)
+            .and_then(|rest| outer_objects(rest, 1).into_iter().next())
+        else {
+            continue;
+        };
+        if let Some(error) =
+            literal(span).filter(|e| e.get("message").is_some_and(serde_json::Value::is_string))
+        {
+            return Some(serde_json::json!({ "error": error }));
         }
     }
     None
@@ -470,9 +494,9 @@ fn error_body(v: &serde_json::Value, depth: usize) -> Option<serde_json::Value> 
     }
 }
 
-/// The text's outermost `{…}` spans, brackets inside quotes ignored: one pass, and
-/// the spans do not overlap, so reading them all is linear.
-fn outer_objects(text: &str) -> Vec<&str> {
+/// The text's first `max` outermost `{…}` spans, brackets inside quotes ignored: one
+/// pass, and the spans do not overlap, so reading them all is linear.
+fn outer_objects(text: &str, max: usize) -> Vec<&str> {
     const MAX_SPAN: usize = 256 * 1024;
     let bytes = text.as_bytes();
     let mut spans = Vec::new();
@@ -504,6 +528,9 @@ fn outer_objects(text: &str) -> Vec<&str> {
                     && let Some(span) = text.get(start..=i)
                 {
                     spans.push(span);
+                    if spans.len() >= max {
+                        break;
+                    }
                 }
             }
             _ => {}
@@ -664,8 +691,9 @@ mod tests {
     fn nested_brackets_cost_linear_time() {
         // Spans are the outermost ones only: a deep or long text is read once.
         let deep = "{".repeat(50_000) + &"}".repeat(50_000);
-        assert_eq!(outer_objects(&deep).len(), 1);
+        assert_eq!(outer_objects(&deep, usize::MAX).len(), 1);
         let many = "{} ".repeat(100_000);
-        assert_eq!(outer_objects(&many).len(), 100_000);
+        assert_eq!(outer_objects(&many, usize::MAX).len(), 100_000);
+        assert_eq!(outer_objects(&many, 1).len(), 1);
     }
 }

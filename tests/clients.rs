@@ -1,0 +1,89 @@
+//! What a dozen HTTP libraries and frameworks printed for the misconfigurations of
+//! docs/diagnoses.md (tests/fixtures/clients/, recorded by
+//! tests/fixtures/gateway/record_clients.sh against the fake gateway), against the
+//! native capture of the same call.
+
+// Test code: an unwrap, an index or a panic is how a test fails loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
+mod common;
+
+use rulecheck::evaluate::{Diagnosis, diagnose};
+use rulecheck::input::{self, InputCapture};
+use rulecheck::rulebook::{LoadOptions, RuleSet};
+
+/// The top diagnosis: the first specific finding, else the status guidance.
+fn top(d: &Diagnosis) -> Option<String> {
+    d.findings
+        .iter()
+        .find(|f| !f.id.starts_with("status."))
+        .or(d.findings.first())
+        .map(|f| f.id.to_string())
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<InputCapture>, input::InputError> {
+    input::read(&std::fs::read(path).unwrap())
+}
+
+/// Fixtures whose text holds the evidence get the native capture's top diagnosis;
+/// the others say what their text lacked. The count that agree may only go up.
+#[test]
+fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
+    let dir = common::fixture("clients");
+    let manifest: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let clients: std::collections::BTreeSet<&str> = manifest
+        .iter()
+        .map(|e| e["client"].as_str().unwrap())
+        .collect();
+    assert!(clients.len() >= 10, "{clients:?}");
+    let (mut agree, mut lacking, mut succeeded) = (0, Vec::new(), 0);
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let expected = match entry["native_capture"].as_str() {
+            Some(native) => {
+                let c = read(&dir.join(native)).unwrap().remove(0);
+                top(&diagnose(&set, &c.capture, Default::default()))
+            }
+            None => entry["diagnosis"].as_str().map(str::to_owned),
+        };
+        let read = read(&dir.join(file));
+        // The client trimmed the key and the call worked: the output holds no failure.
+        if expected.as_deref() == Some("ok") && read.is_err() {
+            succeeded += 1;
+            continue;
+        }
+        let captures = read.unwrap_or_else(|e| panic!("{file}: {e}"));
+        let last = captures.last().unwrap();
+        let got = top(&diagnose(&set, &last.capture, Default::default()));
+        if got == expected {
+            agree += 1;
+            continue;
+        }
+        // Where the diagnosis differs, the report says which parts the text lacked.
+        let lacks = input::lacks(&last.capture);
+        assert!(
+            !lacks.is_empty(),
+            "{file}: got {got:?}, the native capture {expected:?}, and nothing is said to be missing"
+        );
+        lacking.push(format!(
+            "{file}: {got:?} (native {expected:?}), lacks {lacks:?}"
+        ));
+    }
+    eprintln!(
+        "{agree} of {} agree; {succeeded} succeeded; lacking evidence:\n{}",
+        manifest.len(),
+        lacking.join("\n")
+    );
+    assert!(
+        agree >= 67,
+        "{agree} agree (was 67): a reader lost evidence"
+    );
+}
