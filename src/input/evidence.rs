@@ -224,7 +224,9 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
             .last()
             .map(|c| (group(&c, 1).to_owned(), group(&c, 2).trim().to_owned()))
     }) {
-        e.class_status = class_status(&class);
+        // A framework that calls any answer it could not parse a server error says so
+        // in its class; the HTML page it quotes is what the gateway sent.
+        e.class_status = class_status(&class).filter(|_| !quotes_html(&message));
         let line = format!("{class}: {message}");
         // Without a status, the exception is what the client reports instead of a
         // response: a refused connection, a key it would not send, a body it could not
@@ -385,6 +387,13 @@ fn is_runtime(name: &str) -> bool {
         name,
         "urllib3" | "http" | "httpcore" | "anyio" | "asyncio" | "concurrent" | "_pytest"
     )
+}
+
+/// Whether an error message quotes an HTML page: what the gateway sent, whatever the
+/// client's class calls it.
+pub fn quotes_html(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("<!doctype html") || lower.contains("<html")
 }
 
 /// The status an exception class stands for, in the SDK families' naming.
@@ -659,6 +668,18 @@ mod tests {
         let e = read("openai.AuthenticationError: Incorrect API key provided", 32);
         assert_eq!((e.status, e.class_status), (None, Some(401)));
         assert_eq!(e.into_capture().status(), Some(401));
+        // A wrapper's label for an HTML page it could not parse is no status.
+        let e = read(
+            "litellm.exceptions.InternalServerError: OpenAIException - Empty or invalid response. Received: '<!doctype html>\\n<html>'",
+            32,
+        );
+        assert_eq!(e.class_status, None);
+        assert!(
+            e.into_capture()
+                .client_error
+                .unwrap()
+                .contains("<!doctype html>")
+        );
         // The gateway's status outranks a wrapper's label.
         let e = read(
             "langchain.NotFoundError: model not found (status code 401)",

@@ -252,8 +252,10 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
             continue;
         }
         // openai-node: `NotFoundError: 404 Invalid URL (…)`, `401 status code (no body)`
+        // A class that relabels an HTML page it could not parse stands for no status.
+        let class_status = class_status(&class).filter(|_| !super::evidence::quotes_html(&message));
         if let Some(n) =
-            class_status(&class).or_else(|| (class == "APIError" || class == "Error").then_some(0))
+            class_status.or_else(|| (class == "APIError" || class == "Error").then_some(0))
         {
             if let Some(m) = NODE_STATUS.captures(&message) {
                 status = m.at(1).parse().ok();
