@@ -120,9 +120,11 @@ static CLIENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// An exception line: `requests.exceptions.HTTPError: …`, `AI_APICallError: …`,
-/// `Error: connect ECONNREFUSED …`; the last one in the text is what was raised.
+/// `Error: connect ECONNREFUSED …`, and a cause printed indented under its error
+/// (`  [cause]: Error: connect ECONNREFUSED …`). The last one in the text is the most
+/// specific: what Python raised last, or the cause Node prints inside the error.
 static EXCEPTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?:\[cause\]: |Caused by: |cause: )?((?:[A-Za-z_][0-9A-Za-z_]*\.)*[A-Z][0-9A-Za-z_]*(?: \[[0-9A-Za-z_]+\])?|Error): (.+)$")
+    Regex::new(r"(?m)^(?:[ \t]*(?:\[cause\]: |Caused by: |cause: ))?((?:[A-Za-z_][0-9A-Za-z_]*\.)*[A-Z][0-9A-Za-z_]*(?: \[[0-9A-Za-z_]+\])?|Error): (.+)$")
         .ok()
 });
 
@@ -423,6 +425,9 @@ fn body_quotes(body: Option<&Body>, id: &str) -> bool {
     }
 }
 
+/// Where Node's `util.inspect` split a string over lines.
+static JS_CONCAT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"'\s*\+\s*\n\s*'").ok());
+
 /// An `error` key opening an object, in any quoting: `"error": {`, `'error': {`,
 /// `error: {`.
 static ERROR_KEY: LazyLock<Option<Regex>> =
@@ -437,7 +442,14 @@ fn body(text: &str, literal_depth: usize) -> Option<serde_json::Value> {
         serde_json::from_str::<serde_json::Value>(span)
             .ok()
             .or_else(|| super::sdk::python_literal(span, literal_depth))
-            .or_else(|| super::sdk::js_literal(span, literal_depth))
+            .or_else(|| {
+                // Node prints a long string as pieces joined over lines: `'a' +\n 'b'`.
+                let joined = match re(&JS_CONCAT) {
+                    Some(r) if span.contains("' +") => r.replace_all(span, ""),
+                    _ => std::borrow::Cow::Borrowed(span),
+                };
+                super::sdk::js_literal(&joined, literal_depth)
+            })
     };
     for span in outer_objects(text, usize::MAX) {
         if let Some(found) = literal(span).and_then(|v| error_body(&v, 0)) {
@@ -691,6 +703,25 @@ mod tests {
         assert_eq!(c.response, None);
         assert!(c.client_error.unwrap().contains("Connection refused"));
         assert!(read("just some words: nothing here", 32).is_empty());
+    }
+
+    #[test]
+    fn node_causes_and_strings_split_over_lines_are_read() {
+        let fetch = "TypeError: fetch failed\n    at node:internal/deps/undici/undici:13502:13 {\n  [cause]: Error: connect ECONNREFUSED 127.0.0.1:3000\n      at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16) {\n    errno: -111,\n    code: 'ECONNREFUSED'\n  }\n}\n";
+        let c = read(fetch, 32).into_capture();
+        assert_eq!(c.response, None);
+        assert_eq!(
+            c.client_error.as_deref(),
+            Some("Error: connect ECONNREFUSED 127.0.0.1:3000")
+        );
+        // A long message, as util.inspect breaks it, among fields no reader takes whole.
+        let dump = "AxiosError: Request failed with status code 403\n    at settle (file:///app/node_modules/axios/lib/core/settle.js:19:12) {\n  config: { adapter: [ 'xhr', 'http' ], transformRequest: [ [Function: transformRequest] ] },\n  response: {\n    status: 403,\n    data: { error: { code: '', message: '该令牌无权访问模型 gpt-4o ' +\n          '(request id: 20261201093015123456789AbCdEfGh)', type: 'new_api_error' } }\n  }\n}\n";
+        let e = read(dump, 32);
+        assert_eq!(e.status, Some(403));
+        assert_eq!(
+            e.body.unwrap()["error"]["message"],
+            "该令牌无权访问模型 gpt-4o (request id: 20261201093015123456789AbCdEfGh)"
+        );
     }
 
     #[test]
