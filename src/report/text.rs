@@ -33,6 +33,7 @@ struct Labels {
     attempts: &'static str,
     cut: &'static str,
     lacks: &'static str,
+    lacks_printed: &'static str,
     lack_url: &'static str,
     lack_headers: &'static str,
     lack_body: &'static str,
@@ -67,6 +68,7 @@ fn labels(lang: Lang) -> Labels {
             attempts: "sent {n} times (the client retried): one diagnosis for all",
             cut: "{part} is longer than rulecheck matches (--limit body-bytes=SIZE, 1 MiB by default): only its start was evaluated",
             lacks: "not in this input",
+            lacks_printed: "not in what {client} printed",
             lack_url: "the URL (address checks skipped)",
             lack_headers: "request headers (key checks skipped)",
             lack_body: "the request body",
@@ -86,6 +88,7 @@ fn labels(lang: Lang) -> Labels {
             attempts: "共发送 {n} 次（客户端自动重试）：诊断相同",
             cut: "{part} 超出匹配上限（--limit body-bytes=SIZE，默认 1 MiB）：只检查了开头部分",
             lacks: "此输入中缺少",
+            lacks_printed: "{client} 的输出中缺少",
             lack_url: "URL（已跳过地址检查）",
             lack_headers: "请求头（已跳过密钥检查）",
             lack_body: "请求体",
@@ -160,7 +163,13 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
     }
     if !r.lacks.is_empty() {
         let parts: Vec<&str> = r.lacks.iter().map(|p| lack(&l, p)).collect();
-        let _ = writeln!(out, "  {DIM}{}: {}{DIM:#}", l.lacks, parts.join("; "));
+        // What a client printed lacks what the client hid: say which client.
+        let printed = matches!(r.format.as_str(), "sdk" | "text");
+        let label = match d.client.as_deref() {
+            Some(client) if printed => l.lacks_printed.replace("{client}", client),
+            _ => l.lacks.to_owned(),
+        };
+        let _ = writeln!(out, "  {DIM}{label}: {}{DIM:#}", parts.join("; "));
     }
     if let Some(id) = &d.request_id {
         let _ = writeln!(out, "  {DIM}{}: {id}{DIM:#}", l.request_id);
