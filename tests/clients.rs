@@ -44,7 +44,7 @@ fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
         .map(|e| e["client"].as_str().unwrap())
         .collect();
     assert!(clients.len() >= 10, "{clients:?}");
-    let (mut agree, mut lacking, mut succeeded) = (0, Vec::new(), 0);
+    let (mut agree, mut lacking, mut succeeded, mut counted) = (0, Vec::new(), 0, 0);
     for entry in &manifest {
         let file = entry["file"].as_str().unwrap();
         let expected = match entry["native_capture"].as_str() {
@@ -62,6 +62,16 @@ fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
         }
         let captures = read.unwrap_or_else(|e| panic!("{file}: {e}"));
         let last = captures.last().unwrap();
+        // A client that counts its tries is believed (the gateway saw as many).
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        if text.contains("Failed after ") {
+            assert_eq!(
+                Some(last.attempts as u64),
+                entry["attempts"].as_u64(),
+                "{file}: attempts"
+            );
+            counted += 1;
+        }
         let got = top(&diagnose(&set, &last.capture, Default::default()));
         if got == expected {
             agree += 1;
@@ -89,5 +99,9 @@ fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
     assert!(
         agree >= 67,
         "{agree} agree (was 67): a reader lost evidence"
+    );
+    assert!(
+        counted >= 2,
+        "the AI SDK's retry counts were read ({counted})"
     );
 }

@@ -46,6 +46,8 @@ pub struct Evidence {
     pub request_headers: Headers,
     pub model: Option<String>,
     pub client: Option<String>,
+    /// How many times the client says it sent the call (`Failed after 3 attempts`).
+    pub attempts: Option<usize>,
     /// The exception line (`package.Class: message`), when there was one.
     pub exception: Option<String>,
     /// The error the client raised where the text states no status: a refused
@@ -134,6 +136,10 @@ static QUOTED_BEARER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"b?('[Bb]earer (?:[^'\\\n]|\\.)*'|"[Bb]earer (?:[^"\\\n]|\\.)*")"#).ok()
 });
 
+/// A client's count of its tries: `Failed after 3 attempts`, `after 2 retries`.
+static ATTEMPTS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)\bafter ([1-9][0-9]?) (attempts|tries|retries)\b").ok());
+
 fn re(cell: &LazyLock<Option<Regex>>) -> Option<&Regex> {
     cell.as_ref()
 }
@@ -205,6 +211,15 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
         headers.push("Authorization", value);
         e.request_headers = headers;
     }
+    e.attempts = re(&ATTEMPTS).and_then(|r| r.captures(text)).and_then(|c| {
+        let n: usize = group(&c, 1).parse().ok()?;
+        // Retries come after the first try.
+        Some(if group(&c, 2).eq_ignore_ascii_case("retries") {
+            n + 1
+        } else {
+            n
+        })
+    });
     e.model = re(&MODEL)
         .and_then(|r| r.captures(text))
         .map(|c| group(&c, 1).to_owned());
@@ -615,6 +630,12 @@ mod tests {
 
     #[test]
     fn urls_methods_and_the_gateways_echo() {
+        let e = read(
+            "RetryError [AI_RetryError]: Failed after 3 attempts. Last error: x",
+            32,
+        );
+        assert_eq!(e.attempts, Some(3));
+        assert_eq!(read("gave up after 2 retries", 32).attempts, Some(3));
         let e = read("POST https://api.moleapi.com/chat/completions failed.", 32);
         assert_eq!(e.method.as_deref(), Some("POST"));
         assert_eq!(

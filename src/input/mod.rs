@@ -236,7 +236,10 @@ fn read_text(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Inpu
             detail: "It holds no status, URL, error body or client error. Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your client printed.".into(),
         });
     }
-    Ok(vec![InputCapture::new(found.into_capture(), "text", "")])
+    let attempts = found.attempts;
+    let mut read = InputCapture::new(found.into_capture(), "text", "");
+    read.attempts = attempts.unwrap_or(1);
+    Ok(vec![read])
 }
 
 /// A format reader's single capture, with what the evidence reader finds in the same
@@ -252,7 +255,11 @@ fn with_evidence(
     match read {
         Ok(mut captures) if captures.len() == 1 => {
             if let Some(c) = captures.first_mut() {
-                evidence::read(text, literal_depth).fill(&mut c.capture);
+                let found = evidence::read(text, literal_depth);
+                found.fill(&mut c.capture);
+                if c.attempts == 1 {
+                    c.attempts = found.attempts.unwrap_or(1);
+                }
             }
             Ok(captures)
         }
