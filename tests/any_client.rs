@@ -66,6 +66,15 @@ fn a_users_own_print_of_status_and_body_is_read() {
     let (format, status, _, ids) = diagnose("print.txt", text);
     assert_eq!((format.as_str(), status), ("text", Some(403)));
     assert_eq!(ids[0], "permission.model", "{ids:?}");
+    // The report says where each piece of evidence was read.
+    let report = &eval_json("print.txt", text)[0];
+    let read_from: Vec<(&str, u64)> = report["read_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["evidence"].as_str().unwrap(), r["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(read_from, [("status", 2), ("error body", 2)]);
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub struct Evidence {
     pub client: Option<String>,
     /// How many times the client says it sent the call (`Failed after 3 attempts`).
     pub attempts: Option<usize>,
+    /// Where each piece was read: (`status`, `url`, `error body`, …, line number).
+    pub lines: Vec<(&'static str, usize)>,
     /// The exception line (`package.Class: message`), when there was one.
     pub exception: Option<String>,
     /// The error the client raised where the text states no status: a refused
@@ -154,9 +156,16 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
         _ => std::borrow::Cow::Borrowed(text),
     };
     let text = plain.as_ref();
+    // Colour codes hold no line breaks: a line here is the pasted text's line.
+    let line_at = |at: usize| text.get(..at).map_or(1, |t| t.matches('\n').count() + 1);
+    let line_of = |piece: &str| text.find(piece).map(line_at);
+    let mut lines = Vec::new();
+    let (status, status_at) = status(text).unzip();
+    let (body, body_at) = body(text, literal_depth).unzip();
+    lines.extend(status_at.map(|at| ("status", line_at(at))));
     let mut e = Evidence {
-        status: status(text),
-        body: body(text, literal_depth),
+        status,
+        body,
         ..Default::default()
     };
     if let Some(c) = re(&ECHO).and_then(|r| r.captures(text)) {
@@ -178,6 +187,8 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
                     .map(str::to_owned)
             });
     }
+    lines.extend(e.url.as_deref().and_then(line_of).map(|l| ("url", l)));
+    lines.extend(body_at.map(|at| ("error body", line_at(at))));
     if e.method.is_none() {
         e.method = re(&METHOD)
             .and_then(|r| r.captures(text))
@@ -251,8 +262,11 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
         if e.status.is_none() && e.class_status.is_none() {
             e.client_error = Some(line.clone());
         }
+        lines.extend(line_of(&message).map(|l| ("exception", l)));
         e.exception = Some(line);
     }
+    lines.sort_by_key(|&(_, line)| line);
+    e.lines = lines;
     e
 }
 
@@ -356,9 +370,9 @@ fn group<'t>(c: &regex::Captures<'t>, i: usize) -> &'t str {
 
 /// The strongest status phrasing in the text; the last of equal strength (after
 /// retries, the last answer is the one that failed).
-fn status(text: &str) -> Option<u16> {
+fn status(text: &str) -> Option<(u16, usize)> {
     let r = re(&STATUS)?;
-    let mut best: Option<(usize, u16)> = None;
+    let mut best: Option<(usize, u16, usize)> = None;
     for c in r.captures_iter(text) {
         let Some((strength, m)) = (1..c.len()).find_map(|i| c.get(i).map(|m| (i, m))) else {
             continue;
@@ -366,11 +380,11 @@ fn status(text: &str) -> Option<u16> {
         let Ok(code) = m.as_str().parse::<u16>() else {
             continue;
         };
-        if best.is_none_or(|(s, _)| strength <= s) {
-            best = Some((strength, code));
+        if best.is_none_or(|(s, _, _)| strength <= s) {
+            best = Some((strength, code, m.start()));
         }
     }
-    best.map(|(_, code)| code)
+    best.map(|(_, code, at)| (code, at))
 }
 
 /// URLs end before the punctuation that closes the sentence or literal around them.
@@ -452,7 +466,9 @@ static ERROR_KEY: LazyLock<Option<Regex>> =
 /// a Python literal or a Node object, and the error looked for inside each. A span
 /// no reader takes whole (Node's dumps hold `[Object]`, `[Function: f]`, sockets) is
 /// searched for its `error: {…}` object, read on its own.
-fn body(text: &str, literal_depth: usize) -> Option<serde_json::Value> {
+fn body(text: &str, literal_depth: usize) -> Option<(serde_json::Value, usize)> {
+    // Where a span starts in `text` (spans are slices of it).
+    let at = |span: &str| (span.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     let literal = |span: &str| {
         serde_json::from_str::<serde_json::Value>(span)
             .ok()
@@ -468,7 +484,7 @@ fn body(text: &str, literal_depth: usize) -> Option<serde_json::Value> {
     };
     for span in outer_objects(text, usize::MAX) {
         if let Some(found) = literal(span).and_then(|v| error_body(&v, 0)) {
-            return Some(found);
+            return Some((found, at(span)));
         }
     }
     // At most a few tries, each over one bounded span: linear in the text.
@@ -483,7 +499,7 @@ fn body(text: &str, literal_depth: usize) -> Option<serde_json::Value> {
         if let Some(error) =
             literal(span).filter(|e| e.get("message").is_some_and(serde_json::Value::is_string))
         {
-            return Some(serde_json::json!({ "error": error }));
+            return Some((serde_json::json!({ "error": error }), at(span)));
         }
     }
     None

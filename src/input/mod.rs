@@ -97,6 +97,8 @@ pub struct InputCapture {
     pub locator: String,
     /// How many identical attempts this capture stands for (SDKs retry 429 and 5xx).
     pub attempts: usize,
+    /// Text read by its evidence: where each piece was found (`status`, line 6).
+    pub read_from: Vec<(&'static str, usize)>,
 }
 
 impl InputCapture {
@@ -106,6 +108,7 @@ impl InputCapture {
             format,
             locator: locator.into(),
             attempts: 1,
+            read_from: Vec::new(),
         }
     }
 }
@@ -236,9 +239,10 @@ fn read_text(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Inpu
             detail: "It holds no status, URL, error body or client error. Save the HTTP exchange (curl -v, a HAR file) or paste the whole error your client printed.".into(),
         });
     }
-    let attempts = found.attempts;
+    let (attempts, lines) = (found.attempts, found.lines.clone());
     let mut read = InputCapture::new(found.into_capture(), "text", "");
     read.attempts = attempts.unwrap_or(1);
+    read.read_from = lines;
     Ok(vec![read])
 }
 

@@ -53,11 +53,22 @@ pub struct CaptureReport<'s> {
     /// `response`, `response.body`): checks on them could not be made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lacks: Vec<String>,
+    /// For text read by its evidence (format `text`): where each piece was found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_from: Vec<ReadFrom>,
     #[serde(flatten)]
     pub diagnosis: Diagnosis<'s>,
     /// With `--trace`: every rule's condition on this capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<crate::trace::RuleTrace>>,
+}
+
+/// One piece of evidence and the line of the input it was read from.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadFrom {
+    /// `status`, `url`, `error body`, `exception`.
+    pub evidence: &'static str,
+    pub line: usize,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -79,6 +90,11 @@ impl<'s> CaptureReport<'s> {
             lacks: crate::input::lacks(&input.capture)
                 .into_iter()
                 .map(str::to_owned)
+                .collect(),
+            read_from: input
+                .read_from
+                .iter()
+                .map(|&(evidence, line)| ReadFrom { evidence, line })
                 .collect(),
             diagnosis,
             trace: None,

@@ -34,6 +34,8 @@ struct Labels {
     cut: &'static str,
     lacks: &'static str,
     lacks_printed: &'static str,
+    read_from: &'static str,
+    line: &'static str,
     lack_url: &'static str,
     lack_headers: &'static str,
     lack_body: &'static str,
@@ -69,6 +71,8 @@ fn labels(lang: Lang) -> Labels {
             cut: "{part} is longer than rulecheck matches (--limit body-bytes=SIZE, 1 MiB by default): only its start was evaluated",
             lacks: "not in this input",
             lacks_printed: "not in what {client} printed",
+            read_from: "read from",
+            line: "line",
             lack_url: "the URL (address checks skipped)",
             lack_headers: "request headers (key checks skipped)",
             lack_body: "the request body",
@@ -89,6 +93,8 @@ fn labels(lang: Lang) -> Labels {
             cut: "{part} 超出匹配上限（--limit body-bytes=SIZE，默认 1 MiB）：只检查了开头部分",
             lacks: "此输入中缺少",
             lacks_printed: "{client} 的输出中缺少",
+            read_from: "读取自",
+            line: "第 {n} 行",
             lack_url: "URL（已跳过地址检查）",
             lack_headers: "请求头（已跳过密钥检查）",
             lack_body: "请求体",
@@ -170,6 +176,21 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
             _ => l.lacks.to_owned(),
         };
         let _ = writeln!(out, "  {DIM}{label}: {}{DIM:#}", parts.join("; "));
+    }
+    if !r.read_from.is_empty() {
+        let pieces: Vec<String> = r
+            .read_from
+            .iter()
+            .map(|p| {
+                let line = if l.line.contains("{n}") {
+                    l.line.replace("{n}", &p.line.to_string())
+                } else {
+                    format!("{} {}", l.line, p.line)
+                };
+                format!("{} ({line})", p.evidence)
+            })
+            .collect();
+        let _ = writeln!(out, "  {DIM}{}: {}{DIM:#}", l.read_from, pieces.join(", "));
     }
     if let Some(id) = &d.request_id {
         let _ = writeln!(out, "  {DIM}{}: {id}{DIM:#}", l.request_id);
