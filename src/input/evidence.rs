@@ -117,9 +117,10 @@ static MODEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// A library named by its stack frames or User-Agent.
+/// A library named by its stack frames or User-Agent (and Python's own HTTP client,
+/// `urllib`, by its frames in the standard library).
 static CLIENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"(?i)site-packages/([a-z_][0-9a-z_]*)/|node_modules/((?:@[0-9a-z_.-]+/)?[0-9a-z_.-]+)/|user-agent['"]?\s*[:=]\s*['"]?([^'"\r\n,}]+)"#)
+    Regex::new(r#"(?i)site-packages/([a-z_][0-9a-z_]*)/|node_modules/((?:@[0-9a-z_.-]+/)?[0-9a-z_.-]+)/|user-agent['"]?\s*[:=]\s*['"]?([^'"\r\n,}]+)|/python3\.[0-9]+/(urllib)/"#)
         .ok()
 });
 
@@ -236,7 +237,7 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
         .map(|c| group(&c, 1).to_owned());
     e.client = re(&CLIENT).and_then(|r| {
         r.captures_iter(text).find_map(|c| {
-            (1..=3)
+            (1..=4)
                 .find_map(|i| c.get(i))
                 .map(|m| m.as_str().trim().to_owned())
                 .filter(|name| !is_runtime(name))
