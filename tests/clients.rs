@@ -87,8 +87,18 @@ fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
                 .any(|p| ["url", "request.headers", "response", "response.body"].contains(p)),
             "{file}: got {got:?}, the native capture {expected:?}, and it lacks only {lacks:?}"
         );
+        // …and names the client whose output hid it, where the output shows one.
+        let d = diagnose(&set, &last.capture, Default::default());
+        let shows_client = ["site-packages/", "node_modules/", "/urllib/"]
+            .iter()
+            .any(|frame| text.contains(frame));
+        assert!(
+            d.client.is_some() || !shows_client,
+            "{file}: no client named"
+        );
         lacking.push(format!(
-            "{file}: {got:?} (native {expected:?}), lacks {lacks:?}"
+            "{file}: {got:?} (native {expected:?}), lacks {lacks:?} in what {} printed",
+            d.client.as_deref().unwrap_or_default()
         ));
     }
     eprintln!(
