@@ -235,14 +235,24 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
     e.model = re(&MODEL)
         .and_then(|r| r.captures(text))
         .map(|c| group(&c, 1).to_owned());
-    e.client = re(&CLIENT).and_then(|r| {
-        r.captures_iter(text).find_map(|c| {
-            (1..=4)
-                .find_map(|i| c.get(i))
-                .map(|m| m.as_str().trim().to_owned())
-                .filter(|name| !is_runtime(name))
-        })
-    });
+    // The User-Agent names the version too (`axios/1.21.1`): it wins over a frame.
+    if let Some(r) = re(&CLIENT) {
+        let (mut agent, mut frame) = (None, None);
+        for c in r.captures_iter(text) {
+            if let Some(m) = c.get(3) {
+                agent.get_or_insert_with(|| m.as_str().trim().to_owned());
+            } else if let Some(m) = [1, 2, 4].iter().find_map(|&i| c.get(i))
+                && frame.is_none()
+                && !is_runtime(m.as_str())
+            {
+                frame = Some(m.as_str().to_owned());
+            }
+            if agent.is_some() {
+                break;
+            }
+        }
+        e.client = agent.or(frame);
+    }
     if let Some((class, message)) = re(&EXCEPTION).and_then(|r| {
         r.captures_iter(text)
             .filter(|c| {
@@ -473,6 +483,13 @@ fn body(text: &str, literal_depth: usize) -> Option<(serde_json::Value, usize)> 
     let literal = |span: &str| {
         serde_json::from_str::<serde_json::Value>(span)
             .ok()
+            // A body a terminal wrapped: its line breaks were never in the body.
+            .or_else(|| {
+                let unwrapped: String = span.split(['\n', '\r']).collect();
+                (unwrapped.len() < span.len())
+                    .then(|| serde_json::from_str::<serde_json::Value>(&unwrapped).ok())
+                    .flatten()
+            })
             .or_else(|| super::sdk::python_literal(span, literal_depth))
             .or_else(|| {
                 // Node prints a long string as pieces joined over lines: `'a' +\n 'b'`.
@@ -561,7 +578,9 @@ fn outer_objects(text: &str, max: usize) -> Vec<&str> {
                 escaped = false;
             } else if b == b'\\' {
                 escaped = true;
-            } else if b == q || b == b'\n' {
+            } else if b == q || (b == b'\n' && q == b'\'') {
+                // A prose apostrophe opens no string past its line; a double-quoted
+                // string goes on where a terminal wrapped it.
                 quote = None;
             }
             continue;
@@ -708,6 +727,21 @@ mod tests {
             32,
         );
         assert_eq!(message(&e), Some("m4".into()));
+        // A body a terminal wrapped at 40 columns is read whole.
+        let body = "{\"error\":{\"message\":\"This token has no access to model gpt-4o\",\"type\":\"new_api_error\"}}";
+        let wrapped: Vec<String> = body
+            .as_bytes()
+            .chunks(40)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let e = read(
+            &format!("request failed: 403\n{}\n", wrapped.join("\n")),
+            32,
+        );
+        assert_eq!(
+            message(&e),
+            Some("This token has no access to model gpt-4o".into())
+        );
         // A body cut off by a truncated paste is no body; the status stays.
         let e = read("request failed: 403 {\"error\":{\"message\":\"cut", 32);
         assert_eq!((e.status, e.body), (Some(403), None));
@@ -760,6 +794,19 @@ mod tests {
             e.body.unwrap()["error"]["message"],
             "该令牌无权访问模型 gpt-4o (request id: 20261201093015123456789AbCdEfGh)"
         );
+    }
+
+    #[test]
+    fn the_client_is_named_with_its_version_where_the_text_shows_it() {
+        let frames = "  at settle (file:///app/node_modules/axios/lib/core/settle.js:19:12)\n";
+        assert_eq!(read(frames, 32).client.as_deref(), Some("axios"));
+        let with_agent = format!("{frames}    headers: {{ 'User-Agent': 'axios/1.21.1' }}\n");
+        assert_eq!(
+            read(&with_agent, 32).client.as_deref(),
+            Some("axios/1.21.1")
+        );
+        let python = "  File \"/srv/.venv/lib/python3.12/site-packages/urllib3/x.py\"\n  File \"/srv/.venv/lib/python3.12/site-packages/requests/models.py\"\n";
+        assert_eq!(read(python, 32).client.as_deref(), Some("requests"));
     }
 
     #[test]
