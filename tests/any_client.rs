@@ -58,6 +58,10 @@ fn requests_http_error_gives_the_status_and_the_address_checks() {
     );
     assert_eq!(ids[0], "address.missing-v1", "{ids:?}");
     assert!(ids.contains(&"status.404".to_owned()));
+    // What the evidence reader filled in under the SDK reader says where it was read.
+    let report = &eval_json("requests.txt", text)[0];
+    assert_eq!(report["read_from"][0]["evidence"], "status");
+    assert_eq!(report["read_from"][0]["line"], 6);
 }
 
 #[test]

@@ -231,6 +231,42 @@ fn read_format(
     }
 }
 
+/// Which of the parts the evidence reader reports lines for a capture holds.
+#[derive(Clone, Copy)]
+struct Parts {
+    status: bool,
+    url: bool,
+    body: bool,
+}
+
+impl Parts {
+    fn of(c: &Capture) -> Parts {
+        Parts {
+            status: c.status().is_some(),
+            url: c.request.as_ref().is_some_and(|r| r.url.is_some()),
+            body: c.response.as_ref().is_some_and(|r| r.body.is_some()),
+        }
+    }
+
+    /// What `self` holds and `before` did not.
+    fn minus(self, before: Parts) -> Parts {
+        Parts {
+            status: self.status && !before.status,
+            url: self.url && !before.url,
+            body: self.body && !before.body,
+        }
+    }
+
+    fn has(self, evidence: &str) -> bool {
+        match evidence {
+            "status" => self.status,
+            "url" => self.url,
+            "error body" => self.body,
+            _ => false,
+        }
+    }
+}
+
 /// Any text, by the evidence it holds; unrecognised only when it holds none.
 fn read_text(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, InputError> {
     let found = evidence::read(text, literal_depth);
@@ -260,7 +296,16 @@ fn with_evidence(
         Ok(mut captures) if captures.len() == 1 => {
             if let Some(c) = captures.first_mut() {
                 let found = evidence::read(text, literal_depth);
+                let had = Parts::of(&c.capture);
                 found.fill(&mut c.capture);
+                // Where what the evidence filled in was read.
+                let filled = Parts::of(&c.capture).minus(had);
+                c.read_from = found
+                    .lines
+                    .iter()
+                    .filter(|(what, _)| filled.has(what))
+                    .copied()
+                    .collect();
                 if c.attempts == 1 {
                     c.attempts = found.attempts.unwrap_or(1);
                 }
