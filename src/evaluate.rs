@@ -192,6 +192,7 @@ fn fired_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Vec<Fired<'s>> {
     fired.sort_by_key(|f| {
         (
             f.rule.fallback,
+            f.rule.severity,
             std::cmp::Reverse(f.rule.priority),
             category_rank(&f.rule.category),
             f.rulebook_index,
