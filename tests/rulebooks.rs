@@ -405,3 +405,30 @@ fn the_default_rulebook_names_the_model_from_the_gateway_message() {
         assert!(f.message.contains(expect), "{message}: {}", f.message);
     }
 }
+
+/// The guidance for a 4xx the guide has no entry for lists the guide's checks one by
+/// one, each a check of its own (it read "Check, in this order: 1. Check, in order: …").
+#[test]
+fn an_unlisted_4xx_gets_the_guides_checks_one_by_one() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    for status in [405, 409, 413, 415, 422] {
+        let capture: rulecheck::capture::Capture =
+            serde_json::from_value(serde_json::json!({ "response": { "status": status } }))
+                .unwrap();
+        let d = rulecheck::evaluate::diagnose(&set, &capture, Default::default());
+        let guide = d.findings.last().unwrap();
+        assert!(guide.checks.len() >= 4, "{status}: {:?}", guide.checks);
+        assert!(
+            guide
+                .checks
+                .iter()
+                .all(|c| !c.to_lowercase().starts_with("check")),
+            "{status}: {:?}",
+            guide.checks
+        );
+        assert!(
+            guide.checks[0].contains("Base URL"),
+            "{status}: the address first"
+        );
+    }
+}
