@@ -19,6 +19,22 @@ use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, Status
 /// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
 pub const ABSENT: &str = "(absent)";
 
+/// Evidence for a fact the input could not hold: the part was not captured (an SDK's
+/// text has no request headers), so nothing is claimed about it.
+pub const NOT_IN_INPUT: &str = "(not in this input)";
+
+/// Evidence for a fact the captured part did not have: the key was not sent.
+pub const NONE: &str = "(none)";
+
+/// How evidence shows a fact the capture does not have.
+fn absent(fact: &Fact, capture: &Capture) -> &'static str {
+    let lacking = crate::input::lacks(capture);
+    let part_lacking = fact.part().is_some_and(|part| {
+        lacking.contains(&part) || (part.starts_with("response") && lacking.contains(&"response"))
+    });
+    if part_lacking { NOT_IN_INPUT } else { NONE }
+}
+
 /// Options for one evaluation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EvalOptions {
@@ -328,7 +344,7 @@ fn finding<'s>(
             let value = match facts.display(fact) {
                 Some(v) if v.len() > quote => format!("{}…", crate::facts::cut(&v, quote)),
                 Some(v) => v,
-                None => ABSENT.to_owned(),
+                None => absent(fact, facts.capture()).to_owned(),
             };
             evidence.push(Evidence { fact: name, value });
         }

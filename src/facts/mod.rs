@@ -74,6 +74,39 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// The part of a capture that would hold this fact, named as `input::lacks` names
+    /// the parts an input did not hold.
+    pub fn part(&self) -> Option<&'static str> {
+        Some(match self {
+            Fact::Url
+            | Fact::UrlScheme
+            | Fact::UrlHost
+            | Fact::UrlPort
+            | Fact::UrlPath
+            | Fact::UrlQuery
+            | Fact::UrlOrigin => "url",
+            Fact::RequestHeader(_)
+            | Fact::RequestHeaderCount
+            | Fact::Key
+            | Fact::KeyLength
+            | Fact::KeySource
+            | Fact::AuthScheme => "request.headers",
+            Fact::RequestBody
+            | Fact::RequestBodyIsJson
+            | Fact::RequestJson(_)
+            | Fact::Model
+            | Fact::RequestParams => "request.body",
+            Fact::Status | Fact::ResponseHeader(_) => "response",
+            Fact::ResponseBody
+            | Fact::ResponseJson(_)
+            | Fact::ErrorMessage
+            | Fact::ErrorCode
+            | Fact::ErrorType
+            | Fact::ErrorParam => "response.body",
+            _ => return None,
+        })
+    }
+
     /// Whether the fact is read straight from the capture, with no parsing: conditions
     /// test these first.
     pub fn is_cheap(&self) -> bool {
