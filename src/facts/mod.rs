@@ -28,49 +28,64 @@ pub use derive::Facts;
 pub use derived::{Derived, DerivedCase, DerivedExtract, DerivedResult, DerivedTest};
 pub use parse::cut;
 
-/// A fact a rule can test, resolved from its name at compile time.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Fact {
-    Status,
-    Method,
-    Url,
-    UrlScheme,
-    UrlHost,
-    UrlPort,
-    UrlPath,
-    UrlQuery,
-    UrlOrigin,
-    RequestHeader(String),
-    RequestHeaderCount,
-    ResponseHeader(String),
-    RequestBody,
-    RequestBodyIsJson,
-    RequestJson(Vec<PathSegment>),
-    ResponseBody,
-    ResponseJson(Vec<PathSegment>),
-    Key,
-    KeyLength,
-    KeySource,
-    AuthScheme,
-    ErrorMessage,
-    ErrorCode,
-    ErrorType,
-    ErrorParam,
-    RequestId,
-    Model,
-    ClientError,
-    Meta(String),
-    RequestTime,
-    RequestTimeSource,
-    RequestParams,
-    /// `vars.<name>` as written; the compiler replaces it with [`Fact::Const`].
-    Var(String),
-    /// A rulebook variable's value, fixed at compile time.
-    Const(String),
-    /// `derived.<name>` as written; the compiler replaces it with [`Fact::Derived`].
-    DerivedRef(String),
-    /// A fact the rulebook defines from other facts (`derive:`).
-    Derived(std::sync::Arc<Derived>),
+/// Declares the fixed facts once: each row gives its variant, its name in rulebooks and
+/// a one-line description (docs, suggestions). The macro makes both the [`Fact`] enum
+/// and [`FACT_NAMES`], which `Fact::parse` reads; a new fixed fact is one row here and
+/// its value in `Facts::get` (the compiler points at the missing arm).
+macro_rules! fixed_facts {
+    ($($variant:ident = $name:literal: $what:literal,)*) => {
+        /// A fact a rule can test, resolved from its name at compile time.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum Fact {
+            $($variant,)*
+            RequestHeader(String),
+            ResponseHeader(String),
+            RequestJson(Vec<PathSegment>),
+            ResponseJson(Vec<PathSegment>),
+            Meta(String),
+            /// `vars.<name>` as written; the compiler replaces it with [`Fact::Const`].
+            Var(String),
+            /// A rulebook variable's value, fixed at compile time.
+            Const(String),
+            /// `derived.<name>` as written; the compiler replaces it with [`Fact::Derived`].
+            DerivedRef(String),
+            /// A fact the rulebook defines from other facts (`derive:`).
+            Derived(std::sync::Arc<Derived>),
+        }
+
+        /// Every fixed fact: its name, what it resolves to, and a one-line description.
+        pub const FACT_NAMES: &[(&str, Fact, &str)] = &[$(($name, Fact::$variant, $what),)*];
+    };
+}
+
+fixed_facts! {
+    Status = "status": "the response's HTTP status code (number)",
+    Method = "method": "the request method, upper-case (`POST`)",
+    Url = "url": "the full request URL as sent",
+    UrlScheme = "url.scheme": "`http` or `https`",
+    UrlHost = "url.host": "the host name or IP address, lower-case",
+    UrlPort = "url.port": "the port (number), explicit or the scheme's default",
+    UrlPath = "url.path": "the path, as sent (`/v1/chat/completions`)",
+    UrlQuery = "url.query": "the query string without `?`",
+    UrlOrigin = "url.origin": "scheme, host and port (`https://api.moleapi.com`)",
+    RequestHeaderCount = "request.header_count": "how many request headers the capture holds (0: none captured or none sent)",
+    RequestBody = "request.body": "the request body as text",
+    RequestBodyIsJson = "request.body_is_json": "true when the request body parses as JSON",
+    ResponseBody = "response.body": "the response body as text",
+    Key = "key": "the API key as sent, whitespace included (always shown masked)",
+    KeyLength = "key.length": "the key's length in characters",
+    KeySource = "key.source": "where the key was found: `authorization`, `x-api-key`, `api-key`, `x-goog-api-key` or `query`",
+    AuthScheme = "auth.scheme": "the scheme word of the Authorization header as written (`Bearer`); absent when the header has none",
+    ErrorMessage = "error.message": "the error message from the response body (new-api, OpenAI, Claude and plain-text shapes)",
+    ErrorCode = "error.code": "the error code from the response body",
+    ErrorType = "error.type": "the error type from the response body",
+    ErrorParam = "error.param": "the error's `param` from the response body",
+    RequestId = "request_id": "the request id: the `X-Oneapi-Request-Id` header, the `(request id: …)` suffix, or `x-request-id`",
+    Model = "model": "the model asked for (the request body's `model`)",
+    ClientError = "client_error": "the error the client raised when no response came back",
+    RequestTime = "request.time": "when the request was made: the response's `Date` header, else `meta.time`, else the timestamp inside a new-api/one-api request id",
+    RequestTimeSource = "request.time_source": "where `request.time` came from: `the Date header`, `meta.time` or `the request id`",
+    RequestParams = "request.params": "the request's parameters for a support ticket: the JSON body with message contents summarised and secrets removed",
 }
 
 impl Fact {
@@ -131,134 +146,6 @@ pub enum PathSegment {
     Key(String),
     Index(usize),
 }
-
-/// Every fixed fact: its name, what it resolves to, and a one-line description (docs,
-/// suggestions). A new fact is a row here, its variant, and its value in [`Facts::get`].
-pub const FACT_NAMES: &[(&str, Fact, &str)] = &[
-    (
-        "status",
-        Fact::Status,
-        "the response's HTTP status code (number)",
-    ),
-    (
-        "method",
-        Fact::Method,
-        "the request method, upper-case (`POST`)",
-    ),
-    ("url", Fact::Url, "the full request URL as sent"),
-    ("url.scheme", Fact::UrlScheme, "`http` or `https`"),
-    (
-        "url.host",
-        Fact::UrlHost,
-        "the host name or IP address, lower-case",
-    ),
-    (
-        "url.port",
-        Fact::UrlPort,
-        "the port (number), explicit or the scheme's default",
-    ),
-    (
-        "url.path",
-        Fact::UrlPath,
-        "the path, as sent (`/v1/chat/completions`)",
-    ),
-    ("url.query", Fact::UrlQuery, "the query string without `?`"),
-    (
-        "url.origin",
-        Fact::UrlOrigin,
-        "scheme, host and port (`https://api.moleapi.com`)",
-    ),
-    (
-        "request.header_count",
-        Fact::RequestHeaderCount,
-        "how many request headers the capture holds (0: none captured or none sent)",
-    ),
-    (
-        "request.body",
-        Fact::RequestBody,
-        "the request body as text",
-    ),
-    (
-        "request.body_is_json",
-        Fact::RequestBodyIsJson,
-        "true when the request body parses as JSON",
-    ),
-    (
-        "response.body",
-        Fact::ResponseBody,
-        "the response body as text",
-    ),
-    (
-        "key",
-        Fact::Key,
-        "the API key as sent, whitespace included (always shown masked)",
-    ),
-    (
-        "key.length",
-        Fact::KeyLength,
-        "the key's length in characters",
-    ),
-    (
-        "key.source",
-        Fact::KeySource,
-        "where the key was found: `authorization`, `x-api-key`, `api-key`, `x-goog-api-key` or `query`",
-    ),
-    (
-        "auth.scheme",
-        Fact::AuthScheme,
-        "the scheme word of the Authorization header as written (`Bearer`); absent when the header has none",
-    ),
-    (
-        "error.message",
-        Fact::ErrorMessage,
-        "the error message from the response body (new-api, OpenAI, Claude and plain-text shapes)",
-    ),
-    (
-        "error.code",
-        Fact::ErrorCode,
-        "the error code from the response body",
-    ),
-    (
-        "error.type",
-        Fact::ErrorType,
-        "the error type from the response body",
-    ),
-    (
-        "error.param",
-        Fact::ErrorParam,
-        "the error's `param` from the response body",
-    ),
-    (
-        "request_id",
-        Fact::RequestId,
-        "the request id: the `X-Oneapi-Request-Id` header, the `(request id: …)` suffix, or `x-request-id`",
-    ),
-    (
-        "model",
-        Fact::Model,
-        "the model asked for (the request body's `model`)",
-    ),
-    (
-        "client_error",
-        Fact::ClientError,
-        "the error the client raised when no response came back",
-    ),
-    (
-        "request.time",
-        Fact::RequestTime,
-        "when the request was made: the response's `Date` header, else `meta.time`, else the timestamp inside a new-api/one-api request id",
-    ),
-    (
-        "request.time_source",
-        Fact::RequestTimeSource,
-        "where `request.time` came from: `the Date header`, `meta.time` or `the request id`",
-    ),
-    (
-        "request.params",
-        Fact::RequestParams,
-        "the request's parameters for a support ticket: the JSON body with message contents summarised and secrets removed",
-    ),
-];
 
 /// Fact families whose last part is chosen by the rule author.
 pub const FACT_FAMILIES: &[(&str, &str)] = &[
