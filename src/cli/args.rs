@@ -73,8 +73,8 @@ pub struct EvalArgs {
     #[arg(value_name = "FILE", required_unless_present_any = ["status", "url", "key", "client_error"])]
     pub inputs: Vec<String>,
     /// Read the inputs as this format instead of detecting it.
-    #[arg(long = "input", value_enum, value_name = "FORMAT")]
-    pub input_format: Option<InputArg>,
+    #[arg(long = "input", value_name = "FORMAT", value_parser = input_format_parser())]
+    pub input_format: Option<input::Format>,
     /// HAR: report every entry, not only the API calls that failed or look wrong.
     #[arg(long)]
     pub all_entries: bool,
@@ -105,7 +105,7 @@ impl EvalArgs {
     /// How to read each input, from the flags.
     pub fn read_options(&self) -> input::ReadOptions {
         input::ReadOptions {
-            format: self.input_format.map(Into::into),
+            format: self.input_format,
             all_entries: self.all_entries,
             limits: self.limits(),
         }
@@ -170,29 +170,11 @@ pub struct CallArgs {
     pub client_error: Option<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum InputArg {
-    Capture,
-    Jsonl,
-    Har,
-    Http,
-    Sdk,
-    Log,
-    Text,
-}
-
-impl From<InputArg> for input::Format {
-    fn from(a: InputArg) -> Self {
-        match a {
-            InputArg::Capture => input::Format::Capture,
-            InputArg::Jsonl => input::Format::Jsonl,
-            InputArg::Har => input::Format::Har,
-            InputArg::Http => input::Format::Http,
-            InputArg::Sdk => input::Format::Sdk,
-            InputArg::Log => input::Format::Log,
-            InputArg::Text => input::Format::Text,
-        }
-    }
+/// `--input`: the library's own format names, so the two lists cannot drift apart.
+fn input_format_parser() -> impl clap::builder::TypedValueParser<Value = input::Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(input::Format::ALL.map(input::Format::name))
+        .map(|name| input::Format::from_name(&name).unwrap_or(input::Format::Text))
 }
 
 #[derive(Subcommand)]

@@ -51,6 +51,11 @@ impl Format {
         Format::Text,
     ];
 
+    /// The format `--input` names `name`, if any.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Capture => "capture",
