@@ -3,9 +3,10 @@
 //! redacted.
 //!
 //! Ranking, most useful first: specific findings before generic guidance (the
-//! `status.<code>` finding and fallback rules such as `ok` come last); among specific
-//! ones, higher `priority` first, then the guide's category order, then rulebook order.
-//! All of it is declared in the rulebook.
+//! `status.<code>` finding and fallback rules come last); errors before warnings; then
+//! the guide's order of categories for the status (`ranking:`), then `priority`, then
+//! the order of `categories:` and of the rulebooks. All of it is declared in the
+//! rulebook; see [`rank_key`].
 
 use std::borrow::Cow;
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 use crate::capture::Capture;
 use crate::facts::{Fact, Facts};
 use crate::limits::Limits;
-use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey};
+use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey, Variant};
 
 /// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
 pub const ABSENT: &str = "(absent)";
@@ -141,9 +142,9 @@ pub fn diagnose<'s>(set: &'s RuleSet, capture: &Capture, options: EvalOptions) -
 /// The ids of the rules that fire on a capture, ranked (no status guidance).
 pub fn matching_rule_ids(set: &RuleSet, capture: &Capture) -> Vec<String> {
     let facts = Facts::derive(capture);
-    fired_rules(set, &facts)
-        .into_iter()
-        .map(|f| f.rule.id.clone())
+    outcome(set, &facts)
+        .ranked()
+        .map(|r| r.id.clone())
         .collect()
 }
 
@@ -152,6 +153,16 @@ struct Fired<'s> {
     rulebook_index: usize,
     rule_index: usize,
     rule: &'s Rule,
+    /// The first of the rule's `variants:` whose condition holds.
+    variant: Option<&'s Variant>,
+}
+
+impl Fired<'_> {
+    fn severity(&self) -> Severity {
+        self.variant
+            .and_then(|v| v.severity)
+            .unwrap_or(self.rule.severity)
+    }
 }
 
 /// Masks, in place, the keys the capture holds that the text repeats word for word;
@@ -163,14 +174,55 @@ fn mask_known(facts: &Facts<'_>, text: &mut Cow<'_, str>) {
 }
 
 fn run_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding<'s>> {
-    fired_rules(set, facts)
+    outcome(set, facts)
+        .fired
         .into_iter()
-        .map(|f| finding(f.rulebook, f.rule, facts, options))
+        .map(|f| finding(&f, facts, options))
         .collect()
 }
 
-/// The rules that fire on these facts, suppressions applied, ranked.
-fn fired_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Vec<Fired<'s>> {
+/// A rule that held but is not reported: another finding makes it moot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppressed<'s> {
+    pub rule: &'s str,
+    /// The finding that makes it moot.
+    pub by: &'s str,
+    /// The declaration that says so: the suppressing rule's id, or `category <id>`.
+    pub via: Via<'s>,
+}
+
+/// Where a suppression is declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via<'s> {
+    /// The suppressing rule's own `suppresses:`.
+    Rule,
+    /// The `suppresses:` of the suppressing rule's category.
+    Category(&'s str),
+}
+
+/// The rules that held on one capture: the reported ones ranked, the suppressed ones
+/// with who suppressed them. What `--trace` explains.
+pub struct Outcome<'s> {
+    fired: Vec<Fired<'s>>,
+    pub suppressed: Vec<Suppressed<'s>>,
+    /// The guide's order that ranked them (the status's, else its class's).
+    pub ranking: Option<&'s crate::rulebook::Ranking>,
+}
+
+impl<'s> Outcome<'s> {
+    /// The reported rules, best first.
+    pub fn ranked(&self) -> impl Iterator<Item = &'s Rule> + '_ {
+        self.fired.iter().map(|f| f.rule)
+    }
+
+    /// The reported rules with their severity (a variant's, if one applies), best first.
+    pub fn ranked_with_severity(&self) -> impl Iterator<Item = (&'s Rule, Severity)> + '_ {
+        self.fired.iter().map(|f| (f.rule, f.severity()))
+    }
+}
+
+/// Runs every rule, applies the declared suppressions and ranks what is left.
+pub fn outcome<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Outcome<'s> {
     let mut fired: Vec<Fired<'_>> = Vec::new();
     for fallback_pass in [false, true] {
         if fallback_pass && !fired.is_empty() {
@@ -186,36 +238,110 @@ fn fired_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>) -> Vec<Fired<'s>> {
                         rulebook_index,
                         rule_index,
                         rule,
+                        variant: rule.variants.iter().find(|v| holds(&v.when, facts, rb)),
                     });
                 }
             }
         }
     }
-    // Declared precedence: a rule that fired makes the rules it suppresses moot.
-    let suppressed: Vec<&str> = fired
-        .iter()
-        .flat_map(|f| f.rule.suppresses.iter().map(String::as_str))
-        .collect();
-    if !suppressed.is_empty() {
-        fired.retain(|f| !suppressed.contains(&f.rule.id.as_str()));
-    }
-    let category_rank = |c: &str| {
-        set.category_order
+    // Declared precedence: a finding makes moot the rules its rule, or its category,
+    // suppresses. A suppressed rule still suppresses others (it held).
+    let mut suppressed: Vec<Suppressed<'s>> = Vec::new();
+    for f in &fired {
+        let by_category = set
+            .category_suppresses
             .iter()
-            .position(|x| x == c)
-            .unwrap_or(usize::MAX)
-    };
-    fired.sort_by_key(|f| {
-        (
-            f.rule.fallback,
-            f.rule.severity,
-            std::cmp::Reverse(f.rule.priority),
-            category_rank(&f.rule.category),
-            f.rulebook_index,
-            f.rule_index,
+            .filter(|(c, _)| *c == f.rule.category)
+            .flat_map(|(c, targets)| targets.iter().map(move |t| (t, Via::Category(c.as_str()))));
+        let by_rule = f.rule.suppresses.iter().map(|t| (t, Via::Rule));
+        for (target, via) in by_rule.chain(by_category) {
+            for other in &fired {
+                let id = other.rule.id.as_str();
+                if id != f.rule.id
+                    && crate::rulebook::suppression_targets(target, id)
+                    && !suppressed.iter().any(|s| s.rule == id)
+                {
+                    suppressed.push(Suppressed {
+                        rule: id,
+                        by: &f.rule.id,
+                        via,
+                    });
+                }
+            }
+        }
+    }
+    fired.retain(|f| !suppressed.iter().any(|s| s.rule == f.rule.id));
+    let ranking = facts.capture().status().and_then(|s| set.ranking_for(s));
+    fired.sort_by_key(|f| rank_key(set, ranking, f));
+    Outcome {
+        fired,
+        suppressed,
+        ranking,
+    }
+}
+
+/// The ranking, most useful first: fallbacks last; errors before everything else (a
+/// warning never outranks an error); then the guide's order of categories for the
+/// status ("for 401, the key first"); then `priority`; then the order of `categories:`
+/// and of the rulebooks.
+fn rank_key(
+    set: &RuleSet,
+    ranking: Option<&crate::rulebook::Ranking>,
+    f: &Fired<'_>,
+) -> (
+    bool,
+    bool,
+    usize,
+    std::cmp::Reverse<i64>,
+    usize,
+    usize,
+    usize,
+) {
+    (
+        f.rule.fallback,
+        f.severity() != Severity::Error,
+        set.category_rank(ranking, &f.rule.category),
+        std::cmp::Reverse(f.rule.priority),
+        set.category_rank(None, &f.rule.category),
+        f.rulebook_index,
+        f.rule_index,
+    )
+}
+
+/// Why `first` ranks above `second`, in words (`--trace`): the first part of the
+/// ranking that tells them apart.
+pub fn rank_reason(
+    set: &RuleSet,
+    ranking: Option<&crate::rulebook::Ranking>,
+    (first, first_severity): (&Rule, Severity),
+    (second, second_severity): (&Rule, Severity),
+) -> String {
+    let order = |r: &Rule| set.category_rank(ranking, &r.category);
+    if first.fallback != second.fallback {
+        format!(
+            "{} is a fallback, given only when nothing else fits",
+            second.id
         )
-    });
-    fired
+    } else if (first_severity == Severity::Error) != (second_severity == Severity::Error) {
+        format!(
+            "an {} outranks a {}",
+            first_severity.name(),
+            second_severity.name()
+        )
+    } else if order(first) != order(second) {
+        let whose = match ranking {
+            Some(r) => format!("the order for {}", r.key.label()),
+            None => "the order of `categories:`".to_owned(),
+        };
+        format!(
+            "{} comes before {} in {whose}",
+            first.category, second.category
+        )
+    } else if first.priority != second.priority {
+        format!("priority {} > {}", first.priority, second.priority)
+    } else {
+        "same category and priority: the rulebook's order".to_owned()
+    }
 }
 
 /// What a summary counts of one capture: its top diagnosis and where the call went.
@@ -236,9 +362,10 @@ pub struct Classified<'s> {
 /// [`diagnose`], without rendering findings.
 pub fn classify<'s>(set: &'s RuleSet, capture: &Capture, options: EvalOptions) -> Classified<'s> {
     let facts = Facts::derive_with(capture, options.limits.body_bytes);
-    let top = fired_rules(set, &facts)
-        .first()
-        .map(|f| (f.rule.id.as_str(), f.rule.category.as_str()));
+    let top = outcome(set, &facts)
+        .ranked()
+        .next()
+        .map(|r| (r.id.as_str(), r.category.as_str()));
     // Each value is shown once: no need to keep it for a message to quote.
     Classified {
         status: capture.status(),
@@ -328,15 +455,14 @@ fn evidence<'r>(
     }
 }
 
-fn finding<'s>(
-    rb: &'s Rulebook,
-    rule: &'s Rule,
-    facts: &Facts<'_>,
-    options: EvalOptions,
-) -> Finding<'s> {
+fn finding<'s>(fired: &Fired<'s>, facts: &Facts<'_>, options: EvalOptions) -> Finding<'s> {
+    let (rb, rule, variant) = (fired.rulebook, fired.rule, fired.variant);
     let (lang, quote) = (options.lang, options.limits.quote_bytes);
     let mut tests = Vec::new();
     evidence(&rule.when, facts, rb, &mut tests);
+    if let Some(v) = variant {
+        evidence(&v.when, facts, rb, &mut tests);
+    }
     let mut evidence: Vec<Evidence<'s>> = Vec::new();
     let mut push = |name: &'s str, fact: &Fact| {
         if !evidence.iter().any(|e| e.fact == name) {
@@ -375,10 +501,17 @@ fn finding<'s>(
     Finding {
         id: Cow::Borrowed(&rule.id),
         category: &rule.category,
-        severity: rule.severity,
+        severity: fired.severity(),
         title: known(Cow::Borrowed(rule.title.get(lang))),
-        message: render(&rule.message),
-        fix: rule.fix.as_ref().map(render),
+        message: render(
+            variant
+                .and_then(|v| v.message.as_ref())
+                .unwrap_or(&rule.message),
+        ),
+        fix: variant
+            .and_then(|v| v.fix.as_ref())
+            .or(rule.fix.as_ref())
+            .map(render),
         support: rule.support.as_ref().map(render),
         evidence,
         checks: Vec::new(),

@@ -155,6 +155,14 @@ pub fn describe(op: &Op) -> String {
         ),
         Op::Near { to, max } => format!("near [{}] (max {max})", to.join(", ")),
         Op::Type(ts) => format!("type [{}]", ts.join(", ")),
+        Op::Mentions(words) => format!(
+            "mentions [{}]",
+            words
+                .iter()
+                .map(|w| w.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -95,7 +95,7 @@ fn a_wrong_expectation_is_reported_with_what_was_found() {
     let dir = std::env::temp_dir().join(format!("rulecheck-cases-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("wrong.yaml");
-    std::fs::write(&file, "cases:\n  - name: wrong\n    capture: { response: { status: 429 } }\n    expect: [quota.balance]\n    absent: [rate.frequency]\n").unwrap();
+    std::fs::write(&file, "cases:\n  - name: wrong\n    capture: { response: { status: 429, body: { error: { message: Too many requests } } } }\n    expect: [quota.balance]\n    absent: [rate.frequency]\n").unwrap();
     let cases = cases::load(&file).unwrap();
     let report = cases::run(&set, &cases);
     assert_eq!(report.failures.len(), 1);

@@ -106,9 +106,12 @@ fn client_output_gets_the_native_captures_diagnosis_or_says_what_it_lacked() {
         manifest.len(),
         lacking.join("\n")
     );
+    // 62: the six outputs of a 429 that print no body now get the guide's checklist
+    // (balance first) where the native capture, which has the body, gets the rate
+    // limit it names: a bare status is no evidence of a cause (issue 20).
     assert!(
-        agree >= 68,
-        "{agree} agree (was 68): a reader or rule lost evidence"
+        agree >= 62,
+        "{agree} agree (was 62): a reader or rule lost evidence"
     );
     assert!(
         counted >= 2,

@@ -55,6 +55,11 @@ pub const FEATURES: &[(&str, &str)] = &[
     ("overrides", "0.1.0"),
     ("derive extract", "0.2.0"),
     ("derive case from", "0.2.0"),
+    ("ranking", "0.3.0"),
+    ("words and mentions", "0.3.0"),
+    ("variants", "0.3.0"),
+    ("category suppresses", "0.3.0"),
+    ("suppresses prefix.*", "0.3.0"),
 ];
 
 /// The lowest rulecheck version that can run this rulebook, and the features that
@@ -79,6 +84,7 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
                     match op {
                         Op::Near { .. } => out.push("near"),
                         Op::Type(_) => out.push("type"),
+                        Op::Mentions(_) => out.push("words and mentions"),
                         _ => {}
                     }
                 }
@@ -91,8 +97,15 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
     }
     for r in &rb.rules {
         ops_used(&r.when, &mut used, 0);
+        for v in &r.variants {
+            ops_used(&v.when, &mut used, 0);
+            used.push("variants");
+        }
         if !r.suppresses.is_empty() {
             used.push("suppresses");
+        }
+        if r.suppresses.iter().any(|s| s.ends_with(".*")) {
+            used.push("suppresses prefix.*");
         }
         if r.support.is_some() {
             used.push("support");
@@ -111,6 +124,12 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
     }
     if !rb.derived.is_empty() {
         used.push("derive");
+    }
+    if !rb.ranking.is_empty() {
+        used.push("ranking");
+    }
+    if rb.categories.iter().any(|c| !c.suppresses.is_empty()) {
+        used.push("category suppresses");
     }
     for case in rb.derived.iter().flat_map(|d| d.cases.iter()) {
         if matches!(case.result, crate::facts::DerivedResult::Extract(_)) {

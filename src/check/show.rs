@@ -60,6 +60,35 @@ pub fn list_text(set: &RuleSet, lang: Lang) -> String {
     out
 }
 
+/// Where a category ranks, per status of `ranking:`:
+/// `category key ranks, among errors: 401 1st, 404 3rd, …; other statuses 3rd (…)`.
+fn ranking_line(set: &RuleSet, category: &str, among: &str) -> String {
+    let ordinal = |n: usize| match n % 10 {
+        1 if n % 100 != 11 => format!("{n}st"),
+        2 if n % 100 != 12 => format!("{n}nd"),
+        3 if n % 100 != 13 => format!("{n}rd"),
+        _ => format!("{n}th"),
+    };
+    let per_status: Vec<String> = set
+        .ranking
+        .iter()
+        .map(|r| {
+            let rank = set.category_rank(Some(r), category).saturating_add(1);
+            format!("{} {}", r.key.label(), ordinal(rank))
+        })
+        .collect();
+    let global = set.category_rank(None, category).saturating_add(1);
+    let mut line = format!("category {category} ranks, among {among}: ");
+    if !per_status.is_empty() {
+        line.push_str(&format!("{}; ", per_status.join(", ")));
+    }
+    line.push_str(&format!(
+        "other statuses {} (order of `categories:`)",
+        ordinal(global)
+    ));
+    line
+}
+
 /// `rulecheck explain ID`: where the rule is, how it ranks, and its text; `Err` says
 /// there is no such rule, with the closest id.
 pub fn explain_text(set: &RuleSet, id: &str) -> Result<String, String> {
@@ -93,6 +122,12 @@ pub fn explain_text(set: &RuleSet, id: &str) -> Result<String, String> {
     if !rule.overridden_by.is_empty() {
         let _ = write!(out, " · changed by {}", rule.overridden_by.join(", "));
     }
+    let among = if rule.severity == crate::rulebook::Severity::Error {
+        "errors"
+    } else {
+        "warnings and info (every error ranks above)"
+    };
+    let _ = write!(out, "\n{}", ranking_line(set, &rule.category, among));
     let _ = writeln!(
         out,
         "\n{} match example(s), {} no_match example(s)\n",

@@ -265,12 +265,17 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
     }) {
         // A framework that calls any answer it could not parse a server error says so
         // in its class; the HTML page it quotes is what the gateway sent.
-        e.class_status = class_status(&class).filter(|_| !quotes_html(&message));
+        // A wrapper that files a failed connection under a server error's class (litellm's
+        // InternalServerError "… Connection error.") got no answer at all.
+        e.class_status =
+            class_status(&class).filter(|_| !quotes_html(&message) && !no_answer(&message));
         let line = format!("{class}: {message}");
         // Without a status, the exception is what the client reports instead of a
         // response: a refused connection, a key it would not send, a body it could not
-        // parse.
-        if e.status.is_none() && e.class_status.is_none() {
+        // parse. After a 2xx, it is how the call failed anyway (an HTML page where JSON
+        // was expected).
+        let after_success = e.status.is_some_and(|s| (200..300).contains(&s));
+        if (e.status.is_none() || after_success) && e.class_status.is_none() {
             e.client_error = Some(line.clone());
         }
         lines.extend(line_of(&message).map(|l| ("exception", l)));
@@ -279,6 +284,11 @@ pub fn read(text: &str, literal_depth: usize) -> Evidence {
     lines.sort_by_key(|&(_, line)| line);
     e.lines = lines;
     e
+}
+
+/// A 2xx: the client's error after it is how the call failed anyway.
+fn success(status: Option<u16>) -> bool {
+    status.is_some_and(|s| (200..300).contains(&s))
 }
 
 impl Evidence {
@@ -337,7 +347,7 @@ impl Evidence {
                 status: Some(s),
                 ..Default::default()
             });
-            if self.status.is_some() {
+            if self.status.is_some() && !success(self.status) {
                 capture.client_error = None;
             }
         }
@@ -355,7 +365,9 @@ impl Evidence {
             {
                 response.headers.push("X-Request-Id", id);
             }
-        } else if capture.client_error.is_none() {
+        }
+        let answered = capture.response.as_ref().map(|r| r.status);
+        if capture.client_error.is_none() && answered.is_none_or(success) {
             capture.client_error = self.client_error.clone();
         }
         // The model a text names is no request body (which would be read as one that
@@ -433,6 +445,20 @@ fn is_runtime(name: &str) -> bool {
 
 /// Whether an error message quotes an HTML page: what the gateway sent, whatever the
 /// client's class calls it.
+/// Whether an exception's message says no answer came (the connection failed).
+pub fn no_answer(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "connection error",
+        "connecterror",
+        "connection refused",
+        "timed out",
+        "timeout",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 pub fn quotes_html(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("<!doctype html") || lower.contains("<html")

@@ -253,7 +253,10 @@ pub fn read(text: &str, literal_depth: usize) -> Result<Vec<InputCapture>, Input
         }
         // openai-node: `NotFoundError: 404 Invalid URL (…)`, `401 status code (no body)`
         // A class that relabels an HTML page it could not parse stands for no status.
-        let class_status = class_status(&class).filter(|_| !super::evidence::quotes_html(&message));
+        // So does a wrapper that files a failed connection under a server error's class.
+        let class_status = class_status(&class).filter(|_| {
+            !super::evidence::quotes_html(&message) && !super::evidence::no_answer(&message)
+        });
         if let Some(n) =
             class_status.or_else(|| (class == "APIError" || class == "Error").then_some(0))
         {

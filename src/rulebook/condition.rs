@@ -51,6 +51,7 @@ pub const OPERATORS: &[&str] = &[
     "len",
     "near",
     "type",
+    "mentions",
     "ignore_case",
 ];
 
@@ -84,6 +85,40 @@ pub enum Op {
     },
     /// The value's JSON type is one of these.
     Type(Vec<String>),
+    /// One sentence of the text names every one of these words (`words:`), in any
+    /// order: what a message means, whatever its wording.
+    Mentions(Vec<Word>),
+}
+
+/// A word of the rulebook's vocabulary (`words:`): a thing errors name, or what they
+/// say about it, as the alternatives gateways use for it.
+#[derive(Clone, Debug)]
+pub struct Word {
+    pub name: String,
+    pub regex: std::sync::Arc<Regex>,
+}
+
+/// Where sentences end, in English and Chinese: `. `, `! `, `? `, `; `, `。`, `！`, `？`,
+/// `；` and line breaks. A version number (`gpt-4.5`) has no space after its dot.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut chars = rest.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+            let ends = matches!(c, '。' | '！' | '？' | '；' | '\n')
+                || (matches!(c, '.' | '!' | '?' | ';') && next_is_space);
+            if ends {
+                let (sentence, tail) = rest.split_at_checked(i + c.len_utf8())?;
+                rest = tail;
+                return Some(sentence);
+            }
+        }
+        Some(std::mem::take(&mut rest))
+    })
 }
 
 impl Op {
@@ -131,6 +166,10 @@ impl Op {
                         .any(|c| crate::spelling::within_edits(&t, c, *max))
             }
             Op::Type(types) => types.iter().any(|t| t == json_type(value)),
+            Op::Mentions(words) => {
+                let t = text(value);
+                sentences(&t).any(|s| words.iter().all(|w| w.regex.is_match(s)))
+            }
         }
     }
 }

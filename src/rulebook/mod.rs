@@ -99,6 +99,39 @@ impl Severity {
 pub struct Category {
     pub id: String,
     pub title: Localized<String>,
+    /// Rules any finding of this category makes moot (`quota` makes `rate.frequency`
+    /// moot: an empty balance is not a rate limit). Ids or `prefix.*` patterns.
+    pub suppresses: Vec<String>,
+    pub pos: Pos,
+}
+
+/// The guide's rule of thumb for one status (`401`) or class (`4xx`): which categories
+/// rank first ("for 401, the key first"). Categories it does not list follow in the
+/// order of `categories:`.
+#[derive(Clone, Debug)]
+pub struct Ranking {
+    pub key: StatusKey,
+    pub order: Vec<String>,
+    pub pos: Pos,
+}
+
+impl StatusKey {
+    /// `404` or `4xx`, as the rulebook writes it.
+    pub fn label(&self) -> String {
+        match self {
+            StatusKey::Code(c) => c.to_string(),
+            StatusKey::Class(c) => format!("{c}xx"),
+        }
+    }
+}
+
+/// Whether a `suppresses` entry names a rule: its id, or a `prefix.*` pattern
+/// (`key.*` names every rule whose id starts with `key.`).
+pub fn suppression_targets(pattern: &str, id: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) if prefix.ends_with('.') => id.starts_with(prefix),
+        _ => pattern == id,
+    }
 }
 
 /// The guide's generic advice for a status code (`404`) or class (`5xx`).
@@ -153,8 +186,22 @@ pub struct Rule {
     /// What to send support, ready to paste (one item per line).
     pub support: Option<Localized<Template>>,
     pub docs: Option<String>,
+    /// Other wordings for other situations: the first whose `when` holds replaces the
+    /// rule's severity, message or fix (a success is worded as a success; a symptom
+    /// that only suggests the cause is hedged).
+    pub variants: Vec<Variant>,
     pub examples_match: Vec<Example>,
     pub examples_no_match: Vec<Example>,
+    pub pos: Pos,
+}
+
+/// One of a rule's `variants:`.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub when: Condition,
+    pub severity: Option<Severity>,
+    pub message: Option<Localized<Template>>,
+    pub fix: Option<Localized<Template>>,
     pub pos: Pos,
 }
 
@@ -170,6 +217,8 @@ pub struct Rulebook {
     pub vars: BTreeMap<String, String>,
     pub categories: Vec<Category>,
     pub statuses: Vec<StatusGuide>,
+    /// Per status or class, the categories that rank first.
+    pub ranking: Vec<Ranking>,
     pub named: Vec<NamedCondition>,
     /// The facts it defines under `derive:`, in declaration order.
     pub derived: Vec<std::sync::Arc<crate::facts::Derived>>,
@@ -342,6 +391,11 @@ pub struct RuleSet {
     pub rulebooks: Vec<Rulebook>,
     /// Category ids in display order: the first rulebook's order, then new ones.
     pub category_order: Vec<String>,
+    /// Per status or class, the categories that rank first; a later rulebook's entry
+    /// for the same key replaces an earlier one.
+    pub ranking: Vec<Ranking>,
+    /// Per category, the rules any finding of it makes moot (all rulebooks' together).
+    pub category_suppresses: Vec<(String, Vec<String>)>,
     /// Run `status: preview` rules too (`--preview`).
     pub include_preview: bool,
 }
@@ -437,27 +491,37 @@ impl RuleSet {
             }
         }
         for rb in &rulebooks {
-            for rule in &rb.rules {
-                for target in &rule.suppresses {
+            let declared = rb
+                .rules
+                .iter()
+                .map(|r| (r.id.as_str(), &r.suppresses, r.pos))
+                .chain(
+                    rb.categories
+                        .iter()
+                        .map(|c| (c.id.as_str(), &c.suppresses, c.pos)),
+                );
+            for (owner, targets, pos) in declared {
+                for target in targets {
                     // Suppressing a rule an overlay disabled is harmless.
-                    if !seen.contains_key(target.as_str()) && !disabled.contains(target) {
-                        let mut d = Diagnostic::error(
-                            Code::UnknownSuppressed,
-                            &rb.source,
-                            Some(rule.pos),
-                            format!(
-                                "the rule `{}` suppresses `{target}`, which no rulebook in use defines",
-                                rule.id
-                            ),
-                        );
-                        d = match crate::spelling::suggest(target, seen.keys().copied()) {
-                            Some(close) => d.with_help(format!("did you mean `{close}`?")),
-                            None => d.with_help(
-                                "remove it from `suppresses`, or load the rulebook that defines it",
-                            ),
-                        };
-                        diagnostics.push(d);
+                    let known = seen.keys().any(|id| suppression_targets(target, id))
+                        || disabled.iter().any(|id| suppression_targets(target, id));
+                    if known {
+                        continue;
                     }
+                    let mut d = Diagnostic::error(
+                        Code::UnknownSuppressed,
+                        &rb.source,
+                        Some(pos),
+                        format!("`{owner}` suppresses `{target}`, which names no rule in use"),
+                    );
+                    d = match crate::spelling::suggest(target, seen.keys().copied()) {
+                        Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                        None => d.with_help(
+                            "name a rule id, or `prefix.*` for every rule whose id starts with `prefix.`; \
+                             or load the rulebook that defines it",
+                        ),
+                    };
+                    diagnostics.push(d);
                 }
             }
         }
@@ -472,11 +536,51 @@ impl RuleSet {
                 }
             }
         }
+        let mut ranking: Vec<Ranking> = Vec::new();
+        let mut category_suppresses: Vec<(String, Vec<String>)> = Vec::new();
+        for rb in &rulebooks {
+            for r in &rb.ranking {
+                ranking.retain(|known| known.key != r.key);
+                ranking.push(r.clone());
+            }
+            for c in rb.categories.iter().filter(|c| !c.suppresses.is_empty()) {
+                match category_suppresses.iter_mut().find(|(id, _)| *id == c.id) {
+                    Some((_, targets)) => targets.extend(c.suppresses.iter().cloned()),
+                    None => category_suppresses.push((c.id.clone(), c.suppresses.clone())),
+                }
+            }
+        }
         Ok(RuleSet {
             rulebooks,
             category_order,
+            ranking,
+            category_suppresses,
             include_preview: false,
         })
+    }
+
+    /// The guide's order for a status: its own entry, else its class's.
+    pub fn ranking_for(&self, status: u16) -> Option<&Ranking> {
+        self.ranking
+            .iter()
+            .find(|r| r.key == StatusKey::Code(status))
+            .or_else(|| {
+                self.ranking
+                    .iter()
+                    .find(|r| r.key == StatusKey::Class(status / 100))
+            })
+    }
+
+    /// Where a category ranks for a status: first the status's (or class's) order,
+    /// then the order of `categories:`. Lower ranks first.
+    pub fn category_rank(&self, ranking: Option<&Ranking>, category: &str) -> usize {
+        let listed = ranking.and_then(|r| r.order.iter().position(|c| c == category));
+        let global = self.category_order.iter().position(|c| c == category);
+        match (listed, global) {
+            (Some(i), _) => i,
+            (None, Some(g)) => ranking.map_or(0, |r| r.order.len()) + g,
+            (None, None) => usize::MAX,
+        }
     }
 
     /// Rules that need a newer engine and were left out, with the reason.

@@ -1,4 +1,5 @@
-//! `categories:` (their order is the ranking) and `statuses:` (the guide's meaning and checks per status).
+//! `categories:` (their order is the default ranking), `ranking:` (the guide's order
+//! per status) and `statuses:` (the guide's meaning and checks per status).
 
 use super::*;
 
@@ -26,7 +27,8 @@ pub(super) fn compile_categories(cx: &mut Ctx<'_>, root: &Node) -> Vec<Category>
         let title = item
             .get("title")
             .and_then(|n| cx.localized_string(n, "a category title"));
-        if let (Some((id, pos)), Some(title)) = (id, title) {
+        let suppresses = compile_suppresses(cx, item);
+        if let (Some((id, pos)), Some(title), Some(suppresses)) = (id, title, suppresses) {
             if out.iter().any(|c| c.id == id) {
                 cx.error(
                     Code::DuplicateId,
@@ -36,10 +38,111 @@ pub(super) fn compile_categories(cx: &mut Ctx<'_>, root: &Node) -> Vec<Category>
                 );
                 continue;
             }
-            out.push(Category { id, title });
+            out.push(Category {
+                id,
+                title,
+                suppresses,
+                pos,
+            });
         }
     }
     out
+}
+
+/// `ranking:`: per status code or class, the categories to rank first.
+pub(super) fn compile_ranking(
+    cx: &mut Ctx<'_>,
+    root: &Node,
+    categories: &[Category],
+) -> Vec<Ranking> {
+    let mut out = Vec::new();
+    let Some(node) = root.get("ranking") else {
+        return out;
+    };
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            Code::WrongType,
+            node.pos,
+            "`ranking` must be a mapping of status code to a list of categories",
+            "write `401: [key, address]`",
+        );
+        return out;
+    };
+    for (k, v) in entries {
+        let text = k.key_text().unwrap_or_default().into_owned();
+        let Some(key) = status_key(cx, &text, k.pos) else {
+            continue;
+        };
+        let Value::Seq(items) = &v.value else {
+            cx.error(
+                Code::WrongType,
+                v.pos,
+                format!("the ranking for `{text}` must be a list of categories"),
+                "write `401: [key, address]`",
+            );
+            continue;
+        };
+        let mut order: Vec<String> = Vec::new();
+        for item in items {
+            let Some(c) = cx.string(item, "a category") else {
+                continue;
+            };
+            if !categories.iter().any(|k| k.id == c) {
+                let help = match suggest(c, categories.iter().map(|k| k.id.as_str())) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "declare it under `categories:` first".to_owned(),
+                };
+                cx.error(
+                    Code::UndeclaredCategory,
+                    item.pos,
+                    format!(
+                        "the ranking for `{text}` names `{c}`, which is not a declared category"
+                    ),
+                    help,
+                );
+            } else if order.iter().any(|o| o == c) {
+                cx.error(
+                    Code::DuplicateId,
+                    item.pos,
+                    format!("the ranking for `{text}` lists `{c}` twice"),
+                    "list each category once",
+                );
+            } else {
+                order.push(c.to_owned());
+            }
+        }
+        out.push(Ranking {
+            key,
+            order,
+            pos: k.pos,
+        });
+    }
+    out
+}
+
+/// A status code (`404`) or class (`4xx`), as a key of `statuses:` or `ranking:`.
+fn status_key(cx: &mut Ctx<'_>, text: &str, pos: Pos) -> Option<StatusKey> {
+    let key = if let Some(class) = text.strip_suffix("xx") {
+        class
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (1..=5).contains(c))
+            .map(StatusKey::Class)
+    } else {
+        text.parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .map(StatusKey::Code)
+    };
+    if key.is_none() {
+        cx.error(
+            Code::NotAllowed,
+            pos,
+            format!("`{text}` is not a status code or class"),
+            "use a code from 100 to 599 (`404`) or a class (`4xx`)",
+        );
+    }
+    key
 }
 
 pub(super) fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide> {
@@ -58,25 +161,7 @@ pub(super) fn compile_statuses(cx: &mut Ctx<'_>, root: &Node) -> Vec<StatusGuide
     };
     for (k, v) in entries {
         let text = k.key_text().unwrap_or_default().into_owned();
-        let key = if let Some(class) = text.strip_suffix("xx") {
-            class
-                .parse::<u16>()
-                .ok()
-                .filter(|c| (1..=5).contains(c))
-                .map(StatusKey::Class)
-        } else {
-            text.parse::<u16>()
-                .ok()
-                .filter(|c| (100..=599).contains(c))
-                .map(StatusKey::Code)
-        };
-        let Some(key) = key else {
-            cx.error(
-                Code::NotAllowed,
-                k.pos,
-                format!("`{text}` is not a status code or class"),
-                "use a code from 100 to 599 (`404`) or a class (`4xx`)",
-            );
+        let Some(key) = status_key(cx, &text, k.pos) else {
             continue;
         };
         if !cx.check_keys(

@@ -322,6 +322,7 @@ pub(super) fn compile_op(
                 }
             }
         }
+        "mentions" => Op::Mentions(mentioned_words(cx, node)?),
         "matches" => {
             let pattern = cx.string(node, "`matches`")?;
             let pattern = substitute_vars(cx, pattern, node.pos, true)?;

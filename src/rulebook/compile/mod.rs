@@ -11,6 +11,7 @@ mod overrides;
 mod patterns;
 mod rules;
 mod vars;
+mod words;
 
 use categories::*;
 use conditions::*;
@@ -22,6 +23,7 @@ use overrides::*;
 use patterns::*;
 use rules::*;
 use vars::*;
+use words::*;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,7 +34,7 @@ use super::condition::{Condition, OPERATORS, Op, TYPES, Test};
 use super::template::Template;
 use super::{
     Category, ENGINE_VERSION, Example, FORMAT, Lifecycle, LoadOptions, Localized, NamedCondition,
-    Override, Rule, Rulebook, Severity, SkippedRule, StatusGuide, StatusKey,
+    Override, Ranking, Rule, Rulebook, Severity, SkippedRule, StatusGuide, StatusKey, Variant,
 };
 use crate::capture::Capture;
 use crate::diagnostic::{Code, Diagnostic};
@@ -51,7 +53,9 @@ pub const TOP_KEYS: &[&str] = &[
     "vars",
     "categories",
     "statuses",
+    "ranking",
     "unsupported_rules",
+    "words",
     "derive",
     "conditions",
     "rules",
@@ -74,8 +78,12 @@ pub const RULE_KEYS: &[&str] = &[
     "fix",
     "support",
     "docs",
+    "variants",
     "examples",
 ];
+
+/// Keys of a rule's variant.
+pub const VARIANT_KEYS: &[&str] = &["when", "severity", "message", "fix"];
 
 /// Keys of an override in an overlay.
 pub const OVERRIDE_KEYS: &[&str] = &[
@@ -86,7 +94,7 @@ pub const OVERRIDE_KEYS: &[&str] = &[
 pub const LIFECYCLES: &[&str] = &["stable", "preview", "deprecated"];
 
 /// Keys of a category.
-pub const CATEGORY_KEYS: &[&str] = &["id", "title"];
+pub const CATEGORY_KEYS: &[&str] = &["id", "title", "suppresses"];
 
 /// Keys of a status entry.
 pub const STATUS_KEYS: &[&str] = &["meaning", "checks"];
@@ -110,6 +118,8 @@ struct Ctx<'a> {
     source_vars: BTreeMap<String, String>,
     /// The derived facts declared so far, in declaration order.
     derived: Vec<Arc<Derived>>,
+    /// The vocabulary declared under `words:`.
+    words: Vec<super::condition::Word>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -268,6 +278,7 @@ pub fn compile(
         regex_bytes: options.limits.regex_bytes,
         source_vars: BTreeMap::new(),
         derived: Vec::new(),
+        words: Vec::new(),
         diagnostics: Vec::new(),
     };
     if !cx.check_keys(
@@ -363,9 +374,11 @@ pub fn compile(
         }
     }
     add_url_parts(&mut cx.source_vars);
+    cx.words = compile_words(&mut cx, root);
     compile_derived(&mut cx, root);
     let categories = compile_categories(&mut cx, root);
     let statuses = compile_statuses(&mut cx, root);
+    let ranking = compile_ranking(&mut cx, root, &categories);
     let named = compile_named(&mut cx, root);
     let named_index: HashMap<String, usize> = named
         .iter()
@@ -470,6 +483,7 @@ pub fn compile(
             vars: cx.source_vars,
             categories,
             statuses,
+            ranking,
             named,
             derived: cx.derived,
             rules,

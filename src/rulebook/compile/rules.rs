@@ -95,24 +95,7 @@ pub(super) fn compile_rule(
             }
         },
     };
-    let suppresses = match node.get("suppresses") {
-        None => Some(Vec::new()),
-        Some(n) => match &n.value {
-            Value::Seq(items) => items
-                .iter()
-                .map(|i| cx.string(i, "a rule id in `suppresses`").map(str::to_owned))
-                .collect::<Option<Vec<_>>>(),
-            _ => {
-                cx.error(
-                    Code::WrongType,
-                    n.pos,
-                    "`suppresses` takes a list of rule ids",
-                    "write `suppresses: [key.invalid-or-expired]`",
-                );
-                None
-            }
-        },
-    };
+    let suppresses = compile_suppresses(cx, node);
     let when = node
         .get("when")
         .and_then(|n| compile_condition(cx, n, named));
@@ -133,6 +116,7 @@ pub(super) fn compile_rule(
         let text = cx.string(n, "`docs`")?.to_owned();
         substitute_vars(cx, &text, n.pos, false)
     });
+    let variants = compile_variants(cx, node, named);
     let (examples_match, examples_no_match) = if cx.skip_examples {
         (Vec::new(), Vec::new())
     } else {
@@ -153,6 +137,7 @@ pub(super) fn compile_rule(
         fix: fix?,
         support: support?,
         docs,
+        variants: variants?,
         examples_match,
         examples_no_match,
         pos: node.pos,
@@ -216,4 +201,92 @@ pub(super) fn compile_examples(
             .collect()
     };
     (list("match"), list("no_match"))
+}
+
+/// `suppresses:` of a rule or a category: rule ids, or `prefix.*` patterns.
+pub(super) fn compile_suppresses(cx: &mut Ctx<'_>, node: &Node) -> Option<Vec<String>> {
+    let Some(n) = node.get("suppresses") else {
+        return Some(Vec::new());
+    };
+    match &n.value {
+        Value::Seq(items) => items
+            .iter()
+            .map(|i| cx.string(i, "a rule id in `suppresses`").map(str::to_owned))
+            .collect::<Option<Vec<_>>>(),
+        _ => {
+            cx.error(
+                Code::WrongType,
+                n.pos,
+                "`suppresses` takes a list of rule ids",
+                "write `suppresses: [key.invalid-or-expired]` (or `[key.*]` for every rule whose id starts with `key.`)",
+            );
+            None
+        }
+    }
+}
+
+/// `variants:`: other wordings of a rule, each with the condition it is for.
+fn compile_variants(
+    cx: &mut Ctx<'_>,
+    node: &Node,
+    named: &HashMap<String, usize>,
+) -> Option<Vec<Variant>> {
+    let Some(list) = node.get("variants") else {
+        return Some(Vec::new());
+    };
+    let Value::Seq(items) = &list.value else {
+        cx.error(
+            Code::WrongType,
+            list.pos,
+            "`variants` must be a list",
+            "write `- when: …` entries, each with a `message`, `fix` or `severity`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        if !cx.check_keys(item, "a variant", VARIANT_KEYS, &["when"]) {
+            ok = false;
+            continue;
+        }
+        if ["severity", "message", "fix"]
+            .iter()
+            .all(|k| item.get(k).is_none())
+        {
+            cx.error(
+                Code::MissingKey,
+                item.pos,
+                "the variant changes nothing",
+                "give it a `message`, a `fix` or a `severity`",
+            );
+            ok = false;
+            continue;
+        }
+        let when = item
+            .get("when")
+            .and_then(|n| compile_condition(cx, n, named));
+        let severity = item.get("severity").map(|n| severity(cx, n));
+        let message = item
+            .get("message")
+            .map(|n| cx.localized_template(n, "a variant's message"));
+        let fix = item
+            .get("fix")
+            .map(|n| cx.localized_template(n, "a variant's fix"));
+        // Each part is `None` when absent, `Some(None)` when it failed to compile.
+        let failed = severity.as_ref().is_some_and(Option::is_none)
+            || message.as_ref().is_some_and(Option::is_none)
+            || fix.as_ref().is_some_and(Option::is_none);
+        match when {
+            Some(when) if !failed => out.push(Variant {
+                when,
+                severity: severity.flatten(),
+                message: message.flatten(),
+                fix: fix.flatten(),
+                pos: item.pos,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
 }

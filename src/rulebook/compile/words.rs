@@ -1,0 +1,128 @@
+//! `words:`: the rulebook's vocabulary. Each word is a thing gateway errors name (a
+//! key, a model, a balance) or what they say about it (disabled, not enough), as the
+//! alternatives gateways use in English and Chinese. `mentions: [key, disabled]` reads a
+//! message by its meaning rather than by one build's sentence.
+
+use super::*;
+use crate::rulebook::condition::Word;
+
+pub(super) fn compile_words(cx: &mut Ctx<'_>, root: &Node) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::new();
+    let Some(node) = root.get("words") else {
+        return out;
+    };
+    let Some(entries) = node.as_map() else {
+        cx.error(
+            Code::WrongType,
+            node.pos,
+            "`words` must be a mapping of word to its alternatives",
+            "write `key: [token, api key, 令牌, 密钥]`",
+        );
+        return out;
+    };
+    for (k, v) in entries {
+        let name = k.key_text().unwrap_or_default().into_owned();
+        if !valid_name(&name) {
+            cx.error(
+                Code::NotAllowed,
+                k.pos,
+                format!("`{name}` is not allowed as a word's name"),
+                "use letters, digits and `_`, e.g. `not_enough`",
+            );
+            continue;
+        }
+        let Value::Seq(items) = &v.value else {
+            cx.error(
+                Code::WrongType,
+                v.pos,
+                format!("the word `{name}` must list its alternatives"),
+                "write `key: [token, api key, 令牌]`",
+            );
+            continue;
+        };
+        let mut alternatives = Vec::new();
+        for item in items {
+            if let Some(alt) = cx.string(item, "an alternative of a word") {
+                alternatives.push(bounded(alt));
+            }
+        }
+        if alternatives.is_empty() {
+            cx.error(
+                Code::WrongType,
+                v.pos,
+                format!("the word `{name}` has no alternatives"),
+                "list at least one",
+            );
+            continue;
+        }
+        let pattern = alternatives.join("|");
+        if let Some(regex) = compile_regex(cx, &pattern, v, true) {
+            out.push(Word {
+                name,
+                regex: Arc::new(regex),
+            });
+        }
+    }
+    out
+}
+
+/// An alternative that begins or ends with an ASCII letter or digit matches only at a
+/// word boundary there (`token` is not `tokens`); Chinese has no spaces, so its
+/// alternatives match anywhere.
+fn bounded(alternative: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let start = if word(alternative.chars().next()) {
+        r"\b"
+    } else {
+        ""
+    };
+    let end = if word(alternative.chars().last()) {
+        r"\b"
+    } else {
+        ""
+    };
+    format!("{start}(?:{alternative}){end}")
+}
+
+/// The words a `mentions:` list names, each known; an unknown one is reported with
+/// the closest name.
+pub(super) fn mentioned_words(cx: &mut Ctx<'_>, node: &Node) -> Option<Vec<Word>> {
+    let names: Vec<(&str, Pos)> = match &node.value {
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(|s| (s, i.pos)))
+            .collect(),
+        Value::Str(s) => vec![(s.as_str(), node.pos)],
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        cx.error(
+            Code::WrongType,
+            node.pos,
+            "`mentions` takes a list of words declared under `words:`",
+            "write `mentions: [key, disabled]`",
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (name, pos) in names {
+        match cx.words.iter().find(|w| w.name == name) {
+            Some(w) => out.push(w.clone()),
+            None => {
+                let help = match suggest(name, cx.words.iter().map(|w| w.name.as_str())) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "declare it under `words:` first".to_owned(),
+                };
+                cx.error(
+                    Code::UnknownNamedCondition,
+                    pos,
+                    format!("`mentions` names `{name}`, which is not a declared word"),
+                    help,
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
