@@ -71,11 +71,13 @@ pub enum Code {
     NoMatchExample,
     /// RC033: warning: `requires` admits rulecheck versions too old for the rulebook.
     RequiresTooOld,
+    /// RC034: warning: a message says a value is unknown on one of the rule's examples.
+    PlaceholderShown,
 }
 
 impl Code {
     /// Every code, in the order of their numbers.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::YamlSyntax,
         Code::Schema,
         Code::UnknownKey,
@@ -105,6 +107,7 @@ impl Code {
         Code::NeverTop,
         Code::NoMatchExample,
         Code::RequiresTooOld,
+        Code::PlaceholderShown,
     ];
 
     /// The stable code (`RC001`) and its one-line summary.
@@ -162,6 +165,10 @@ impl Code {
             Code::RequiresTooOld => (
                 "RC033",
                 "warning: `requires` admits rulecheck versions too old for the rulebook",
+            ),
+            Code::PlaceholderShown => (
+                "RC034",
+                "warning: a message says a value is unknown on one of the rule's examples",
             ),
         }
     }

@@ -201,13 +201,92 @@ fn quote(v: &str) -> String {
     }
 }
 
-/// One rule's condition on one capture.
+/// One rule's condition on one capture, and what became of it.
 #[derive(Clone, Debug, Serialize)]
 pub struct RuleTrace {
     pub rule: String,
     /// Whether the condition held (the rule may still be suppressed or ranked low).
     pub holds: bool,
+    /// `reported` (with its rank), `suppressed` (with by whom and why) or `not fired`.
+    pub outcome: Outcome,
     pub tree: TraceNode,
+}
+
+/// What became of a rule on one capture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Reported at `rank` (1 = top); `why`: why it ranks above the next finding.
+    Reported {
+        rank: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
+    /// It held, but another finding makes it moot.
+    Suppressed {
+        by: String,
+        why: String,
+    },
+    /// It held, but is not run here (a fallback when other rules fired, a preview rule
+    /// without `--preview`).
+    Skipped {
+        why: String,
+    },
+    NotFired,
+}
+
+impl Outcome {
+    /// One line for the text report.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Reported {
+                rank,
+                why: Some(why),
+            } => format!("reported #{rank}: {why}"),
+            Outcome::Reported { rank, why: None } => format!("reported #{rank}"),
+            Outcome::Suppressed { by, why } => format!("held, but suppressed by {by} ({why})"),
+            Outcome::Skipped { why } => format!("held, but {why}"),
+            Outcome::NotFired => "did not fire".to_owned(),
+        }
+    }
+}
+
+/// What became of each rule that held on these facts: its rank and why it ranks above
+/// the next one, or who suppressed it and by which declaration.
+pub fn outcomes(set: &crate::rulebook::RuleSet, facts: &Facts<'_>) -> Vec<(String, Outcome)> {
+    use crate::evaluate::Via;
+    let outcome = crate::evaluate::outcome(set, facts);
+    let ranked: Vec<_> = outcome.ranked_with_severity().collect();
+    let mut out = Vec::new();
+    for (i, (rule, severity)) in ranked.iter().enumerate() {
+        let why = ranked.get(i + 1).map(|(next, next_severity)| {
+            format!(
+                "above {}: {}",
+                next.id,
+                crate::evaluate::rank_reason(
+                    set,
+                    outcome.ranking,
+                    (rule, *severity),
+                    (next, *next_severity)
+                )
+            )
+        });
+        out.push((rule.id.clone(), Outcome::Reported { rank: i + 1, why }));
+    }
+    for s in &outcome.suppressed {
+        let why = match s.via {
+            Via::Rule => format!("{} lists {} under `suppresses`", s.by, s.rule),
+            Via::Category(c) => format!("its category {c} lists {} under `suppresses`", s.rule),
+        };
+        out.push((
+            s.rule.to_owned(),
+            Outcome::Suppressed {
+                by: s.by.to_owned(),
+                why,
+            },
+        ));
+    }
+    out
 }
 
 /// Traces every rule of a set on one capture (`rulecheck eval --trace`).
@@ -218,12 +297,25 @@ pub fn trace_all(
 ) -> Vec<RuleTrace> {
     let facts = Facts::derive_with(capture, max_body_text);
     let redactor = Redactor::new(facts.secrets());
+    let outcomes = outcomes(set, &facts);
     set.rules()
         .map(|(rb, rule)| {
             let tree = trace(&rule.when, &facts, rb, &redactor);
+            let skipped = |why: &str| Outcome::Skipped {
+                why: why.to_owned(),
+            };
+            let outcome = match outcomes.iter().find(|(id, _)| *id == rule.id) {
+                Some((_, o)) => o.clone(),
+                None if !tree.truth => Outcome::NotFired,
+                None if rule.fallback => {
+                    skipped("is a fallback, given only when no other rule fires")
+                }
+                None => skipped("is a preview rule, run only with --preview"),
+            };
             RuleTrace {
                 rule: rule.id.clone(),
                 holds: tree.truth,
+                outcome,
                 tree,
             }
         })

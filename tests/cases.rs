@@ -114,6 +114,46 @@ fn a_wrong_expectation_is_reported_with_what_was_found() {
     );
 }
 
+/// A failing case says what became of the rules in question: which one suppressed an
+/// expected rule and by which declaration, and why the top finding outranks the
+/// expected one (measured on 1.2.0: it showed only each condition's tree).
+#[test]
+fn a_failing_case_says_who_suppressed_a_rule_and_why_another_ranks_first() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("rulecheck-why-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("why.yaml");
+    let key = "sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl";
+    std::fs::write(
+        &file,
+        format!(
+            "cases:\n\
+             \x20 - name: suppressed\n    capture: {{ response: {{ status: 429, body: {{ error: {{ message: \"Your balance is not enough; too many requests\" }} }} }} }}\n    expect: [rate.frequency]\n\
+             \x20 - name: ranked\n    capture: {{ request: {{ url: \"https://api.moleapi.com/v1/chat/completions\", headers: {{ Authorization: \"Bearer {key} \" }} }}, response: {{ status: 403, body: {{ error: {{ message: \"This token has no access to model gpt-4o\" }} }} }} }}\n    expect: [key.whitespace]\n"
+        ),
+    )
+    .unwrap();
+    let report = cases::run(&set, &cases::load(&file).unwrap());
+    assert_eq!(report.failures.len(), 2);
+    let outcome = |case: usize, rule: &str| {
+        report.failures[case]
+            .traces
+            .iter()
+            .find(|t| t.rule == rule)
+            .map(|t| t.outcome.describe())
+            .unwrap_or_else(|| panic!("no trace of {rule}"))
+    };
+    assert_eq!(
+        outcome(0, "rate.frequency"),
+        "held, but suppressed by quota.balance (its category quota lists rate.frequency under `suppresses`)"
+    );
+    assert_eq!(
+        outcome(1, "permission.model"),
+        "reported #1: above key.whitespace: permission comes before key in the order for 403"
+    );
+    assert_eq!(outcome(1, "key.whitespace"), "reported #2");
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

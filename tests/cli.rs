@@ -465,9 +465,28 @@ fn explain_trace_and_coverage() {
         .unwrap();
     assert_eq!(truncated["holds"], true);
     assert!(traces.iter().any(|t| t["holds"] == false));
+    // What became of each rule: the missing model is reported first; the upstream
+    // failure its 503 would suggest is suppressed, by name and declaration.
+    let path = fixture("captures/gateway/py-model-not-found.json");
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--trace",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let traces = v["reports"][0]["trace"].as_array().unwrap();
+    let rule = |id: &str| traces.iter().find(|t| t["rule"] == id).unwrap();
+    assert_eq!(rule("model.not-found")["outcome"]["outcome"], "reported");
+    assert_eq!(rule("model.not-found")["outcome"]["rank"], 1);
+    assert_eq!(rule("server.upstream")["outcome"]["outcome"], "suppressed");
+    assert_eq!(rule("server.upstream")["outcome"]["by"], "model.not-found");
+    assert_eq!(rule("key.missing")["outcome"]["outcome"], "not_fired");
+    let text = stdout(&rulecheck(&["eval", path.to_str().unwrap(), "--trace"]));
     assert!(
-        !stdout(&out).contains("sk-I1kWLAhifinX2qoQRzRwKKYodylVCnL6qOtrU8iimn3AE0QF"),
-        "traces are redacted"
+        text.contains("✓ server.upstream — held, but suppressed by model.not-found (model.not-found lists server.upstream under `suppresses`)"),
+        "{text}"
     );
 
     let out = rulecheck(&["test", "--coverage", "--format", "json"]);

@@ -432,3 +432,16 @@ fn an_unlisted_4xx_gets_the_guides_checks_one_by_one() {
         );
     }
 }
+
+/// The default rulebook has no lint warning: no condition that can never hold, no rule
+/// never on top of its own examples, and no message that reads "(unknown)" on one of
+/// them (its examples include captures with no URL and no key, as SDK tracebacks are).
+#[test]
+fn the_default_rulebook_lints_clean() {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let warnings: Vec<String> = rulecheck::check::lints::lint(&set)
+        .iter()
+        .map(|d| d.render(None))
+        .collect();
+    assert!(warnings.is_empty(), "{}", warnings.join("\n"));
+}

@@ -48,9 +48,11 @@ pub struct CaseFailure {
     /// The finding ids the capture got, ranked.
     pub got: Vec<String>,
     pub diagnostic: Diagnostic,
-    /// Why the rules in question did or did not fire: each expected rule that is
-    /// missing, and each unwanted rule that fired.
-    pub traces: Vec<(String, crate::trace::TraceNode)>,
+    /// Why the rules in question did or did not fire, and what became of them
+    /// (suppressed by whom, ranked where and why): each expected rule that is missing,
+    /// each unwanted rule that fired, and, when the top is wrong, the expected top and
+    /// the one that took its place.
+    pub traces: Vec<crate::trace::RuleTrace>,
 }
 
 /// Loads a case file, or every `*.yaml` case file in a directory.
@@ -240,18 +242,32 @@ pub fn run(set: &RuleSet, cases: &[Case]) -> CaseReport {
         } else {
             let facts = crate::facts::Facts::derive(&case.capture);
             let redactor = crate::mask::Redactor::new(facts.secrets());
-            let in_question = case
-                .expect
-                .iter()
-                .filter(|id| !got.contains(id))
-                .chain(case.absent.iter().filter(|id| got.contains(id)));
+            let outcomes = crate::trace::outcomes(set, &facts);
+            let wrong_top = got.first() != case.expect.first();
+            let mut in_question: Vec<&String> = Vec::new();
+            if wrong_top {
+                in_question.extend(case.expect.first());
+                in_question.extend(got.first().filter(|id| !id.starts_with("status.")));
+            }
+            in_question.extend(case.expect.iter().filter(|id| !got.contains(id)));
+            in_question.extend(case.absent.iter().filter(|id| got.contains(id)));
+            in_question.dedup();
             let traces = in_question
+                .into_iter()
                 .filter_map(|id| set.rules().find(|(_, r)| &r.id == id))
                 .map(|(rb, r)| {
-                    (
-                        r.id.clone(),
-                        crate::trace::trace(&r.when, &facts, rb, &redactor),
-                    )
+                    let tree = crate::trace::trace(&r.when, &facts, rb, &redactor);
+                    let outcome = outcomes
+                        .iter()
+                        .find(|(id, _)| *id == r.id)
+                        .map(|(_, o)| o.clone())
+                        .unwrap_or(crate::trace::Outcome::NotFired);
+                    crate::trace::RuleTrace {
+                        rule: r.id.clone(),
+                        holds: tree.truth,
+                        outcome,
+                        tree,
+                    }
                 })
                 .collect();
             report.failures.push(CaseFailure {

@@ -35,6 +35,7 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
         }
     }
     out.extend(never_first(set));
+    out.extend(placeholders_shown(set));
     out.extend(set.rulebooks.iter().filter_map(requires_too_low));
     crate::diagnostic::sort(&mut out);
     out
@@ -325,6 +326,50 @@ fn never_true(c: &Condition, rb: &Rulebook, out: &mut Vec<Diagnostic>) {
 
 /// Rules that, on every one of their own `match` examples, are outranked by another
 /// specific finding: their precedence probably hides them behind another rule.
+/// Text a message shows for a fact the capture does not hold, when the rule author did
+/// not make the placeholder optional.
+const HOLES: &[&str] = &["(unknown)", "(absent)", "（未知）"];
+
+/// A rule whose message, fix or support text, rendered on one of its own `match`
+/// examples (in either language), shows a hole: "could not connect to (unknown)".
+fn placeholders_shown(set: &RuleSet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (rb, rule) in set.rules() {
+        'examples: for (i, e) in rule.examples_match.iter().enumerate() {
+            for lang in [crate::rulebook::Lang::En, crate::rulebook::Lang::Zh] {
+                let options = EvalOptions {
+                    lang,
+                    ..EvalOptions::default()
+                };
+                let d = diagnose(set, &e.capture, options);
+                let Some(f) = d.findings.iter().find(|f| f.id == rule.id) else {
+                    continue;
+                };
+                let texts = [Some(&f.message), f.fix.as_ref(), f.support.as_ref()];
+                let hole = texts
+                    .into_iter()
+                    .flatten()
+                    .find_map(|t| HOLES.iter().find(|h| t.contains(*h)).map(|h| (t, *h)));
+                if let Some((text, hole)) = hole {
+                    out.push(warning(
+                        Code::PlaceholderShown,
+                        rb,
+                        e.pos,
+                        format!(
+                            "on `match` example #{} of `{}`, a message reads {hole}: \"{text}\"",
+                            i + 1,
+                            rule.id
+                        ),
+                        "wrap the placeholder and the words around it in `{[ … ]}`, or add a `variants:` entry worded for captures without it",
+                    ));
+                    break 'examples;
+                }
+            }
+        }
+    }
+    out
+}
+
 fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (rb, rule) in set.rules() {
@@ -369,6 +414,35 @@ mod tests {
             load_str("t.yaml", &text, &LoadOptions::default()).unwrap(),
         ])
         .unwrap()
+    }
+
+    /// A placeholder outside an optional section, on an example that lacks its fact,
+    /// is a hole the user would read; inside `{[ … ]}`, or worded by a variant, it is not.
+    #[test]
+    fn a_message_with_a_hole_on_an_example_is_found() {
+        let rule = |message: &str, variants: &str| {
+            format!(
+                "  - id: r\n    title: R\n    category: c\n    severity: error\n\
+                 \x20   when: {{ client_error: {{ exists: true }} }}\n    message: \"{message}\"\n{variants}\
+                 \x20   examples:\n      match:\n        - client_error: \"Connection refused\"\n\
+                 \x20       - {{ request: {{ url: \"http://h:1/v1\" }}, client_error: refused }}\n"
+            )
+        };
+        let holes = |s: &RuleSet| {
+            placeholders_shown(s)
+                .into_iter()
+                .map(|d| d.message)
+                .collect::<Vec<_>>()
+        };
+        let found = holes(&set(&rule("Could not connect to {url.origin}.", "")));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("example #1") && found[0].contains("(unknown)"),
+            "{found:?}"
+        );
+        assert!(holes(&set(&rule("Could not connect{[ to {url.origin}]}.", ""))).is_empty());
+        let worded = "    variants:\n      - when: { url: { exists: false } }\n        message: Could not connect.\n";
+        assert!(holes(&set(&rule("Could not connect to {url.origin}.", worded))).is_empty());
     }
 
     #[test]

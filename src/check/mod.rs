@@ -205,10 +205,15 @@ impl Test {
         for f in &self.cases.failures {
             let source = std::fs::read_to_string(&f.diagnostic.file).ok();
             err.push_str(&f.diagnostic.render(source.as_deref()));
-            for (id, t) in &f.traces {
+            for t in &f.traces {
                 let mut tree = String::new();
-                crate::trace::render(t, 2, &mut tree);
-                let _ = writeln!(err, "  why: `{id}` on this capture\n{tree}");
+                crate::trace::render(&t.tree, 2, &mut tree);
+                let _ = writeln!(
+                    err,
+                    "  why: `{}` on this capture — {}\n{tree}",
+                    t.rule,
+                    t.outcome.describe()
+                );
             }
         }
         for id in &self.examples.without_positive_example {

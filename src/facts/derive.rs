@@ -346,6 +346,20 @@ impl<'c> Facts<'c> {
             },
             Fact::ErrorType => self.error().kind.as_deref().map(str_value),
             Fact::ErrorParam => self.error().param.as_deref().map(str_value),
+            Fact::ErrorKeyEcho => {
+                key_echo(self.error().message.as_deref()?).map(|e| str_value(e.text))
+            }
+            Fact::ErrorKeyEchoMatches => {
+                let echo = key_echo(self.error().message.as_deref()?)?;
+                let sent = self
+                    .key()?
+                    .key
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'');
+                Some(FactValue::Bool(
+                    sent.starts_with(echo.start) && sent.ends_with(echo.end),
+                ))
+            }
             Fact::RequestId => self.request_id().map(str_value),
             Fact::Model => self.model().map(str_value),
             Fact::ClientError => self.capture.client_error.as_deref().map(str_value),
@@ -385,4 +399,25 @@ impl<'c> Facts<'c> {
         let id = self.request_id()?;
         Some((request_id_time(id)?, "the request id"))
     }
+}
+
+/// A masked key quoted in an error message: the visible start and end around the mask.
+struct KeyEcho<'m> {
+    text: &'m str,
+    start: &'m str,
+    end: &'m str,
+}
+
+/// Servers quote the key they saw masked: OpenAI `sk-AbCdE***…***ijkl` or `sk-...1JMA`,
+/// new-api `[sk-AbC***jkl]`: an ellipsis, or a run of at least three `*`, `•` or `.`,
+/// between a visible start and end of key characters.
+static KEY_ECHO: crate::fixed_regex::Fixed = crate::fixed_regex::Fixed::new(
+    r"([A-Za-z0-9][A-Za-z0-9_-]{1,15}?)([*•.]*…[*•.…]*|[*•.]{3,})([A-Za-z0-9_-]{2,8})\b",
+);
+
+fn key_echo(message: &str) -> Option<KeyEcho<'_>> {
+    let g = KEY_ECHO.captures(message)?;
+    let (start, end) = (g.get(1)?, g.get(3)?);
+    let text = g.get(0)?;
+    Some(KeyEcho { text, start, end })
 }

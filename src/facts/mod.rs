@@ -80,6 +80,8 @@ fixed_facts! {
     ErrorCode = "error.code": "the error code from the response body",
     ErrorType = "error.type": "the error type from the response body",
     ErrorParam = "error.param": "the error's `param` from the response body",
+    ErrorKeyEcho = "error.key_echo": "the masked key the error message quotes (`sk-AbCdE***ijkl`, `[sk-AbC***jkl]`, `sk-...1JMA`): the key the answering server saw",
+    ErrorKeyEchoMatches = "error.key_echo_matches": "whether the key the message quotes agrees with the key sent (its visible start and end); `false`: the server saw another key, such as the gateway's own key for its upstream. Absent when either is unknown",
     RequestId = "request_id": "the request id: the `X-Oneapi-Request-Id` header, the `(request id: …)` suffix, or `x-request-id`",
     Model = "model": "the model asked for (the request body's `model`)",
     ClientError = "client_error": "the error the client raised when no response came back",
@@ -117,7 +119,9 @@ impl Fact {
             | Fact::ErrorMessage
             | Fact::ErrorCode
             | Fact::ErrorType
-            | Fact::ErrorParam => "response.body",
+            | Fact::ErrorParam
+            | Fact::ErrorKeyEcho
+            | Fact::ErrorKeyEchoMatches => "response.body",
             _ => return None,
         })
     }

@@ -406,3 +406,50 @@ fn fact_names_resolve_and_typos_get_suggestions() {
     assert!(err.contains("did you mean `url.path`"), "{err}");
     assert!(Fact::parse("request.json.a..b").is_err());
 }
+
+/// The masked key a message quotes is read in every masking style servers use, and
+/// compared with the key sent by its visible start and end; text that only looks
+/// masked (a masked URL, an ellipsis) quotes no key.
+#[test]
+fn the_key_an_error_quotes_is_compared_with_the_key_sent() {
+    let sent = "sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl";
+    let with = |message: &str, key: Option<&str>| {
+        let mut v = json!({"response": {"status": 401, "body": {"error": {"message": message}}}});
+        if let Some(key) = key {
+            v["request"] = json!({"headers": {"Authorization": format!("Bearer {key}")}});
+        }
+        let c = capture(v);
+        (get(&c, "error.key_echo"), get(&c, "error.key_echo_matches"))
+    };
+    let same = [
+        "Incorrect API key provided: sk-AbCdE***************************************ijkl. You can find it at https://***.com/***/***.",
+        "[sk-AbC***jkl] 该令牌额度已用尽 !token.UnlimitedQuota && token.RemainQuota = -12",
+        "Key sk-AbC•••jkl was rejected",
+        "invalid key sk-...ijkl",
+    ];
+    for m in same {
+        let (echo, matches) = with(m, Some(sent));
+        assert!(echo.is_some(), "{m}");
+        assert_eq!(matches.as_deref(), Some("true"), "{m}: {echo:?}");
+    }
+    let other = [
+        "Incorrect API key provided: sk-proj-********************************************21sA.",
+        "Incorrect API key provided: sk-Zy9Xw***************************************Q7rT.",
+        "api key sk-…1JMA is not valid",
+    ];
+    for m in other {
+        let (echo, matches) = with(m, Some(sent));
+        assert!(echo.is_some(), "{m}");
+        assert_eq!(matches.as_deref(), Some("false"), "{m}: {echo:?}");
+    }
+    // Without the key sent there is nothing to compare.
+    assert_eq!(with(other[0], None).1, None);
+    for m in [
+        "Please try again later... Visit https://***.com/***/*** to learn more.",
+        "json: cannot unmarshal string into Go struct field ***.temperature of type float64",
+        "Invalid token (request id: 20261201093015123456789AbCdEfGh)",
+        "Rate limit reached for gpt-4o in organization org-*** on tokens per min",
+    ] {
+        assert_eq!(with(m, Some(sent)).0, None, "{m}");
+    }
+}

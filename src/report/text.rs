@@ -211,7 +211,7 @@ fn render_capture(out: &mut String, r: &CaptureReport, lang: Lang) {
         let _ = writeln!(out, "\n  {BOLD}trace{BOLD:#}");
         for t in traces {
             let mark = if t.holds { "✓" } else { "✗" };
-            let _ = writeln!(out, "  {mark} {}", t.rule);
+            let _ = writeln!(out, "  {mark} {} — {}", t.rule, t.outcome.describe());
             let mut tree = String::new();
             crate::trace::render(&t.tree, 2, &mut tree);
             out.push_str(&tree);
