@@ -431,6 +431,13 @@ fn explain_trace_and_coverage() {
         text.contains("category address · severity error · priority 85"),
         "{text}"
     );
+    // Where its category ranks per status, as the rulebook's `ranking:` declares.
+    assert!(
+        text.contains(
+            "category address ranks, among errors: 2xx 3rd, 400 3rd, 401 2nd, 403 4th, 404 1st"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("  - id: address.missing-v1") && text.contains("examples:"),
         "{text}"

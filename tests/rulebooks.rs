@@ -445,3 +445,66 @@ fn the_default_rulebook_lints_clean() {
         .collect();
     assert!(warnings.is_empty(), "{}", warnings.join("\n"));
 }
+
+fn diagnose_json(capture: serde_json::Value) -> Vec<(String, String, String)> {
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let c: rulecheck::capture::Capture = serde_json::from_value(capture).unwrap();
+    rulecheck::evaluate::diagnose(&set, &c, Default::default())
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.id.to_string(),
+                f.severity.name().to_owned(),
+                f.message.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A call that worked is worded as one: `ok` first, what is worth fixing after it as a
+/// warning that says the call worked (1.2.0 called a trimmed key an error that "makes
+/// the gateway look up a key that does not exist", and dropped `ok`).
+#[test]
+fn a_success_with_something_to_fix_is_ok_plus_a_warning_worded_for_success() {
+    let key = "sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl";
+    let found = diagnose_json(serde_json::json!({
+        "request": {"method": "POST", "url": "https://api.moleapi.com/v1/chat/completions",
+                    "headers": {"Authorization": format!("Bearer {key} ")}},
+        "response": {"status": 200, "headers": {"Content-Type": "application/json"},
+                     "body": {"id": "chatcmpl-1", "choices": []}}
+    }));
+    let ids: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(ids, ["ok", "key.whitespace"], "{found:?}");
+    let (_, severity, message) = &found[1];
+    assert_eq!(severity, "warning");
+    assert!(message.contains("This call worked"), "{message}");
+    assert!(!message.contains("does not exist"), "{message}");
+}
+
+/// Where only a symptom is at hand, the message says what it suggests, and never shows
+/// a hole: a DNS failure alone names no "typo away" host, an SDK's TypeError does not
+/// claim the call "got an HTML page", a refused connection with no URL reads whole.
+#[test]
+fn a_symptom_is_worded_as_a_symptom_and_no_message_has_a_hole() {
+    let dns = diagnose_json(serde_json::json!({
+        "client_error": "Error: getaddrinfo ENOTFOUND api.moleapi.com"
+    }));
+    assert_eq!(dns[0].0, "address.unknown-host");
+    assert!(
+        !dns[0].2.contains("(unknown)") && !dns[0].2.contains("typo away"),
+        "{}",
+        dns[0].2
+    );
+    let node = diagnose_json(serde_json::json!({
+        "client_error": "TypeError: Cannot read properties of undefined (reading '0')"
+    }));
+    assert_eq!(node[0].0, "address.html-response");
+    assert!(!node[0].2.contains("got an HTML page"), "{}", node[0].2);
+    assert!(node[0].2.contains("is what SDKs raise"), "{}", node[0].2);
+    let refused = diagnose_json(serde_json::json!({
+        "client_error": "httpx.ConnectError: [Errno 111] Connection refused"
+    }));
+    assert_eq!(refused[0].0, "address.unreachable");
+    assert!(!refused[0].2.contains("(unknown)"), "{}", refused[0].2);
+}
