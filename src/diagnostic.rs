@@ -63,6 +63,8 @@ pub enum Code {
     NoVersionBump,
     /// RC025: the rulebook exceeds a limit.
     OverLimit,
+    /// RC026: `mentions` names a word that is not declared under `words:`.
+    UnknownWord,
     /// RC030: warning: a condition can never be true.
     NeverTrue,
     /// RC031: warning: a rule is never the top finding on its own examples.
@@ -77,7 +79,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order of their numbers.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::YamlSyntax,
         Code::Schema,
         Code::UnknownKey,
@@ -103,6 +105,7 @@ impl Code {
         Code::BadProjectFile,
         Code::NoVersionBump,
         Code::OverLimit,
+        Code::UnknownWord,
         Code::NeverTrue,
         Code::NeverTop,
         Code::NoMatchExample,
@@ -156,6 +159,10 @@ impl Code {
                 "the rulebook changed without a version bump and changelog entry",
             ),
             Code::OverLimit => ("RC025", "the rulebook exceeds a limit"),
+            Code::UnknownWord => (
+                "RC026",
+                "`mentions` names a word that is not declared under `words:`",
+            ),
             Code::NeverTrue => ("RC030", "warning: a condition can never be true"),
             Code::NeverTop => (
                 "RC031",

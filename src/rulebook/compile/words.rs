@@ -115,7 +115,7 @@ pub(super) fn mentioned_words(cx: &mut Ctx<'_>, node: &Node) -> Option<Vec<Word>
                     None => "declare it under `words:` first".to_owned(),
                 };
                 cx.error(
-                    Code::UnknownNamedCondition,
+                    Code::UnknownWord,
                     pos,
                     format!("`mentions` names `{name}`, which is not a declared word"),
                     help,
@@ -125,4 +125,79 @@ pub(super) fn mentioned_words(cx: &mut Ctx<'_>, node: &Node) -> Option<Vec<Word>
         }
     }
     ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capture::Capture;
+    use crate::rulebook::{LoadOptions, RuleSet, load_str};
+
+    /// A rule that fires when one sentence of the error message names a key and says
+    /// it is disabled.
+    fn set() -> RuleSet {
+        let text = "format: rulecheck/v1\nname: t\nversion: 1.0.0\n\
+            categories: [{id: c, title: C}]\n\
+            words:\n  key: ['api[ _-]?key', token, 令牌, 密钥]\n  disabled: [disabled, banned, 禁用, 封禁]\n\
+            rules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n\
+            \x20   when: { error.message: { mentions: [key, disabled] } }\n    message: m\n";
+        RuleSet::new(vec![
+            load_str("t.yaml", text, &LoadOptions::default()).unwrap_or_else(|d| panic!("{d:#?}")),
+        ])
+        .unwrap()
+    }
+
+    fn fires(set: &RuleSet, message: &str) -> bool {
+        let c: Capture = serde_json::from_value(serde_json::json!({
+            "response": {"status": 403, "body": {"error": {"message": message}}}
+        }))
+        .unwrap();
+        crate::evaluate::matching_rule_ids(set, &c) == ["r"]
+    }
+
+    #[test]
+    fn mentions_reads_any_order_and_wording_within_one_sentence() {
+        let set = set();
+        for yes in [
+            "This API key has been disabled by its owner",
+            "Disabled: the token you sent",
+            "token status: DISABLED (request id: 2026)",
+            "该令牌已被禁用",
+            "您的密钥因违规已被封禁。请联系客服",
+            "Request failed. The api_key was banned; contact support",
+        ] {
+            assert!(fires(&set, yes), "{yes}");
+        }
+        for no in [
+            // Whole words only: `tokens` is not a key, `undisabled` not `disabled`.
+            "Too many tokens: the limit is disabled for this model",
+            "The token is undisabled",
+            // The two words in different sentences say nothing about each other.
+            "Your token is valid. The model gpt-4 is disabled.",
+            "令牌有效。该模型已禁用",
+            // A version number's dot does not end a sentence, a ". " does.
+            "token for gpt-4.5 is fine. channel disabled",
+            "",
+        ] {
+            assert!(!fires(&set, no), "{no}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_word_is_refused_with_the_closest_name() {
+        let text = "format: rulecheck/v1\nname: t\nversion: 1.0.0\n\
+            categories: [{id: c, title: C}]\n\
+            words:\n  disabled: [disabled]\n\
+            rules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n\
+            \x20   when: { error.message: { mentions: [disabld] } }\n    message: m\n";
+        let errors = load_str("t.yaml", text, &LoadOptions::default()).unwrap_err();
+        assert!(
+            errors.iter().any(|d| d.code.id() == "RC026"
+                && d.message.contains("`disabld`")
+                && d.line == Some(12)
+                && d.help
+                    .as_deref()
+                    .is_some_and(|h| h.contains("did you mean `disabled`?"))),
+            "{errors:#?}"
+        );
+    }
 }
