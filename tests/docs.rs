@@ -159,6 +159,16 @@ fn every_default_rule_is_explained_where_its_docs_link_points() {
             "docs/diagnoses.md has no section for {}",
             rule.id
         );
+        // …which says what evidence the diagnosis needs and what it never claims.
+        let start = doc.find(&format!("\n### {}\n", rule.id)).unwrap() + 1;
+        let section = doc[start..].split("\n#").next().unwrap_or_default();
+        for label in ["**Evidence:**", "**Never claims:**"] {
+            assert!(
+                section.contains(label),
+                "docs/diagnoses.md: the section for {} lacks {label}",
+                rule.id
+            );
+        }
         // GitHub's anchor for `### address.missing-v1` is `#addressmissing-v1`.
         let anchor = rule.id.replace('.', "");
         assert_eq!(

@@ -331,6 +331,13 @@ impl<'c> Facts<'c> {
             }
             Fact::RequestJson(path) => walk(self.request_body.json()?, path).map(FactValue::Json),
             Fact::ResponseBody => self.response_body.text(self.max_body_text).map(str_value),
+            Fact::ResponseBodyIsJson => {
+                let is_json = match self.response_body.body? {
+                    Body::Raw(_) | Body::Json(_) => true,
+                    Body::Text(_) => self.response_body.json().is_some(),
+                };
+                Some(FactValue::Bool(is_json))
+            }
             Fact::ResponseJson(path) => walk(self.response_body.json()?, path).map(FactValue::Json),
             Fact::Key => self.key().map(|k| str_value(&k.key)),
             Fact::KeyLength => self

@@ -72,6 +72,7 @@ fixed_facts! {
     RequestBody = "request.body": "the request body as text",
     RequestBodyIsJson = "request.body_is_json": "true when the request body parses as JSON",
     ResponseBody = "response.body": "the response body as text",
+    ResponseBodyIsJson = "response.body_is_json": "true when the response body parses as JSON (the API's own answer, not a web page)",
     Key = "key": "the API key as sent, whitespace included (always shown masked)",
     KeyLength = "key.length": "the key's length in characters",
     KeySource = "key.source": "where the key was found: `authorization`, `x-api-key`, `api-key`, `x-goog-api-key` or `query`",
@@ -115,6 +116,7 @@ impl Fact {
             | Fact::RequestParams => "request.body",
             Fact::Status | Fact::ResponseHeader(_) => "response",
             Fact::ResponseBody
+            | Fact::ResponseBodyIsJson
             | Fact::ResponseJson(_)
             | Fact::ErrorMessage
             | Fact::ErrorCode
