@@ -236,3 +236,39 @@ fn english_and_chinese_gateway_messages_get_the_same_diagnosis() {
     // request's headers, that is a rejected key, not provably a missing one.
     assert_eq!(top(401, "Invalid token"), "key.invalid-or-expired");
 }
+
+/// Every diagnosis that reads the error message is tested on at least two wordings its
+/// patterns were not written from (tests/cases/rewordings.yaml): the patterns read
+/// meaning, not one gateway build's sentence.
+#[test]
+fn every_diagnosis_that_reads_messages_is_tested_on_rewordings() {
+    use rulecheck::rulebook::{Condition, Rulebook};
+    fn reads_message(c: &Condition, rb: &Rulebook, depth: usize) -> bool {
+        depth < 32
+            && match c {
+                Condition::All(cs) | Condition::Any(cs) => {
+                    cs.iter().any(|c| reads_message(c, rb, depth + 1))
+                }
+                Condition::Not(_) => false,
+                Condition::Named(i, _) => reads_message(&rb.named[*i].condition, rb, depth + 1),
+                Condition::Test(t) => t.fact_name == "error.message",
+            }
+    }
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let rewordings = cases::load(&root().join("tests/cases/rewordings.yaml"))
+        .unwrap_or_else(|d| panic!("{d:#?}"));
+    let mut lacking = Vec::new();
+    for (rb, rule) in set.rules() {
+        if !reads_message(&rule.when, rb, 0) {
+            continue;
+        }
+        let n = rewordings
+            .iter()
+            .filter(|c| c.expect.first() == Some(&rule.id))
+            .count();
+        if n < 2 {
+            lacking.push(format!("{} ({n})", rule.id));
+        }
+    }
+    assert!(lacking.is_empty(), "fewer than two rewordings: {lacking:?}");
+}
