@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rulecheck::limits::Limits;
-use rulecheck::rulebook::{Lang, LoadError};
+use rulecheck::mask::MaskingWriter;
+use rulecheck::rulebook::{Lang, LoadError, RuleSet};
 use rulecheck::{check, diff, run};
 
 #[path = "cli/args.rs"]
@@ -40,18 +41,70 @@ macro_rules! say_raw {
     ($($t:tt)*) => { write_out(format_args!($($t)*)) };
 }
 
+/// `eprintln!` through the boundary: every message to stderr is masked (and a line
+/// longer than 2,000 characters cut), whatever it quotes.
+macro_rules! err {
+    ($($t:tt)*) => {{
+        let _ = writeln!(stderr(), $($t)*);
+    }};
+}
+
+/// Secrets the program's output must never show besides key shapes: the keys the
+/// loaded rulebooks' examples hold (`explain` and `test` print their source).
+static KNOWN_SECRETS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+fn known_secrets() -> Vec<String> {
+    KNOWN_SECRETS.get().cloned().unwrap_or_default()
+}
+
+/// Remembers the secrets a rule set's examples hold, for every later output.
+fn learn_secrets(set: &RuleSet) {
+    let secrets = set
+        .rules()
+        .flat_map(|(_, r)| r.examples_match.iter().chain(&r.examples_no_match))
+        .flat_map(|e| {
+            rulecheck::facts::Facts::derive(&e.capture)
+                .secrets()
+                .into_iter()
+                .map(|s| s.into_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let _ = KNOWN_SECRETS.set(secrets);
+}
+
+/// Standard error, through the boundary.
+fn stderr() -> MaskingWriter<anstream::Stderr> {
+    MaskingWriter::new(anstream::stderr())
+        .with_secrets(known_secrets())
+        .with_line_limit(2_000)
+}
+
 fn write_out(args: std::fmt::Arguments) {
-    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+    let mut out = MaskingWriter::new(std::io::stdout().lock()).with_secrets(known_secrets());
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(exit::OK.into());
         }
-        eprintln!("rulecheck: cannot write the output: {e}");
+        err!("rulecheck: cannot write the output: {e}");
         std::process::exit(exit::BAD_INPUT.into());
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The argument parser quotes what it refuses (a key typed into `--status`): its
+    // errors cross the boundary too.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            say_raw!("{e}");
+            return ExitCode::from(exit::OK);
+        }
+        Err(e) => {
+            let _ = write!(stderr(), "{}", e.render().ansi());
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
     let code = match cli.command {
         Command::Eval(args) => eval(&args),
         Command::List {
@@ -93,7 +146,7 @@ fn main() -> ExitCode {
 }
 
 fn report_load_error(e: &LoadError) -> u8 {
-    let mut stderr = anstream::stderr();
+    let mut stderr = stderr();
     let _ = write!(stderr, "{}", e.render());
     let n = e.diagnostics.len();
     let _ = writeln!(
@@ -106,7 +159,7 @@ fn report_load_error(e: &LoadError) -> u8 {
 
 fn eval(args: &EvalArgs) -> u8 {
     if let Err(message) = args.check() {
-        eprintln!("rulecheck: {message}");
+        err!("rulecheck: {message}");
         return exit::BAD_INPUT;
     }
     let lang = pick_lang(args.lang);
@@ -151,10 +204,10 @@ fn eval(args: &EvalArgs) -> u8 {
         ColorArg::Never => anstream::ColorChoice::Never,
     };
     let stdout = anstream::AutoStream::new(std::io::stdout().lock(), choice);
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    let outcome = run::run(&set, &inputs, &options, &mut out, &mut std::io::stderr());
+    let mut out = MaskingWriter::new(std::io::BufWriter::with_capacity(1 << 16, stdout));
+    let outcome = run::run(&set, &inputs, &options, &mut out, &mut stderr());
     if let Some(e) = &outcome.write_error {
-        eprintln!("rulecheck: cannot write the output: {e}");
+        err!("rulecheck: cannot write the output: {e}");
         return exit::BAD_INPUT;
     }
     if outcome.closed {
@@ -197,13 +250,16 @@ fn lint(
     limits: Limits,
 ) -> u8 {
     let loaded = check::load(paths, limits);
+    if let Ok(set) = &loaded {
+        learn_secrets(set);
+    }
     let changelog = changelog.map(|p| (p, std::fs::read_to_string(p)));
     let found = check::lint(loaded.as_ref(), changelog);
     match format {
         Format::Json | Format::Jsonl => say!("{:#}", found.to_json()),
         Format::Text => {
             let (out, err) = found.render_text();
-            let _ = write!(anstream::stderr(), "{err}");
+            let _ = write!(stderr(), "{err}");
             say_raw!("{out}");
         }
     }
@@ -227,6 +283,7 @@ fn test(
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
+    learn_secrets(&set);
     let mut cases = Vec::new();
     for p in case_paths {
         match check::cases::load(p) {
@@ -244,7 +301,7 @@ fn test(
         Format::Json | Format::Jsonl => say!("{:#}", result.to_json()),
         Format::Text => {
             let (out, err) = result.render_text();
-            let _ = write!(anstream::stderr(), "{err}");
+            let _ = write!(stderr(), "{err}");
             say_raw!("{out}");
         }
     }
@@ -260,13 +317,14 @@ fn explain(id: &str, rule_args: &RuleArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };
+    learn_secrets(&set);
     match check::explain_text(&set, id) {
         Ok(text) => {
             say_raw!("{text}");
             exit::OK
         }
         Err(message) => {
-            eprintln!("rulecheck: {message}");
+            err!("rulecheck: {message}");
             exit::BAD_INPUT
         }
     }
@@ -287,12 +345,12 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format, limits: Limi
     }
     let corpus = match diff::read_corpus(&files, limits) {
         Ok(c) if c.is_empty() => {
-            eprintln!("rulecheck: no captures to compare on; name the captures or folders of them");
+            err!("rulecheck: no captures to compare on; name the captures or folders of them");
             return exit::BAD_INPUT;
         }
         Ok(c) => c,
         Err(e) => {
-            eprintln!("rulecheck: {e}");
+            err!("rulecheck: {e}");
             return exit::BAD_INPUT;
         }
     };

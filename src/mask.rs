@@ -17,7 +17,7 @@ use crate::fixed_regex::Fixed;
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
 
 /// Shapes of keys found in free text (bodies, error messages, URLs).
-const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|AQ\.[0-9A-Za-z_\-]{20,}|gsk_[0-9A-Za-z]{20,}|xai-[0-9A-Za-z_\-]{20,}|pplx-[0-9A-Za-z]{20,}|hf_[A-Za-z]{20,}|tgp_v1_[0-9A-Za-z_\-]{20,}|csk-[0-9a-z]{20,}|nvapi-[0-9A-Za-z_\-]{20,}|r8_[0-9A-Za-z]{20,})";
+const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|sk%2[Dd][A-Za-z0-9_\-%]{12,}|(?:%[0-9A-Fa-f]{2}){12,}|eyJ[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{20,}|AQ\.[0-9A-Za-z_\-]{20,}|gsk_[0-9A-Za-z]{20,}|xai-[0-9A-Za-z_\-]{20,}|pplx-[0-9A-Za-z]{20,}|hf_[A-Za-z]{20,}|tgp_v1_[0-9A-Za-z_\-]{20,}|csk-[0-9a-z]{20,}|nvapi-[0-9A-Za-z_\-]{20,}|r8_[0-9A-Za-z]{20,})";
 
 /// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`), and
 /// long random-looking tokens (letters of both cases and digits, 32 or more), which is
@@ -25,10 +25,10 @@ const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|AQ\
 /// (new-api, one-api) or are lower-case hex (`req_…`). No capture groups and ASCII word
 /// boundaries: the whole scan runs in the regex crate's DFA, Chinese text included; a
 /// match is split into label and key by [`CONTEXT_LABEL`], on the match alone.
-const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u:\b)key=)[A-Za-z0-9_\-.]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)";
+const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@";
 
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
-const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|key=)";
+const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:)";
 
 static CONTEXT_KEYS_PATTERN: Fixed = Fixed::new(CONTEXT_KEYS);
 static CONTEXT_LABEL_PATTERN: Fixed = Fixed::new(CONTEXT_LABEL);
@@ -125,7 +125,13 @@ pub struct Redactor<'a> {
     /// Secret words to replace, longest first (masked only when found: most text
     /// holds none). Borrowed from the capture when the secret is.
     known: Vec<Cow<'a, str>>,
+    /// Every 12-byte window of the known secrets: a fragment of a key (wrapped across a
+    /// line, cut by a terminal, quoted in a path) is masked when it shares one.
+    windows: std::collections::HashSet<[u8; FRAGMENT]>,
 }
+
+/// The shortest piece of a known key that is masked wherever it appears.
+const FRAGMENT: usize = 12;
 
 impl<'a> Redactor<'a> {
     /// A redactor for the given secret values (keys, credential header values).
@@ -138,7 +144,12 @@ impl<'a> Redactor<'a> {
             }
         }
         known.sort_by_key(|w| std::cmp::Reverse(w.len()));
-        Redactor { known }
+        let windows = known
+            .iter()
+            .flat_map(|w| w.as_bytes().windows(FRAGMENT))
+            .filter_map(|w| <[u8; FRAGMENT]>::try_from(w).ok())
+            .collect();
+        Redactor { known, windows }
     }
 
     /// The text with the known secrets masked (no pattern search: for the rulebook's
@@ -150,7 +161,56 @@ impl<'a> Redactor<'a> {
                 out = Cow::Owned(out.replace(secret.as_ref(), &mask_key(secret)));
             }
         }
-        out
+        if self.windows.is_empty() {
+            return out;
+        }
+        self.redact_fragments(out)
+    }
+
+    /// Masks each run of key characters that shares a 12-byte window with a known
+    /// secret: the part of a key a line break, a path or an echo cut off.
+    fn redact_fragments<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
+        let is_key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+        let bytes = text.as_bytes();
+        let mut hits: Vec<Range<usize>> = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
+            let Some(offset) = bytes
+                .get(start..)
+                .and_then(|b| b.iter().position(|&b| is_key_byte(b)))
+            else {
+                break;
+            };
+            let from = start + offset;
+            let len = bytes
+                .get(from..)
+                .map_or(0, |b| b.iter().take_while(|&&b| is_key_byte(b)).count());
+            let run = bytes.get(from..from + len).unwrap_or_default();
+            // A masked key (`sk-AbC…xYz`) is followed by the ellipsis: leave it alone.
+            let masked = bytes
+                .get(from + len..)
+                .is_some_and(|rest| rest.starts_with("…".as_bytes()));
+            if !masked
+                && run
+                    .windows(FRAGMENT)
+                    .any(|w| <[u8; FRAGMENT]>::try_from(w).is_ok_and(|w| self.windows.contains(&w)))
+            {
+                hits.push(from..from + len);
+            }
+            start = from + len.max(1);
+        }
+        if hits.is_empty() {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for h in hits {
+            out.push_str(text.get(last..h.start).unwrap_or(""));
+            out.push_str(&mask_key(text.get(h.clone()).unwrap_or("")));
+            last = h.end;
+        }
+        out.push_str(text.get(last..).unwrap_or(""));
+        Cow::Owned(out)
     }
 
     /// The text with every secret masked; borrowed when there is none (the usual case).
@@ -164,10 +224,15 @@ impl<'a> Redactor<'a> {
             let label = CONTEXT_LABEL_PATTERN.find(whole).map_or(0, |l| l.end);
             let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
             let (label, key) = whole.split_at(label);
+            // A password in a URL (`://user:pass@`) ends at the `@`, which stays.
+            let (key, at) = match key.strip_suffix('@') {
+                Some(k) if label.starts_with("://") => (k, "@"),
+                _ => (key, ""),
+            };
             if masked_already || key.contains('…') {
                 None
             } else if !label.is_empty() {
-                Some(format!("{label}{}", mask_key(key)))
+                Some(format!("{label}{}{at}", mask_key(key)))
             } else if random_looking(key) {
                 Some(mask_key(key))
             } else {
@@ -265,40 +330,57 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
 
 /// Whether a key pattern could match `text`. Every key shape (`sk-` and 12 more, a
 /// 32-character token, …) is 15 or more key characters (`[A-Za-z0-9_-]`) in a row; a
-/// labelled key (`api key: …`, `Bearer …`, `key=…`) is 8 or more (dots allowed) after
-/// a label word. Text with neither (a method, a status, a URL's path, most header
-/// values) needs no regex at all. Conservative: non-ASCII text is searched whenever
-/// it holds 8 key characters in a row (a case-insensitive label can be spelt with a
-/// non-ASCII letter, such as the Kelvin sign for `k`).
+/// labelled value (`api key: …`, `Bearer …`, `token=…`, `password: …`) is 8 or more
+/// value characters after a label word; a password in a URL has `://` and `@`; a
+/// value encoded whole has 12 or more `%` in a row of value characters. Text
+/// with none of these (a method, a status, a URL's path, most header values) needs no
+/// regex at all. Conservative: non-ASCII text is searched whenever it holds 8 value
+/// characters in a row (a case-insensitive label can be spelt with a non-ASCII letter,
+/// such as the Kelvin sign for `k`).
 fn could_hold_key(text: &str) -> bool {
-    let (mut run, mut dotted_run, mut longest_dotted) = (0usize, 0usize, 0usize);
+    let (mut run, mut value_run, mut longest_value) = (0usize, 0usize, 0usize);
+    // Percent signs in the current value run: a value encoded whole (`%73%6B%2D…`).
+    let mut escapes = 0usize;
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {
             run += 1;
             if run >= 15 {
                 return true;
             }
-            dotted_run += 1;
-        } else if b == b'.' {
+            value_run += 1;
+        } else if matches!(b, b'.' | b'%' | b'~' | b'+' | b'/') {
             run = 0;
-            dotted_run += 1;
+            value_run += 1;
+            if b == b'%' {
+                escapes += 1;
+                if escapes >= 12 {
+                    return true;
+                }
+            }
         } else {
             run = 0;
-            dotted_run = 0;
+            value_run = 0;
+            escapes = 0;
         }
-        longest_dotted = longest_dotted.max(dotted_run);
+        longest_value = longest_value.max(value_run);
     }
-    longest_dotted >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes()))
+    let userinfo = memchr::memmem::find(text.as_bytes(), b"://").is_some()
+        && memchr::memchr(b'@', text.as_bytes()).is_some();
+    userinfo || (longest_value >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes())))
 }
 
-/// Whether `text` holds `key` or `bearer` in any ASCII case.
+/// Whether `text` holds a label word of a credential (`key`, `bearer`, `token`,
+/// `secret`, `pass`, `pwd`, `sig`) in any ASCII case.
 fn has_label_word(text: &[u8]) -> bool {
     let at = |i: usize, word: &[u8]| {
         text.get(i..i + word.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(word))
     };
-    memchr::memchr2_iter(b'k', b'K', text).any(|i| at(i, b"key"))
-        || memchr::memchr2_iter(b'b', b'B', text).any(|i| at(i, b"bearer"))
+    memchr::memchr3_iter(b'k', b'K', b't', text).any(|i| at(i, b"key") || at(i, b"token"))
+        || memchr::memchr3_iter(b'b', b'B', b'T', text).any(|i| at(i, b"bearer") || at(i, b"token"))
+        || memchr::memchr3_iter(b's', b'S', b'p', text)
+            .any(|i| at(i, b"secret") || at(i, b"sig") || at(i, b"pass") || at(i, b"pwd"))
+        || memchr::memchr_iter(b'P', text).any(|i| at(i, b"pass") || at(i, b"pwd"))
 }
 
 /// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
@@ -324,6 +406,101 @@ fn replace_matches<'t>(
             o.push_str(text.get(last..).unwrap_or(""));
             Cow::Owned(o)
         }
+    }
+}
+
+/// The boundary every byte leaving the program crosses (stdout, stderr, a file): a
+/// writer that masks secrets in each line written through it, whatever produced the
+/// line — a report, a parse error quoting a bad value, a rulebook's source, the
+/// argument parser. It knows the secrets it is given (a capture's, a rulebook
+/// example's) and every key-shaped or credential-labelled value; a line longer than
+/// its limit is cut, so an error quoting a huge input stays readable.
+pub struct MaskingWriter<W: std::io::Write> {
+    inner: W,
+    line: Vec<u8>,
+    redactor: Redactor<'static>,
+    max_line: usize,
+}
+
+/// Lines are masked whole; a line longer than this is masked and written in pieces
+/// cut at a separator, so memory stays bounded on output with no line breaks.
+const MAX_PENDING: usize = 1 << 20;
+
+impl<W: std::io::Write> MaskingWriter<W> {
+    /// Masks key shapes and labelled credentials; no line limit.
+    pub fn new(inner: W) -> MaskingWriter<W> {
+        MaskingWriter {
+            inner,
+            line: Vec::new(),
+            redactor: Redactor::default(),
+            max_line: usize::MAX,
+        }
+    }
+
+    /// Also masks these secrets (and their fragments) wherever they appear.
+    pub fn with_secrets(mut self, secrets: impl IntoIterator<Item = String>) -> Self {
+        self.redactor = Redactor::new(secrets);
+        self
+    }
+
+    /// Cuts lines longer than `chars` characters, saying how much was left out.
+    pub fn with_line_limit(mut self, chars: usize) -> Self {
+        self.max_line = chars;
+        self
+    }
+
+    /// The writer it writes to.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let masked = self.redactor.redact(&text);
+        let cut = cut_line(&masked, self.max_line);
+        let result = self.inner.write_all(cut.as_bytes());
+        self.line.clear();
+        result
+    }
+}
+
+/// The line, cut to `max` characters (its line break kept) with what was left out said.
+fn cut_line(line: &str, max: usize) -> Cow<'_, str> {
+    let Some((cut_at, _)) = line.char_indices().nth(max) else {
+        return Cow::Borrowed(line);
+    };
+    let (kept, rest) = line.split_at(cut_at);
+    let rest = rest.trim_end_matches(['\n', '\r']);
+    let newline = if line.ends_with('\n') { "\n" } else { "" };
+    Cow::Owned(format!(
+        "{kept}… ({} more characters){newline}",
+        rest.chars().count()
+    ))
+}
+
+impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for piece in buf.split_inclusive(|&b| b == b'\n') {
+            self.line.extend_from_slice(piece);
+            if piece.ends_with(b"\n") || self.line.len() >= MAX_PENDING {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.emit()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for MaskingWriter<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
     }
 }
 
@@ -391,6 +568,14 @@ mod tests {
             "api_key: ",
             "\u{212A}ey=",
             "bEaReR ",
+            "Token=",
+            "password: ",
+            "SIG=",
+            "://u:",
+            "@",
+            "%2D",
+            "%73%6B%2D%51%37%77%45%72%54%79%39%55%69",
+            "~+",
             "sk-",
             "AQ.",
             "hf_",
@@ -535,5 +720,70 @@ mod tests {
             .redact(&format!("key={odd}"))
             .into_owned();
         assert!(!out.contains("internal-token"), "{out}");
+    }
+
+    /// Credentials that are not `sk-` keys are masked by position (a credential query
+    /// or form parameter, a header-like label, a URL's password) and by shape (a JWT, a
+    /// percent-encoded key); a known key's fragments are masked wherever they appear.
+    #[test]
+    fn credentials_by_position_shape_and_fragment() {
+        let r0 = Redactor::default();
+        let hex = "9f86d081884c7d659a2feaa0c55ad015";
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        for (text, secret) in [
+            (format!("https://h/v1?access_token={jwt}&x=1"), jwt.get(20..).unwrap()),
+            (format!("GET /v1?token={hex}"), hex),
+            (format!("api-key: {hex}"), hex),
+            (format!("X-Api-Key:{hex}"), hex),
+            (format!("password={hex}"), hex),
+            (format!("https://admin:{hex}@gw.example/v1"), hex),
+            (format!("an id token {jwt} in prose"), jwt.get(20..).unwrap()),
+            (format!("?k=sk%2D{}", KEY.get(3..).unwrap()), KEY.get(3..).unwrap()),
+        ] {
+            let out = r0.redact(&text);
+            let windows: Vec<&str> = (0..secret.len().saturating_sub(12))
+                .filter_map(|i| secret.get(i..i + 12))
+                .collect();
+            assert!(windows.iter().all(|w| !out.contains(w)), "{text} → {out}");
+        }
+        // The URL's password goes, the user and the host stay.
+        let out = r0
+            .redact(&format!("https://admin:{hex}@gw.example/v1"))
+            .into_owned();
+        assert!(
+            out.starts_with("https://admin:") && out.ends_with("@gw.example/v1"),
+            "{out}"
+        );
+        // A known key cut by a line break: both pieces are masked.
+        let r = Redactor::new([KEY]);
+        let (head, tail) = KEY.split_at(25);
+        let out = r
+            .redact(&format!("Bearer {head}\n{tail} and /v1/{KEY}/x"))
+            .into_owned();
+        assert!(!leaks(&out, KEY), "{out}");
+        assert!(!out.contains(tail.get(..12).unwrap()), "{out}");
+        // Plain text with label-like words is left alone.
+        for plain in [
+            "Invalid token (request id: 20261201093015123456789AbCdEfGh)",
+            "token quota is not enough, token remain quota: ＄0.001200",
+            "key: { matches: '^sk-' }",
+        ] {
+            assert_eq!(r0.redact(plain), plain);
+        }
+    }
+
+    /// The boundary writer masks each line whatever wrote it, in pieces or whole, and
+    /// cuts a line over its limit saying how much was left out.
+    #[test]
+    fn the_boundary_writer_masks_lines_and_cuts_long_ones() {
+        use std::io::Write as _;
+        let mut w = MaskingWriter::new(Vec::new()).with_line_limit(40);
+        write!(w, "not a valid capture: \"Bearer {}", KEY.get(..20).unwrap()).unwrap();
+        writeln!(w, "{}\"", KEY.get(20..).unwrap()).unwrap();
+        writeln!(w, "{}", "x".repeat(100)).unwrap();
+        w.flush().unwrap();
+        let out = String::from_utf8(w.get_mut().clone()).unwrap();
+        assert!(!leaks(&out, KEY), "{out}");
+        assert!(out.contains("… (60 more characters)\n"), "{out}");
     }
 }

@@ -176,3 +176,188 @@ fn runs_with_networking_unavailable() {
     let v = common::json_ok(&out);
     assert_eq!(v["reports"][0]["findings"][0]["id"], "address.openai-host");
 }
+
+/// Runs the binary with `args` (a `{file}` argument is replaced by a file holding
+/// `input`) and returns everything it printed, stdout and stderr.
+fn printed(name: &str, input: &[u8], args: &[&str]) -> String {
+    let path = common::scratch("leaks").join(name);
+    std::fs::write(&path, input).unwrap();
+    let p = path.to_str().unwrap();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "{file}" { p } else { a })
+        .collect();
+    let out = common::rulecheck(&args);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every output mode of `eval` on one input.
+const MODES: &[&[&str]] = &[
+    &["eval", "{file}"],
+    &["eval", "{file}", "--format", "json"],
+    &["eval", "{file}", "--format", "jsonl"],
+    &["eval", "{file}", "--summary"],
+    &["eval", "{file}", "--trace", "--format", "json"],
+    &["eval", "{file}", "--lang", "zh"],
+];
+
+/// The leaks measured in issue 21: an input where a key sits in a value of the wrong
+/// JSON type (quoted raw by the parse error), a key wrapped across a line break, and
+/// credentials that are not `sk-` keys. None may show 12 characters of its secret in
+/// any output mode.
+#[test]
+fn no_output_mode_quotes_a_secret_from_a_bad_or_odd_input() {
+    let key = "sk-Q7wErTy9UiOpAsDfGhJkLzXcVbNm1234567890abcdEFGHijkl";
+    let secret = &key[3..];
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiaWF0IjoxNzAwMDAwMDAwfQ.Wq3k_z8VhN2-Lx5RcYb_MfJd0G-Ae4UoK_9Hy6XnBvE";
+    // Every character percent-encoded, as some HTTP clients log a query value.
+    let encoded: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+    let hex = "9f86d081884c7d659a2feaa0c55ad015";
+    let cases: Vec<(&str, String, &str)> = vec![
+        // A value of the wrong type, quoted by the parser.
+        (
+            "headers-string",
+            format!(
+                r#"{{"request": {{"headers": "Authorization: Bearer {key}"}}, "response": {{"status": 401}}}}"#
+            ),
+            secret,
+        ),
+        (
+            "meta-string",
+            format!(r#"{{"meta": "{key}", "response": {{"status": 401}}}}"#),
+            secret,
+        ),
+        (
+            "status-string",
+            format!(r#"{{"response": {{"status": "{key}"}}}}"#),
+            secret,
+        ),
+        (
+            "request-string",
+            format!(
+                r#"{{"request": "POST https://api.moleapi.com/v1/chat/completions Authorization: Bearer {key}"}}"#
+            ),
+            secret,
+        ),
+        (
+            "har-headers-string",
+            format!(
+                r#"{{"log": {{"version": "1.2", "entries": [{{"request": {{"method": "POST", "url": "https://api.moleapi.com/v1/chat/completions", "headers": "Authorization: Bearer {key}"}}, "response": {{"status": 401}}}}]}}}}"#
+            ),
+            secret,
+        ),
+        (
+            "jsonl-bad-line",
+            format!(
+                "{{\"response\": {{\"status\": 200}}}}\n{{\"request\": {{\"headers\": \"Bearer {key}\"}}}}\n{{\"response\": {{\"status\": 200}}}}\n"
+            ),
+            secret,
+        ),
+        // Credentials that are not `sk-` keys, by position and by shape.
+        (
+            "jwt-query",
+            format!(
+                r#"{{"request": {{"url": "https://api.moleapi.com/v1/chat/completions?access_token={jwt}"}}, "response": {{"status": 401}}}}"#
+            ),
+            &jwt[40..],
+        ),
+        (
+            "hex-api-key",
+            format!(
+                r#"{{"request": {{"url": "https://gw.example/v1/chat/completions", "headers": {{"api-key": "{hex}"}}}}, "response": {{"status": 401, "body": "api-key: {hex} rejected"}}}}"#
+            ),
+            hex,
+        ),
+        (
+            "hex-token-query",
+            format!(
+                r#"{{"request": {{"url": "https://gw.example/v1/chat/completions?token={hex}"}}, "response": {{"status": 401}}}}"#
+            ),
+            hex,
+        ),
+        (
+            "userinfo",
+            format!(
+                r#"{{"request": {{"url": "https://admin:{hex}@gw.example/v1/chat/completions"}}, "response": {{"status": 401}}}}"#
+            ),
+            hex,
+        ),
+        (
+            "percent-encoded",
+            format!(
+                r#"{{"request": {{"url": "https://gw.example/v1/chat/completions?k={}"}}, "response": {{"status": 401}}}}"#,
+                key.replace('-', "%2D")
+            ),
+            secret,
+        ),
+        // A known key where no key is expected: the path, the model, an echo.
+        (
+            "key-in-path-and-model",
+            format!(
+                r#"{{"request": {{"url": "https://api.moleapi.com/v1/{key}/chat/completions", "headers": {{"Authorization": "Bearer {key}"}}, "body": {{"model": "{key}"}}}}, "response": {{"status": 404, "body": "no route /v1/{key}/chat/completions"}}}}"#
+            ),
+            secret,
+        ),
+    ];
+    for (name, input, secret) in &cases {
+        for mode in MODES {
+            let shown = printed(&format!("leak-{name}.json"), input.as_bytes(), mode);
+            assert!(
+                leaks(&shown, secret).is_none(),
+                "{name}, {mode:?}: {:?} shows {shown}",
+                leaks(&shown, secret)
+            );
+        }
+    }
+    // A key wrapped across a line break in a curl -v transcript: both halves masked.
+    let (head, tail) = key.split_at(30);
+    let transcript = format!(
+        "> POST /v1/chat/completions HTTP/1.1\n> Host: api.moleapi.com\n> Authorization: Bearer {key}\n> \n< HTTP/1.1 401 Unauthorized\n< \n{{\"error\":{{\"message\":\"Invalid token for {head}\n{tail}\"}}}}\n"
+    );
+    for mode in MODES {
+        let shown = printed("leak-wrapped.txt", transcript.as_bytes(), mode);
+        assert!(
+            leaks(&shown, secret).is_none(),
+            "wrapped, {mode:?}: {shown}"
+        );
+    }
+}
+
+/// A key typed where it does not belong is not echoed by the argument parser, and a
+/// rulebook example's key is not printed by `explain`, `test` or `lint`.
+#[test]
+fn the_argument_parser_and_the_workbench_do_not_echo_keys() {
+    let key = "sk-Q7wErTy9UiOpAsDfGhJkLzXcVbNm1234567890abcdEFGHijkl";
+    let out = common::rulecheck(&["eval", "--status", key]);
+    assert_eq!(out.status.code(), Some(2));
+    let shown = common::stderr(&out);
+    assert!(shown.contains("--status"), "{shown}");
+    assert!(leaks(&shown, &key[3..]).is_none(), "{shown}");
+    let out = common::rulecheck(&["eval", key]);
+    assert!(
+        leaks(&common::stderr(&out), &key[3..]).is_none(),
+        "{}",
+        common::stderr(&out)
+    );
+
+    // The default rulebook's examples hold keys; explain prints the rule as written.
+    let example = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl";
+    let out = common::rulecheck(&["explain", "key.whitespace"]);
+    let shown = common::stdout(&out);
+    assert!(shown.contains("Authorization"), "{shown}");
+    assert!(leaks(&shown, example).is_none(), "{shown}");
+    // A rulebook whose example fails prints its source with the key masked.
+    let hex = "9f86d081884c7d659a2feaa0c55ad015";
+    let rules = format!(
+        "format: rulecheck/v1\nname: t\nversion: 1.0.0\ncategories: [{{id: c, title: C}}]\nrules:\n  - id: r\n    title: R\n    category: c\n    severity: error\n    when: {{ status: 418 }}\n    message: m\n    examples:\n      match:\n        - request: {{ headers: {{ api-key: \"{hex}\" }} }}\n          response: {{ status: 401 }}\n"
+    );
+    let shown = printed("leak-rules.yaml", rules.as_bytes(), &["test", "{file}"]);
+    assert!(shown.contains("did not fire"), "{shown}");
+    assert!(leaks(&shown, hex).is_none(), "{shown}");
+    let shown = printed("leak-rules.yaml", rules.as_bytes(), &["lint", "{file}"]);
+    assert!(leaks(&shown, hex).is_none(), "{shown}");
+}
