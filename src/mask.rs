@@ -127,7 +127,33 @@ pub struct Redactor<'a> {
     known: Vec<Cow<'a, str>>,
     /// Every 12-byte window of the known secrets: a fragment of a key (wrapped across a
     /// line, cut by a terminal, quoted in a path) is masked when it shares one.
-    windows: std::collections::HashSet<[u8; FRAGMENT]>,
+    windows: std::collections::HashSet<[u8; FRAGMENT], WindowHash>,
+}
+
+/// A hasher for 12-byte windows of a key: FNV-1a, as the windows are few, short and
+/// not chosen by an attacker who could see the hashes (SipHash was most of the cost).
+#[derive(Clone, Copy, Debug, Default)]
+struct WindowHash;
+
+impl std::hash::BuildHasher for WindowHash {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+/// FNV-1a over the bytes written.
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The shortest piece of a known key that is masked wherever it appears.
@@ -731,14 +757,23 @@ mod tests {
         let hex = "9f86d081884c7d659a2feaa0c55ad015";
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         for (text, secret) in [
-            (format!("https://h/v1?access_token={jwt}&x=1"), jwt.get(20..).unwrap()),
+            (
+                format!("https://h/v1?access_token={jwt}&x=1"),
+                jwt.get(20..).unwrap(),
+            ),
             (format!("GET /v1?token={hex}"), hex),
             (format!("api-key: {hex}"), hex),
             (format!("X-Api-Key:{hex}"), hex),
             (format!("password={hex}"), hex),
             (format!("https://admin:{hex}@gw.example/v1"), hex),
-            (format!("an id token {jwt} in prose"), jwt.get(20..).unwrap()),
-            (format!("?k=sk%2D{}", KEY.get(3..).unwrap()), KEY.get(3..).unwrap()),
+            (
+                format!("an id token {jwt} in prose"),
+                jwt.get(20..).unwrap(),
+            ),
+            (
+                format!("?k=sk%2D{}", KEY.get(3..).unwrap()),
+                KEY.get(3..).unwrap(),
+            ),
         ] {
             let out = r0.redact(&text);
             let windows: Vec<&str> = (0..secret.len().saturating_sub(12))
@@ -778,7 +813,12 @@ mod tests {
     fn the_boundary_writer_masks_lines_and_cuts_long_ones() {
         use std::io::Write as _;
         let mut w = MaskingWriter::new(Vec::new()).with_line_limit(40);
-        write!(w, "not a valid capture: \"Bearer {}", KEY.get(..20).unwrap()).unwrap();
+        write!(
+            w,
+            "not a valid capture: \"Bearer {}",
+            KEY.get(..20).unwrap()
+        )
+        .unwrap();
         writeln!(w, "{}\"", KEY.get(20..).unwrap()).unwrap();
         writeln!(w, "{}", "x".repeat(100)).unwrap();
         w.flush().unwrap();

@@ -423,6 +423,16 @@ static KEY_ECHO: crate::fixed_regex::Fixed = crate::fixed_regex::Fixed::new(
 );
 
 fn key_echo(message: &str) -> Option<KeyEcho<'_>> {
+    // Most messages quote no key: a mask character must be there before the search
+    // that takes groups (the slow engine) runs.
+    let bytes = message.as_bytes();
+    let masked = memchr::memmem::find(bytes, b"***").is_some()
+        || memchr::memmem::find(bytes, "…".as_bytes()).is_some()
+        || memchr::memmem::find(bytes, b"...").is_some()
+        || memchr::memmem::find(bytes, "•••".as_bytes()).is_some();
+    if !masked {
+        return None;
+    }
     let g = KEY_ECHO.captures(message)?;
     let (start, end) = (g.get(1)?, g.get(3)?);
     let text = g.get(0)?;

@@ -168,7 +168,10 @@ impl Op {
             Op::Type(types) => types.iter().any(|t| t == json_type(value)),
             Op::Mentions(words) => {
                 let t = text(value);
-                sentences(&t).any(|s| words.iter().all(|w| w.regex.is_match(s)))
+                // Most messages lack one of the words anywhere: one search each says so
+                // before the text is cut into sentences.
+                words.iter().all(|w| w.regex.is_match(&t))
+                    && sentences(&t).any(|s| words.iter().all(|w| w.regex.is_match(s)))
             }
         }
     }

@@ -164,6 +164,9 @@ mod tests {
             "该令牌已被禁用",
             "您的密钥因违规已被封禁。请联系客服",
             "Request failed. The api_key was banned; contact support",
+            // An English word right against Chinese text is still a whole word.
+            "该API Key已被禁用",
+            "token已封禁",
         ] {
             assert!(fires(&set, yes), "{yes}");
         }
