@@ -71,13 +71,18 @@ pub(super) fn compile_words(cx: &mut Ctx<'_>, root: &Node) -> Vec<Word> {
 /// alternatives match anywhere.
 fn bounded(alternative: &str) -> String {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    // ASCII word boundaries: what "whole words" means for English next to Chinese
+    // (CJK characters are word characters to a Unicode boundary, so "该API Key" would
+    // hold none), and what the regex crate's DFA runs (a Unicode boundary sends the
+    // search to its slower engines).
+    let boundary = r"(?-u:\b)";
     let start = if word(alternative.chars().next()) {
-        r"\b"
+        boundary
     } else {
         ""
     };
     let end = if word(alternative.chars().last()) {
-        r"\b"
+        boundary
     } else {
         ""
     };
