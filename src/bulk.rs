@@ -390,7 +390,7 @@ fn read_line_limited<R: BufRead>(
             None => (available, None),
         };
         if buf.len() <= max {
-            let room = (max + 1).saturating_sub(buf.len());
+            let room = max.saturating_add(1).saturating_sub(buf.len());
             buf.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or(chunk));
         }
         total += chunk.len();

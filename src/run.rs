@@ -172,7 +172,11 @@ fn read_one(
     }
     // Anything else is read whole, up to the limit.
     let mut bytes = head;
-    let room = (limit as u64 + 1).saturating_sub(bytes.len() as u64);
+    // One byte past the limit says the input is over it; a limit of u64::MAX must not
+    // wrap to nothing.
+    let room = (limit as u64)
+        .saturating_add(1)
+        .saturating_sub(bytes.len() as u64);
     if let Err(e) = reader.take(room).read_to_end(&mut bytes) {
         return fail(&format_args!("cannot read: {e}"), outcome, err);
     }
@@ -297,7 +301,7 @@ fn read_head(reader: &mut dyn BufRead, max: usize) -> std::io::Result<Vec<u8>> {
                 None => available.len(),
             }
         };
-        let room = (max + 1).saturating_sub(head.len()).min(take);
+        let room = max.saturating_add(1).saturating_sub(head.len()).min(take);
         head.extend_from_slice(available.get(..room).unwrap_or_default());
         reader.consume(room);
     }

@@ -499,3 +499,43 @@ fn a_lowered_regex_limit_is_applied_to_the_built_in_rulebook_at_load() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("address.openai-host"), "{}", text(&out));
 }
+
+/// Odd inputs measured in issue 21 get an answer: a UTF-16 file with its byte-order
+/// mark (PowerShell's `>` writes them) is read, and the largest input limit does not
+/// wrap around to "the input is empty".
+#[test]
+fn a_utf16_file_is_read_and_the_largest_limit_does_not_wrap() {
+    let json = std::fs::read_to_string(root().join("tests/fixtures/captures/openai-host-401.json"))
+        .unwrap();
+    for (name, bom, encode) in [
+        (
+            "utf16le.json",
+            [0xFF, 0xFE],
+            u16::to_le_bytes as fn(u16) -> [u8; 2],
+        ),
+        (
+            "utf16be.json",
+            [0xFE, 0xFF],
+            u16::to_be_bytes as fn(u16) -> [u8; 2],
+        ),
+    ] {
+        let mut bytes = bom.to_vec();
+        bytes.extend(json.encode_utf16().flat_map(encode));
+        let path = write_file(name, bytes);
+        let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
+        let v = common::json_ok(&out);
+        assert_eq!(
+            v["reports"][0]["findings"][0]["id"], "address.openai-host",
+            "{name}"
+        );
+    }
+    let path = root().join("tests/fixtures/captures/openai-host-401.json");
+    let out = rulecheck(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--limit",
+        "input-bytes=18446744073709551615",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("address.openai-host"), "{}", text(&out));
+}

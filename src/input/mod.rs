@@ -150,6 +150,34 @@ pub fn read(bytes: &[u8]) -> Result<Vec<InputCapture>, InputError> {
     read_with(bytes, ReadOptions::default())
 }
 
+/// The input as text: UTF-8, or UTF-16 with its byte-order mark (what PowerShell's `>`
+/// and Notepad's "Unicode" write), decoded.
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, InputError> {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|pair| {
+                from([
+                    pair.first().copied().unwrap_or(0),
+                    pair.get(1).copied().unwrap_or(0),
+                ])
+            })
+            .collect();
+        String::from_utf16(&units)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|_| InputError::NotText { offset: 0 })
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => std::str::from_utf8(bytes)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| InputError::NotText {
+                offset: e.valid_up_to(),
+            }),
+    }
+}
+
 /// Reads all captures from an input.
 pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>, InputError> {
     let limits = options.limits;
@@ -159,10 +187,8 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
             limit: limits.input_bytes,
         });
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotText {
-        offset: e.valid_up_to(),
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = decode(bytes)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Err(InputError::Empty);
     }
