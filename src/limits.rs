@@ -28,6 +28,10 @@ pub struct Limits {
     pub rulebook_bytes: usize,
     /// Most rules in one rulebook.
     pub rules: usize,
+    /// Most condition nodes one rule or named condition may stand for once the named
+    /// conditions it uses are written out: evaluation walks them all, and a rulebook
+    /// of a few KB can nest named conditions into billions.
+    pub condition_nodes: usize,
     /// Largest compiled size of one regex (bytes of the regex engine's program).
     pub regex_bytes: usize,
     /// Deepest YAML nesting in a rulebook.
@@ -51,6 +55,7 @@ impl Default for Limits {
             har_entries: 200_000,
             rulebook_bytes: 8 << 20,
             rules: 10_000,
+            condition_nodes: 100_000,
             regex_bytes: 1 << 20,
             yaml_depth: 64,
             yaml_aliases: 10_000,
@@ -124,6 +129,13 @@ pub const LIMITS: &[LimitInfo] = &[
         "a rulebook file"
     ),
     limit!("rules", rules, false, None, "rules in one rulebook"),
+    limit!(
+        "condition-nodes",
+        condition_nodes,
+        false,
+        None,
+        "a rule's condition, named ones expanded"
+    ),
     limit!("regex-bytes", regex_bytes, true, None, "a compiled regex"),
     limit!(
         "yaml-depth",

@@ -6,6 +6,9 @@
 //! wrong (non-2xx, or a 2xx HTML page where JSON was expected) are reported; identical
 //! attempts (SDK retries) are grouped into one report with their count.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
 use serde::Deserialize;
 
 use super::{InputCapture, InputError};
@@ -237,12 +240,22 @@ pub fn read(
         return Ok(vec![InputCapture::new(capture, "har", "")]);
     }
     // Group identical attempts (same request, same outcome): SDKs retry 429 and 5xx.
+    // An entry is compared only with the groups whose key it shares, so grouping stays
+    // linear in the entries (a HAR may hold 200,000); `out` keeps first-seen order.
     let mut out: Vec<InputCapture> = Vec::new();
+    let state = RandomState::new();
+    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, capture) in chosen {
-        if let Some(previous) = out.iter_mut().find(|p| same_attempt(&p.capture, capture)) {
+        let candidates = groups.entry(attempt_key(&state, capture)).or_default();
+        let hit = candidates.iter().copied().find(|&j| {
+            out.get(j)
+                .is_some_and(|p| same_attempt(&p.capture, capture))
+        });
+        if let Some(previous) = hit.and_then(|j| out.get_mut(j)) {
             previous.attempts += 1;
             continue;
         }
+        candidates.push(out.len());
         out.push(InputCapture::new(
             capture.clone(),
             "har",
@@ -355,12 +368,63 @@ fn looks_wrong(c: &Capture) -> bool {
 }
 
 fn same_attempt(a: &Capture, b: &Capture) -> bool {
-    let req = |c: &Capture| {
-        c.request
-            .as_ref()
-            .map(|r| (r.method.clone(), r.url.clone(), r.body.clone()))
-    };
+    fn req(c: &Capture) -> Option<(&Option<String>, &Option<String>, &Option<Body>)> {
+        c.request.as_ref().map(|r| (&r.method, &r.url, &r.body))
+    }
     req(a) == req(b) && a.status() == b.status() && a.client_error == b.client_error
+}
+
+/// A hash of what [`same_attempt`] compares, so that attempts it calls the same always
+/// share a key, and attempts that differ (most often in their request body: the same
+/// endpoint called with other prompts) seldom do. Keyed per read (`RandomState`), so a
+/// crafted HAR cannot aim its entries at one key.
+fn attempt_key(state: &RandomState, c: &Capture) -> u64 {
+    let mut h = state.build_hasher();
+    match &c.request {
+        None => 0u8.hash(&mut h),
+        Some(r) => {
+            (1u8, &r.method, &r.url).hash(&mut h);
+            match &r.body {
+                None => 0u8.hash(&mut h),
+                Some(Body::Text(t)) => (1u8, t).hash(&mut h),
+                // JSON bodies compare by value (key order and spacing aside).
+                Some(body) => match body.to_json() {
+                    Some(v) => {
+                        2u8.hash(&mut h);
+                        hash_json(&v, &mut h);
+                    }
+                    None => 3u8.hash(&mut h),
+                },
+            }
+        }
+    }
+    (c.status(), &c.client_error).hash(&mut h);
+    h.finish()
+}
+
+/// Hashes a JSON value so that values `==` calls equal hash alike: an object's members
+/// in key order, whatever order they were read in. Depth is bounded by the reader's.
+fn hash_json(v: &serde_json::Value, h: &mut impl Hasher) {
+    use serde_json::Value;
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => (2u8, n).hash(h),
+        Value::String(s) => (3u8, s).hash(h),
+        Value::Array(items) => {
+            (4u8, items.len()).hash(h);
+            items.iter().for_each(|v| hash_json(v, h));
+        }
+        Value::Object(members) => {
+            (5u8, members.len()).hash(h);
+            let mut sorted: Vec<_> = members.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in sorted {
+                k.hash(h);
+                hash_json(v, h);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -400,6 +464,71 @@ mod tests {
         );
         let all = read(&har, true, MAX_ENTRIES).unwrap();
         assert_eq!(all.len(), 3, "500 ×3 grouped, the image, the models call");
+    }
+
+    /// Interleaved retries of three calls, and a fourth call that differs from one of
+    /// them only in its outcome: each entry joins the first identical attempt, and the
+    /// groups keep the order of their first entry.
+    #[test]
+    fn interleaved_retries_are_grouped_in_first_seen_order() {
+        let (a, b, c) = (
+            "https://h/v1/chat/completions",
+            "https://h/v1/embeddings",
+            "https://h/v1/responses",
+        );
+        let har = serde_json::json!({"log": {"entries": [
+            entry(a, 500, 0),
+            entry(b, 429, 0),
+            entry(a, 500, 1),
+            entry(c, 502, 0),
+            entry(b, 429, 1),
+            entry(a, 503, 2),
+            entry(a, 500, 3),
+            entry(b, 429, 2),
+        ]}})
+        .to_string();
+        let r = read(&har, false, MAX_ENTRIES).unwrap();
+        let seen: Vec<(&str, usize, Option<u16>)> = r
+            .iter()
+            .map(|i| (i.locator.as_str(), i.attempts, i.capture.status()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("entry 1", 3, Some(500)),
+                ("entry 2", 3, Some(429)),
+                ("entry 4", 1, Some(502)),
+                ("entry 6", 1, Some(503)),
+            ]
+        );
+    }
+
+    /// The key never splits what `same_attempt` groups: a JSON body compares by value,
+    /// whatever its key order or spacing.
+    #[test]
+    fn attempts_with_equal_json_bodies_share_a_key() {
+        let with_body = |body: Body| Capture {
+            request: Some(Request {
+                method: Some("POST".into()),
+                url: Some("https://h/v1/chat/completions".into()),
+                headers: Headers::default(),
+                body: Some(body),
+            }),
+            ..Default::default()
+        };
+        let raw = serde_json::value::RawValue::from_string(r#"{ "b": 2, "a": 1 }"#.into());
+        let (x, y) = (
+            with_body(Body::Raw(raw.unwrap())),
+            with_body(Body::Json(serde_json::json!({"a": 1, "b": 2}))),
+        );
+        assert!(same_attempt(&x, &y));
+        let state = RandomState::new();
+        assert_eq!(attempt_key(&state, &x), attempt_key(&state, &y));
+        // Other prompts to the same endpoint: other keys, or grouping a HAR of one
+        // endpoint's calls would compare each with all before it.
+        let z = with_body(Body::Json(serde_json::json!({"a": 1, "b": 3})));
+        assert!(!same_attempt(&x, &z));
+        assert_ne!(attempt_key(&state, &x), attempt_key(&state, &z));
     }
 
     #[test]

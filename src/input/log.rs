@@ -8,6 +8,9 @@
 //! Lines are grouped by request id: the `[GIN]` line gives the status, method and path,
 //! `[ERR]`/`[WARN]` lines the error message. Each request becomes one capture.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use super::{InputCapture, InputError};
 use crate::capture::{Body, Capture, Headers, Request, Response};
 
@@ -71,21 +74,24 @@ struct Group {
 /// Reads every request the lines mention, in order of first appearance.
 pub fn read(text: &str) -> Result<Vec<InputCapture>, InputError> {
     let mut groups: Vec<Group> = Vec::new();
+    // Each key's group, so a line finds its request in one look-up whatever the log's
+    // length; `groups` keeps the order of first appearance.
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let Some(l) = parse_line(raw) else { continue };
         let key = l
             .request_id
             .map(str::to_owned)
             .unwrap_or_else(|| format!("line {}", i + 1));
-        let idx = match groups.iter().position(|g| g.key == key) {
-            Some(idx) => idx,
-            None => {
+        let idx = match index.entry(key) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
                 groups.push(Group {
-                    key: key.clone(),
+                    key: e.key().clone(),
                     line: i + 1,
                     ..Default::default()
                 });
-                groups.len() - 1
+                *e.insert(groups.len() - 1)
             }
         };
         let Some(g) = groups.get_mut(idx) else {
@@ -208,6 +214,57 @@ mod tests {
         );
         assert_eq!(r[0].locator, "line 2");
         assert_eq!(r[1].capture.status(), Some(200));
+    }
+
+    /// Interleaved requests: each line joins its request's group, groups come out in
+    /// the order their first line appeared, and a line without a request id is its own.
+    #[test]
+    fn interleaved_requests_keep_their_first_seen_order() {
+        let (a, b, c) = (
+            "2026120109301500000000000000000A",
+            "2026120109301500000000000000000B",
+            "2026120109301500000000000000000C",
+        );
+        let log = format!(
+            "[ERR] 2026/12/01 - 09:30:15 | {b} | relay error (channel #1): b failed\n\
+[ERR] 2026/12/01 - 09:30:15 | {a} | relay error (channel #1): a failed\n\
+[GIN] 2026/12/01 - 09:30:16 | {c} | 500 | 1ms | 10.0.0.3 | POST /v1/c\n\
+[ERR] 2026/12/01 - 09:30:16 | relay error (channel #2): no request id\n\
+[GIN] 2026/12/01 - 09:30:17 | {a} | 429 | 1ms | 10.0.0.1 | POST /v1/a\n\
+[ERR] 2026/12/01 - 09:30:17 | {b} | relay error (channel #1): b failed again\n\
+[GIN] 2026/12/01 - 09:30:18 | {b} | 503 | 1ms | 10.0.0.2 | POST /v1/b\n"
+        );
+        let r = read(&log).unwrap();
+        /// Each request's locator, status, URL and body.
+        type Seen<'a> = (&'a str, Option<u16>, Option<&'a str>, Option<&'a Body>);
+        let seen: Vec<Seen<'_>> = r
+            .iter()
+            .map(|i| {
+                let c = &i.capture;
+                (
+                    i.locator.as_str(),
+                    c.status(),
+                    c.request.as_ref().and_then(|q| q.url.as_deref()),
+                    c.response.as_ref().and_then(|p| p.body.as_ref()),
+                )
+            })
+            .collect();
+        let text = |t: &str| Body::Text(t.into());
+        let json = Body::Json(serde_json::json!({"error": {"message": "no request id"}}));
+        assert_eq!(
+            seen,
+            [
+                (
+                    "line 1",
+                    Some(503),
+                    Some("/v1/b"),
+                    Some(&text("b failed again"))
+                ),
+                ("line 2", Some(429), Some("/v1/a"), Some(&text("a failed"))),
+                ("line 3", Some(500), Some("/v1/c"), None),
+                ("line 4", None, None, Some(&json)),
+            ]
+        );
     }
 
     #[test]

@@ -115,6 +115,12 @@ struct Ctx<'a> {
     skip_examples: bool,
     /// Largest compiled size of one regex (`--limit regex-bytes`).
     regex_bytes: usize,
+    /// Most condition nodes a rule or named condition stands for, named ones written
+    /// out (`--limit condition-nodes`).
+    condition_nodes: usize,
+    /// Deepest nesting, YAML or conditions with named ones written out
+    /// (`--limit yaml-depth`).
+    yaml_depth: usize,
     source_vars: BTreeMap<String, String>,
     /// The derived facts declared so far, in declaration order.
     derived: Vec<Arc<Derived>>,
@@ -276,6 +282,8 @@ pub fn compile(
         source,
         skip_examples: options.skip_examples,
         regex_bytes: options.limits.regex_bytes,
+        condition_nodes: options.limits.condition_nodes,
+        yaml_depth: options.limits.yaml_depth,
         source_vars: BTreeMap::new(),
         derived: Vec::new(),
         words: Vec::new(),
@@ -393,7 +401,9 @@ pub fn compile(
             name: n.name,
         })
         .collect();
-    check_cycles(&mut cx, &named, root);
+    // Sizes only without a cycle: a cycle has none.
+    let named_sizes = check_cycles(&mut cx, &named, root)
+        .map(|order| check_named_sizes(&mut cx, &named, &order, root));
 
     let skip_unsupported = match root.get("unsupported_rules") {
         None => false,
@@ -470,6 +480,9 @@ pub fn compile(
         None => {}
     }
 
+    if let Some(sizes) = &named_sizes {
+        check_rule_sizes(&mut cx, &rules, sizes);
+    }
     let overrides = compile_overrides(&mut cx, root);
     if cx.diagnostics.is_empty()
         && let (Some(name), Some(version)) = (name, version)
