@@ -266,13 +266,14 @@ impl Diagnostic {
             let number = line.to_string();
             let pad = " ".repeat(number.len());
             let col = self.column.unwrap_or(1).max(1) as usize;
-            let caret_pad: String = text
+            let (shown, caret_at) = window(text, col - 1);
+            let caret_pad: String = shown
                 .chars()
-                .take(col - 1)
+                .take(caret_at)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{number} | {text}");
+            let _ = writeln!(out, "{number} | {shown}");
             let _ = writeln!(out, "{pad} | {caret_pad}^");
         }
         if let Some(help) = &self.help {
@@ -280,6 +281,59 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// At most this many characters of a source line are quoted on each side of the
+/// column: a rulebook on one 140 KB line must not be printed once per problem.
+const QUOTE_AROUND: usize = 60;
+
+/// The part of `line` around the character `col` (0-based), with `…` where it was cut,
+/// and where the column falls in it.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let col = col.min(chars.len());
+    let from = col.saturating_sub(QUOTE_AROUND);
+    let to = col.saturating_add(QUOTE_AROUND).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = col - from;
+    if from > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    shown.extend(chars.get(from..to).unwrap_or_default());
+    if to < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// At most this many problems are shown per file; the rest are counted.
+pub const SHOWN_PER_FILE: usize = 50;
+
+/// Renders diagnostics, at most [`SHOWN_PER_FILE`] per file, then how many more there
+/// are: 10,000 problems in one file are a count, not 10,000 screens.
+pub fn render_all<'a>(
+    diagnostics: &[Diagnostic],
+    source: impl Fn(&str) -> Option<&'a str>,
+) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut per_file: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in diagnostics {
+        let n = per_file.entry(&d.file).or_default();
+        *n += 1;
+        if *n <= SHOWN_PER_FILE {
+            out.push(d.render(source(&d.file)));
+        }
+    }
+    for (file, n) in per_file {
+        if let Some(more) = n.checked_sub(SHOWN_PER_FILE).filter(|m| *m > 0) {
+            out.push(format!(
+                "… and {more} more problem{} in {file} (fix the ones above first)\n",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    out.join("\n")
 }
 
 /// Sorts diagnostics by file and position so output is stable.
@@ -292,6 +346,41 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A problem far along a long line quotes the part around it, not the line; many
+    /// problems in one file are shown up to a count, then counted.
+    #[test]
+    fn long_lines_are_quoted_around_the_column_and_problems_are_capped() {
+        let line = format!("{}BAD{}", "a".repeat(5_000), "b".repeat(5_000));
+        let d = Diagnostic::error(
+            Code::BadTemplate,
+            "r.yaml",
+            Some(Pos {
+                line: 1,
+                column: 5_001,
+            }),
+            "bad placeholder",
+        );
+        let text = d.render(Some(&line));
+        assert!(text.len() < 400, "{}", text.len());
+        let quoted = text.lines().nth(3).unwrap();
+        let caret = text.lines().nth(4).unwrap();
+        assert!(
+            quoted.starts_with("1 | …") && quoted.ends_with('…'),
+            "{quoted}"
+        );
+        // The caret still points at BAD.
+        let at = caret.find('^').unwrap();
+        assert_eq!(quoted.chars().nth(at), Some('B'), "{quoted}\n{caret}");
+        let all = render_all(&vec![d; 10_000], |_| Some(line.as_str()));
+        assert_eq!(all.matches("error[RC010]").count(), SHOWN_PER_FILE);
+        assert!(
+            all.contains("… and 9950 more problems in r.yaml"),
+            "{}",
+            all.len()
+        );
+        assert!(all.len() < 40_000, "{}", all.len());
+    }
 
     #[test]
     fn render_points_at_the_column() {

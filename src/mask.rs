@@ -212,10 +212,15 @@ impl<'a> Redactor<'a> {
                 .get(from..)
                 .map_or(0, |b| b.iter().take_while(|&&b| is_key_byte(b)).count());
             let run = bytes.get(from..from + len).unwrap_or_default();
-            // A masked key (`sk-AbC…xYz`) is followed by the ellipsis: leave it alone.
+            // A masked key (`sk-ant-api03-AbC…xYz`) is its public prefix and at most three
+            // characters before the ellipsis: leave it alone. (Text cut short by a
+            // quote window also ends in `…`, with more before it: that is masked.)
             let masked = bytes
                 .get(from + len..)
-                .is_some_and(|rest| rest.starts_with("…".as_bytes()));
+                .is_some_and(|rest| rest.starts_with("…".as_bytes()))
+                && std::str::from_utf8(run).is_ok_and(|r| {
+                    r.len() - PUBLIC_PREFIX_PATTERN.find(r).map_or(0, |m| m.end) <= 3
+                });
             if !masked
                 && run
                     .windows(FRAGMENT)

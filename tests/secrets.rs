@@ -294,6 +294,13 @@ fn no_output_mode_quotes_a_secret_from_a_bad_or_odd_input() {
             ),
             secret,
         ),
+        (
+            "fully-percent-encoded",
+            format!(
+                r#"{{"request": {{"url": "https://gw.example/v1/chat/completions?api_key={encoded}"}}, "response": {{"status": 401}}}}"#
+            ),
+            secret,
+        ),
         // A known key where no key is expected: the path, the model, an echo.
         (
             "key-in-path-and-model",

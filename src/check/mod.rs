@@ -126,9 +126,14 @@ impl Lint {
     /// snippet on stderr; what the rulebooks need and the count on stdout when clean.
     pub fn render_text(&self) -> (String, String) {
         let (mut out, mut err) = (String::new(), String::new());
-        for d in &self.diagnostics {
-            let source = self.sources.get(&d.file).map(String::as_str);
-            let _ = writeln!(err, "{}", d.render(source));
+        if !self.diagnostics.is_empty() {
+            let _ = writeln!(
+                err,
+                "{}",
+                crate::diagnostic::render_all(&self.diagnostics, |file| {
+                    self.sources.get(file).map(String::as_str)
+                })
+            );
         }
         let (errors, warnings) = (self.errors(), self.warnings());
         if errors > 0 {

@@ -163,9 +163,14 @@ fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, InputError> {
                 ])
             })
             .collect();
-        String::from_utf16(&units)
-            .map(std::borrow::Cow::Owned)
-            .map_err(|_| InputError::NotText { offset: 0 })
+        // Binary data can start with the same two bytes: UTF-16 text has whole units,
+        // decodes, and holds no NUL.
+        match String::from_utf16(&units) {
+            Ok(text) if rest.len().is_multiple_of(2) && !text.contains('\0') => {
+                Ok(std::borrow::Cow::Owned(text))
+            }
+            _ => Err(InputError::NotText { offset: 0 }),
+        }
     };
     match bytes {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),

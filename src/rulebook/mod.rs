@@ -331,11 +331,9 @@ pub struct LoadError {
 impl LoadError {
     /// All diagnostics rendered as rustc-style frames.
     pub fn render(&self) -> String {
-        self.diagnostics
-            .iter()
-            .map(|d| d.render(self.sources.get(&d.file).map(String::as_str)))
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::diagnostic::render_all(&self.diagnostics, |file| {
+            self.sources.get(file).map(String::as_str)
+        })
     }
 }
 
