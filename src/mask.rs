@@ -19,18 +19,26 @@ const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\
 /// Shapes of keys found in free text (bodies, error messages, URLs).
 const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|sk%2[Dd][A-Za-z0-9_\-%]{12,}|(?:%[0-9A-Fa-f]{2}){12,}|eyJ[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{20,}|AQ\.[0-9A-Za-z_\-]{20,}|gsk_[0-9A-Za-z]{20,}|xai-[0-9A-Za-z_\-]{20,}|pplx-[0-9A-Za-z]{20,}|hf_[A-Za-z]{20,}|tgp_v1_[0-9A-Za-z_\-]{20,}|csk-[0-9a-z]{20,}|nvapi-[0-9A-Za-z_\-]{20,}|r8_[0-9A-Za-z]{20,})";
 
-/// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`), and
+/// Keys named as such in text (`API key provided: …`, `api_key=…`, `Bearer …`, a header
+/// value an HTTP library refused: `Illegal header value b'…'`), and
 /// long random-looking tokens (letters of both cases and digits, 32 or more), which is
 /// what prefix-less keys look like. Request ids are kept: they start with a timestamp
 /// (new-api, one-api) or are lower-case hex (`req_…`). No capture groups and ASCII word
 /// boundaries: the whole scan runs in the regex crate's DFA, Chinese text included; a
 /// match is split into label and key by [`CONTEXT_LABEL`], on the match alone.
-const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@";
+const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@";
 
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
-const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:)";
+const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:)";
+
+/// A masked key (`sk-AbC…xYz`) at the end of a line, then the next line's first run of
+/// key characters (after indentation, a `> ` of curl -v, or an escaped line break in
+/// JSON text): the rest of a key a terminal or a log viewer wrapped.
+const CONTINUED: &str =
+    r"…[A-Za-z0-9_\-]{0,3}(?:\r?\n|\\r\\n|\\n)(?:[ \t>]|\\t)*[A-Za-z0-9_\-.]{8,}";
 
 static CONTEXT_KEYS_PATTERN: Fixed = Fixed::new(CONTEXT_KEYS);
+static CONTINUED_PATTERN: Fixed = Fixed::new(CONTINUED);
 static CONTEXT_LABEL_PATTERN: Fixed = Fixed::new(CONTEXT_LABEL);
 static KEY_SHAPES_PATTERN: Fixed = Fixed::new(KEY_SHAPES);
 static PUBLIC_PREFIX_PATTERN: Fixed = Fixed::new(PUBLIC_PREFIX);
@@ -250,6 +258,12 @@ impl<'a> Redactor<'a> {
         if !could_hold_key(&out) {
             return out;
         }
+        // Shapes first: a JWT is masked whole before its parts could look like tokens.
+        out = replace_matches(out, &KEY_SHAPES_PATTERN, |text, m| {
+            // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
+            let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
+            (!masked_already).then(|| mask_key(text.get(m).unwrap_or("")))
+        });
         out = replace_matches(out, &CONTEXT_KEYS_PATTERN, |text, m| {
             let whole = text.get(m.clone()).unwrap_or("");
             let label = CONTEXT_LABEL_PATTERN.find(whole).map_or(0, |l| l.end);
@@ -270,13 +284,68 @@ impl<'a> Redactor<'a> {
                 None
             }
         });
-        out = replace_matches(out, &KEY_SHAPES_PATTERN, |text, m| {
-            // Already masked (`sk-ant-api03-AbC…xyz`): leave it alone.
-            let masked_already = text.get(m.end..).is_some_and(|rest| rest.starts_with('…'));
-            (!masked_already).then(|| mask_key(text.get(m).unwrap_or("")))
-        });
+        if out.contains('…') {
+            out = replace_matches(out, &CONTINUED_PATTERN, |text, m| {
+                let whole = text.get(m.clone()).unwrap_or("");
+                let (head, run) = whole.split_at(whole.len() - key_run_len(whole));
+                (!text.get(m.end..).is_some_and(|rest| rest.starts_with('…')))
+                    .then(|| continuation(run).map(|masked| format!("{head}{masked}")))
+                    .flatten()
+            });
+        }
         out
     }
+}
+
+/// The length of the run of key characters that ends `text`.
+fn key_run_len(text: &str) -> usize {
+    text.bytes()
+        .rev()
+        .take_while(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count()
+}
+
+/// The run of key characters at the start of a line after a line that ended in a
+/// masked key, masked, if it can be the rest of that key: 8 characters or more and not
+/// a word (all small letters, or one capital and then small letters).
+fn continuation(run: &str) -> Option<String> {
+    let word = |r: &str| r.bytes().all(|b| b.is_ascii_lowercase());
+    let capitalised = run
+        .strip_prefix(|c: char| c.is_ascii_uppercase())
+        .is_some_and(word);
+    (run.len() >= 8 && !word(run) && !capitalised).then(|| format!("…{}", mask_key(run)))
+}
+
+/// Masks the first run of key characters of `line` (after indentation or a `> `) as
+/// the rest of a key the line before ended with ([`continuation`]).
+fn mask_continued_line(line: &str) -> Cow<'_, str> {
+    let lead = line
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'>'))
+        .count();
+    let rest = line.get(lead..).unwrap_or("");
+    let run = rest
+        .bytes()
+        .take_while(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count();
+    let after = rest.get(run..).unwrap_or("");
+    match rest.get(..run).and_then(continuation) {
+        Some(masked) if !after.starts_with('…') => {
+            Cow::Owned(format!("{}{masked}{after}", line.get(..lead).unwrap_or("")))
+        }
+        _ => Cow::Borrowed(line),
+    }
+}
+
+/// Whether a masked line ends with a masked key (`…xYz`) before its line break: the
+/// next line may hold the rest of that key.
+fn ends_in_masked_key(line: &str) -> bool {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let run = key_run_len(body);
+    run <= 3
+        && body
+            .get(..body.len() - run)
+            .is_some_and(|b| b.ends_with('…'))
 }
 
 /// Keys are split from what surrounds them at whitespace and quotes.
@@ -401,7 +470,7 @@ fn could_hold_key(text: &str) -> bool {
 }
 
 /// Whether `text` holds a label word of a credential (`key`, `bearer`, `token`,
-/// `secret`, `pass`, `pwd`, `sig`) in any ASCII case.
+/// `secret`, `pass`, `pwd`, `sig`, `header value`) in any ASCII case.
 fn has_label_word(text: &[u8]) -> bool {
     let at = |i: usize, word: &[u8]| {
         text.get(i..i + word.len())
@@ -412,6 +481,7 @@ fn has_label_word(text: &[u8]) -> bool {
         || memchr::memchr3_iter(b's', b'S', b'p', text)
             .any(|i| at(i, b"secret") || at(i, b"sig") || at(i, b"pass") || at(i, b"pwd"))
         || memchr::memchr_iter(b'P', text).any(|i| at(i, b"pass") || at(i, b"pwd"))
+        || memchr::memchr2_iter(b'h', b'H', text).any(|i| at(i, b"header value"))
 }
 
 /// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
@@ -451,6 +521,8 @@ pub struct MaskingWriter<W: std::io::Write> {
     line: Vec<u8>,
     redactor: Redactor<'static>,
     max_line: usize,
+    /// The line before ended with a masked key: this one may begin with its rest.
+    continues: bool,
 }
 
 /// Lines are masked whole; a line longer than this is masked and written in pieces
@@ -465,6 +537,7 @@ impl<W: std::io::Write> MaskingWriter<W> {
             line: Vec::new(),
             redactor: Redactor::default(),
             max_line: usize::MAX,
+            continues: false,
         }
     }
 
@@ -490,7 +563,11 @@ impl<W: std::io::Write> MaskingWriter<W> {
             return Ok(());
         }
         let text = String::from_utf8_lossy(&self.line);
-        let masked = self.redactor.redact(&text);
+        let mut masked = self.redactor.redact(&text);
+        if self.continues {
+            masked = Cow::Owned(mask_continued_line(&masked).into_owned());
+        }
+        self.continues = masked.ends_with('\n') && ends_in_masked_key(&masked);
         let cut = cut_line(&masked, self.max_line);
         let result = self.inner.write_all(cut.as_bytes());
         self.line.clear();
@@ -830,5 +907,47 @@ mod tests {
         let out = String::from_utf8(w.get_mut().clone()).unwrap();
         assert!(!leaks(&out, KEY), "{out}");
         assert!(out.contains("… (60 more characters)\n"), "{out}");
+    }
+
+    /// A key wrapped across a line break, with nothing else saying it is a key: the
+    /// rest on the next line is masked, in one text (a real or an escaped line break,
+    /// indented or after curl's `> `) and across the boundary writer's lines; a word
+    /// after a key at a line's end is not.
+    #[test]
+    fn the_rest_of_a_wrapped_key_is_masked() {
+        use std::io::Write as _;
+        let (head, tail) = KEY.split_at(27);
+        let r = Redactor::default();
+        for text in [
+            format!("provided: {head}\n{tail}. Check it"),
+            format!("message: \"{head}\\n  {tail}\""),
+            format!("> x: {head}\r\n> {tail}"),
+        ] {
+            let shown = r.redact(&text);
+            assert!(!leaks(&shown, KEY), "{text:?} -> {shown}");
+        }
+        let mut w = MaskingWriter::new(Vec::new());
+        writeln!(w, "Incorrect API key provided: {head}").unwrap();
+        writeln!(w, "\t{tail}. You can find your key in the console").unwrap();
+        writeln!(w, "{KEY}").unwrap();
+        writeln!(w, "Please check the key").unwrap();
+        w.flush().unwrap();
+        let out = String::from_utf8(w.get_mut().clone()).unwrap();
+        assert!(!leaks(&out, KEY), "{out}");
+        assert!(out.ends_with("\nPlease check the key\n"), "{out}");
+    }
+
+    /// A header value an HTTP library refused is a credential, whatever its shape.
+    #[test]
+    fn a_refused_header_value_is_masked() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015";
+        let r = Redactor::default();
+        for text in [
+            format!("httpcore.LocalProtocolError: Illegal header value b'{hex} '"),
+            format!("net/http: invalid header field value \"{hex}\\n\" for key X-Api-Key"),
+        ] {
+            let shown = r.redact(&text);
+            assert!(!shown.contains(hex.get(..12).unwrap()), "{shown}");
+        }
     }
 }

@@ -26,6 +26,11 @@ pub enum Input {
     File(PathBuf),
     /// One call described without a file (`--status`, `--url`, …).
     Call(Box<Capture>),
+    /// Bytes already in memory (an embedder's buffer), read as a file named `name`.
+    Bytes {
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Input {
@@ -35,6 +40,7 @@ impl Input {
             Input::Stdin => "-".to_owned(),
             Input::File(p) => p.display().to_string(),
             Input::Call(_) => "flags".to_owned(),
+            Input::Bytes { name, .. } => name.clone(),
         }
     }
 }
@@ -134,7 +140,7 @@ fn read_one(
         ControlFlow::Continue(())
     };
     let limit = options.read.limits.input_bytes;
-    let mut reader: Box<dyn BufRead> = match input {
+    let mut reader: Box<dyn BufRead + '_> = match input {
         Input::Call(capture) => {
             let item = per_capture(
                 set,
@@ -162,6 +168,7 @@ fn read_one(
             };
             Box::new(std::io::BufReader::with_capacity(1 << 16, file))
         }
+        Input::Bytes { bytes, .. } => Box::new(bytes.as_slice()),
     };
     let head = match read_head(&mut reader, limit) {
         Ok(h) => h,
@@ -183,6 +190,7 @@ fn read_one(
     if bytes.len() > limit {
         let size = match input {
             Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Bytes { bytes, .. } => u64::try_from(bytes.len()).ok(),
             _ => None,
         };
         return fail(&InputError::TooLarge { size, limit }, outcome, err);

@@ -286,6 +286,9 @@ impl<'c> Facts<'c> {
                     out.push(Cow::Borrowed(value));
                 }
             }
+            if let Some(url) = req.url.as_deref() {
+                url_secrets(url, &mut out);
+            }
         }
         out
     }
@@ -437,4 +440,57 @@ fn key_echo(message: &str) -> Option<KeyEcho<'_>> {
     let (start, end) = (g.get(1)?, g.get(3)?);
     let text = g.get(0)?;
     Some(KeyEcho { text, start, end })
+}
+
+/// The credentials a URL carries: the values of credential parameters in its query
+/// (`?token=…`, as written and decoded) and the password of its userinfo.
+fn url_secrets<'c>(url: &'c str, out: &mut Vec<Cow<'c, str>>) {
+    if let Some((_, query)) = url.split_once('?') {
+        let query = query.split('#').next().unwrap_or("");
+        for pair in query.split('&') {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if value.is_empty() || !super::is_secret_param(name) {
+                continue;
+            }
+            out.push(Cow::Borrowed(value));
+            for (_, decoded) in url::form_urlencoded::parse(pair.as_bytes()) {
+                if decoded != value {
+                    out.push(Cow::Owned(decoded.into_owned()));
+                }
+            }
+        }
+    }
+    let authority = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && let Some((_, password)) = userinfo.split_once(':')
+        && !password.is_empty()
+    {
+        out.push(Cow::Borrowed(password));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A URL's credentials are the capture's secrets: masked wherever else they appear.
+    #[test]
+    fn a_url_carries_its_query_credentials_and_password() {
+        let mut out = Vec::new();
+        url_secrets(
+            "https://bot:pa55w0rd-x@gw.example/v1/chat?model=m&access_token=ab%2Dcd12345678&Key=k1#sig=no",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            ["ab%2Dcd12345678", "ab-cd12345678", "k1", "pa55w0rd-x"]
+        );
+        let mut none = Vec::new();
+        url_secrets("https://gw.example/v1/chat?model=m&stream=true", &mut none);
+        assert!(none.is_empty(), "{none:?}");
+    }
 }

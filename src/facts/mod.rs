@@ -204,6 +204,30 @@ pub fn is_secret_header(name: &str) -> bool {
     .any(|h| name.eq_ignore_ascii_case(h))
 }
 
+/// Query and form parameters that carry a credential (`?key=`, `?access_token=`, …):
+/// their values are secrets wherever else they appear.
+pub fn is_secret_param(name: &str) -> bool {
+    [
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "secret",
+        "client_secret",
+        "password",
+        "passwd",
+        "pwd",
+        "sig",
+        "signature",
+    ]
+    .iter()
+    .any(|p| name.eq_ignore_ascii_case(p))
+}
+
 impl Fact {
     /// Resolves a fact name. The error says what is wrong, with a suggestion when one
     /// is close.
