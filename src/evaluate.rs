@@ -139,6 +139,32 @@ pub fn diagnose<'s>(set: &'s RuleSet, capture: &Capture, options: EvalOptions) -
     }
 }
 
+/// One rule's finding on a capture, worded as a diagnosis words it, if its condition
+/// holds; the other rules are not run (no ranking, no suppression). What `lint` renders
+/// to read a rule's own text on its own examples, in time linear in the rules.
+pub fn finding_of<'s>(
+    rulebook: &'s Rulebook,
+    rule: &'s Rule,
+    capture: &Capture,
+    options: EvalOptions,
+) -> Option<Finding<'s>> {
+    let facts = Facts::derive_with(capture, options.limits.body_bytes);
+    if !holds(&rule.when, &facts, rulebook) {
+        return None;
+    }
+    let fired = Fired {
+        rulebook,
+        rulebook_index: 0,
+        rule_index: 0,
+        rule,
+        variant: rule
+            .variants
+            .iter()
+            .find(|v| holds(&v.when, &facts, rulebook)),
+    };
+    Some(finding(&fired, &facts, options))
+}
+
 /// The ids of the rules that fire on a capture, ranked (no status guidance).
 pub fn matching_rule_ids(set: &RuleSet, capture: &Capture) -> Vec<String> {
     let facts = Facts::derive(capture);

@@ -34,6 +34,13 @@ pub struct Limits {
     pub condition_nodes: usize,
     /// Largest compiled size of one regex (bytes of the regex engine's program).
     pub regex_bytes: usize,
+    /// Largest compiled size of all a rulebook's patterns together: each may be just
+    /// under `regex_bytes`, and thousands of them would hold gigabytes.
+    pub regex_total_bytes: usize,
+    /// Most rule conditions `lint` runs to find rules that are never first on their
+    /// own examples (RC031): each example is diagnosed against every rule, so that
+    /// check grows with the square of a rulebook's size.
+    pub lint_rule_runs: usize,
     /// Deepest YAML nesting in a rulebook.
     pub yaml_depth: usize,
     /// Most alias expansions (`*anchor`) in one rulebook: stops "billion laughs".
@@ -57,6 +64,8 @@ impl Default for Limits {
             rules: 10_000,
             condition_nodes: 100_000,
             regex_bytes: 1 << 20,
+            regex_total_bytes: 32 << 20,
+            lint_rule_runs: 5_000_000,
             yaml_depth: 64,
             yaml_aliases: 10_000,
         }
@@ -137,6 +146,20 @@ pub const LIMITS: &[LimitInfo] = &[
         "a rule's condition, named ones expanded"
     ),
     limit!("regex-bytes", regex_bytes, true, None, "a compiled regex"),
+    limit!(
+        "regex-total-bytes",
+        regex_total_bytes,
+        true,
+        None,
+        "a rulebook's compiled regexes together"
+    ),
+    limit!(
+        "lint-rule-runs",
+        lint_rule_runs,
+        false,
+        None,
+        "rule conditions lint runs to rank rules on their examples"
+    ),
     limit!(
         "yaml-depth",
         yaml_depth,

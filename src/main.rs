@@ -254,7 +254,7 @@ fn lint(
         learn_secrets(set);
     }
     let changelog = changelog.map(|p| (p, std::fs::read_to_string(p)));
-    let found = check::lint(loaded.as_ref(), changelog);
+    let found = check::lint(loaded.as_ref(), changelog, limits);
     match format {
         Format::Json | Format::Jsonl => say!("{:#}", found.to_json()),
         Format::Text => {

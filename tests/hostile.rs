@@ -193,6 +193,94 @@ fn an_oversized_regex_is_refused_at_its_position() {
     );
 }
 
+/// A rulebook of `n` rules, each with a pattern of its own.
+fn pattern_rules(name: &str, n: usize, pattern: &str) -> PathBuf {
+    let mut y = String::from(
+        "format: rulecheck/v1\nname: rx\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
+    );
+    for i in 0..n {
+        y.push_str(&format!("  - {{ id: r{i}, title: R, category: c, severity: error, message: m, when: {{ error.message: {{ matches: '{pattern}{i}' }} }} }}\n"));
+    }
+    write_file(name, y)
+}
+
+/// Patterns each under `regex-bytes` still add up: 300 rules of `\w{19}` (a third of a
+/// megabyte each; 1,600 of them held 1.8 GB) are refused once they pass
+/// `regex-total-bytes`, said once, at the pattern where the budget ran out; raised,
+/// the limit lets them load. And 800 patterns each over `regex-bytes` stop being
+/// compiled once the budget is spent on finding that out (each took 6 ms).
+#[test]
+fn the_patterns_of_a_rulebook_share_one_memory_budget() {
+    let path = pattern_rules("budget.yaml", 300, "\\w{19}");
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["lint", file]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert_eq!(said.matches("error[").count(), 1, "{said}");
+    assert!(
+        said.contains("RC025") && said.contains("regex-total-bytes"),
+        "{said}"
+    );
+    let out = rulecheck(&["lint", file, "--limit", "regex-total-bytes=1GiB"]);
+    assert!(!text(&out).contains("error["), "{}", text(&out));
+
+    let mut alternatives = String::new();
+    for i in 0..800 {
+        alternatives.push_str(&format!(
+            "{{ error.message: {{ matches: '\\w{{{}}}' }} }}, ",
+            60 + i
+        ));
+    }
+    let over = write_file(
+        "over-size.yaml",
+        format!(
+            "format: rulecheck/v1\nname: rx\nversion: 1.0.0\ncategories: [{{id: c, title: C}}]\nrules:\n  - {{ id: r, title: R, category: c, severity: error, message: m, when: {{ any: [ {alternatives} ] }} }}\n"
+        ),
+    );
+    let out = rulecheck(&["lint", over.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = found["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    let over_size = codes.iter().filter(|c| **c == "RC005").count();
+    // 32 MiB of budget, 1 MiB charged for each pattern found over 1 MiB.
+    assert!((1..=32).contains(&over_size), "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == "RC025").count(),
+        1,
+        "{codes:?}"
+    );
+}
+
+/// `lint` checks each rule's examples against every rule (RC031): a square of the
+/// rulebook's size (10,000 rules with an example each took 9.4 s). It runs at most
+/// `lint-rule-runs` rule conditions for that and names the rules it left unchecked;
+/// raised, the limit checks them all.
+#[test]
+fn lint_bounds_its_whole_rulebook_check_and_says_what_it_left() {
+    let mut y = String::from(
+        "format: rulecheck/v1\nname: many\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
+    );
+    for i in 0..600 {
+        y.push_str(&format!("  - {{ id: r{i}, title: R, category: c, severity: error, message: m, when: {{ error.message: {{ contains: 'word{i} ' }} }}, examples: {{ match: [ {{ response: {{ status: 400, body: {{ error: {{ message: 'word{i} here' }} }} }} }} ] }} }}\n"));
+    }
+    let path = write_file("lint-runs.yaml", y);
+    let file = path.to_str().unwrap();
+    let out = rulecheck(&["lint", file, "--limit", "lint-rule-runs=120000"]);
+    let said = text(&out);
+    // 600 conditions a rule's example: 200 rules fit in 120,000.
+    assert!(
+        said.contains("400 rules, from `r200` on, were not checked"),
+        "{said}"
+    );
+    let out = rulecheck(&["lint", file, "--limit", "lint-rule-runs=400000"]);
+    assert!(!text(&out).contains("were not checked"), "{}", text(&out));
+}
+
 /// A rulebook file of `n` one-line rules.
 fn many_rules(name: &str, n: usize) -> PathBuf {
     let path = dir().join(name);

@@ -13,6 +13,12 @@ use crate::rulebook::{Condition, Op, RuleSet, Rulebook, Test};
 
 /// Every warning for a loaded rule set.
 pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
+    lint_within(set, crate::limits::Limits::default().lint_rule_runs)
+}
+
+/// [`lint`], running at most `rule_runs` rule conditions for RC031 (`--limit
+/// lint-rule-runs`); the rest of the lints are linear in the rulebook.
+pub fn lint_within(set: &RuleSet, rule_runs: usize) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rb in &set.rulebooks {
         for n in &rb.named {
@@ -34,7 +40,7 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
             }
         }
     }
-    out.extend(never_first(set));
+    out.extend(never_first(set, rule_runs));
     out.extend(placeholders_shown(set));
     out.extend(set.rulebooks.iter().filter_map(requires_too_low));
     crate::diagnostic::sort(&mut out);
@@ -324,8 +330,6 @@ fn never_true(c: &Condition, rb: &Rulebook, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Rules that, on every one of their own `match` examples, are outranked by another
-/// specific finding: their precedence probably hides them behind another rule.
 /// Text a message shows for a fact the capture does not hold, when the rule author did
 /// not make the placeholder optional.
 const HOLES: &[&str] = &["(unknown)", "(absent)", "（未知）"];
@@ -341,8 +345,8 @@ fn placeholders_shown(set: &RuleSet) -> Vec<Diagnostic> {
                     lang,
                     ..EvalOptions::default()
                 };
-                let d = diagnose(set, &e.capture, options);
-                let Some(f) = d.findings.iter().find(|f| f.id == rule.id) else {
+                // The rule's own text: the others need not run.
+                let Some(f) = crate::evaluate::finding_of(rb, rule, &e.capture, options) else {
                     continue;
                 };
                 let texts = [Some(&f.message), f.fix.as_ref(), f.support.as_ref()];
@@ -370,12 +374,25 @@ fn placeholders_shown(set: &RuleSet) -> Vec<Diagnostic> {
     out
 }
 
-fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
+/// Rules that, on every one of their own `match` examples, are outranked by another
+/// specific finding. Each example is diagnosed against every rule: at most `rule_runs`
+/// rule conditions are run, and past that the rules left unchecked are said, not
+/// passed over in silence.
+fn never_first(set: &RuleSet, rule_runs: usize) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let per_example = set.rules().count().max(1);
+    let mut left = rule_runs;
+    let mut unchecked: Vec<(&crate::rulebook::Rulebook, &crate::rulebook::Rule)> = Vec::new();
     for (rb, rule) in set.rules() {
         if rule.fallback || rule.examples_match.is_empty() {
             continue;
         }
+        let cost = per_example.saturating_mul(rule.examples_match.len());
+        if !unchecked.is_empty() || cost > left {
+            unchecked.push((rb, rule));
+            continue;
+        }
+        left -= cost;
         let mut above: Option<String> = None;
         let mut always_below = true;
         for e in &rule.examples_match {
@@ -397,6 +414,19 @@ fn never_first(set: &RuleSet) -> Vec<Diagnostic> {
                     "raise its `priority`, or give it an example where it is the main cause",
                 ));
         }
+    }
+    if let Some((rb, first)) = unchecked.first() {
+        out.push(warning(
+            Code::NeverTop,
+            rb,
+            first.pos,
+            format!(
+                "{} rules, from `{}` on, were not checked for being outranked on their examples: each example is diagnosed against all {per_example} rules, and that would run more than {rule_runs} rule conditions",
+                unchecked.len(),
+                first.id
+            ),
+            "raise the limit to check them all: --limit lint-rule-runs=N (the check takes about a second per 10,000,000)",
+        ));
     }
     out
 }

@@ -52,6 +52,7 @@ pub struct Lint {
 pub fn lint(
     loaded: Result<&RuleSet, &LoadError>,
     changelog: Option<(&Path, std::io::Result<String>)>,
+    limits: crate::limits::Limits,
 ) -> Lint {
     let set = match loaded {
         Ok(set) => set,
@@ -64,7 +65,7 @@ pub fn lint(
             };
         }
     };
-    let mut diagnostics = lints::lint(set);
+    let mut diagnostics = lints::lint_within(set, limits.lint_rule_runs);
     if let Some((path, text)) = changelog {
         let name = path.display().to_string();
         match text {

@@ -201,7 +201,11 @@ pub(super) fn compile_test(
                 }
             }
             if test.ops.is_empty() {
-                if !cx.diagnostics.iter().any(|d| d.line == Some(node.pos.line)) {
+                // An operator left out for a reason already said: on this line, or
+                // the patterns' budget that ran out (said once, at the first).
+                let said = cx.regex_budget_spent
+                    || cx.diagnostics.iter().any(|d| d.line == Some(node.pos.line));
+                if !said {
                     cx.error(
                         Code::NotAllowed,
                         node.pos,

@@ -115,6 +115,14 @@ struct Ctx<'a> {
     skip_examples: bool,
     /// Largest compiled size of one regex (`--limit regex-bytes`).
     regex_bytes: usize,
+    /// The budget of all the rulebook's patterns ran out, and that was said.
+    regex_budget_spent: bool,
+    /// What the patterns built so far are charged (see `patterns::charge`).
+    regex_charged: usize,
+    /// Patterns charged `regex_bytes`, to measure if the charges pass the budget.
+    regex_unmeasured: Vec<(String, bool)>,
+    /// The whole budget (`--limit regex-total-bytes`), for its error.
+    regex_total_bytes: usize,
     /// Most condition nodes a rule or named condition stands for, named ones written
     /// out (`--limit condition-nodes`).
     condition_nodes: usize,
@@ -282,6 +290,10 @@ pub fn compile(
         source,
         skip_examples: options.skip_examples,
         regex_bytes: options.limits.regex_bytes,
+        regex_budget_spent: false,
+        regex_charged: 0,
+        regex_unmeasured: Vec::new(),
+        regex_total_bytes: options.limits.regex_total_bytes,
         condition_nodes: options.limits.condition_nodes,
         yaml_depth: options.limits.yaml_depth,
         source_vars: BTreeMap::new(),
