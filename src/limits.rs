@@ -37,6 +37,9 @@ pub struct Limits {
     /// Largest compiled size of all a rulebook's patterns together: each may be just
     /// under `regex_bytes`, and thousands of them would hold gigabytes.
     pub regex_total_bytes: usize,
+    /// Most condition nodes `eval --trace` shows for one capture (every rule's tree
+    /// together); past it each rule's truth is still given.
+    pub trace_nodes: usize,
     /// Most rule conditions `lint` runs to find rules that are never first on their
     /// own examples (RC031): each example is diagnosed against every rule, so that
     /// check grows with the square of a rulebook's size.
@@ -66,6 +69,7 @@ impl Default for Limits {
             regex_bytes: 1 << 20,
             regex_total_bytes: 32 << 20,
             lint_rule_runs: 5_000_000,
+            trace_nodes: 20_000,
             yaml_depth: 64,
             yaml_aliases: 10_000,
         }
@@ -152,6 +156,13 @@ pub const LIMITS: &[LimitInfo] = &[
         true,
         None,
         "a rulebook's compiled regexes together"
+    ),
+    limit!(
+        "trace-nodes",
+        trace_nodes,
+        false,
+        None,
+        "condition nodes --trace shows for one capture"
     ),
     limit!(
         "lint-rule-runs",

@@ -266,10 +266,11 @@ fn per_capture<'s>(
     let diagnosis = evaluate::diagnose(set, &input.capture, options.eval);
     let mut report = CaptureReport::new(source, &input, diagnosis);
     if options.trace {
-        report.trace = Some(crate::trace::trace_all(
+        report.trace = Some(crate::trace::trace_all_within(
             set,
             &input.capture,
             options.eval.limits.body_bytes,
+            options.eval.limits.trace_nodes,
         ));
     }
     Item::Rendered(match options.output {

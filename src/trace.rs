@@ -33,8 +33,20 @@ pub fn trace(
     rb: &Rulebook,
     redactor: &Redactor,
 ) -> TraceNode {
-    walk(condition, facts, rb, redactor, "when".to_owned(), 0)
+    let mut unbounded = usize::MAX;
+    walk(
+        condition,
+        facts,
+        rb,
+        redactor,
+        "when".to_owned(),
+        0,
+        &mut unbounded,
+    )
 }
+
+/// The label of a node past the trace's budget: evaluated, not shown.
+pub const NOT_TRACED: &str = "(not traced: this capture's trace reached --limit trace-nodes)";
 
 fn walk(
     c: &Condition,
@@ -43,6 +55,7 @@ fn walk(
     r: &Redactor,
     path: String,
     depth: usize,
+    budget: &mut usize,
 ) -> TraceNode {
     let node = |label: String, truth: bool, children: Vec<TraceNode>| TraceNode {
         node: label,
@@ -55,6 +68,15 @@ fn walk(
     if depth > 64 {
         return node("(too deep)".into(), false, Vec::new());
     }
+    // Past the budget the truth is still told, the tree below is not.
+    if *budget == 0 {
+        return node(
+            NOT_TRACED.into(),
+            crate::evaluate::holds(c, facts, rb),
+            Vec::new(),
+        );
+    }
+    *budget -= 1;
     match c {
         Condition::All(cs) | Condition::Any(cs) => {
             let is_all = matches!(c, Condition::All(_));
@@ -62,7 +84,17 @@ fn walk(
             let children: Vec<TraceNode> = cs
                 .iter()
                 .enumerate()
-                .map(|(i, c)| walk(c, facts, rb, r, format!("{path}.{word}[{i}]"), depth + 1))
+                .map(|(i, c)| {
+                    walk(
+                        c,
+                        facts,
+                        rb,
+                        r,
+                        format!("{path}.{word}[{i}]"),
+                        depth + 1,
+                        budget,
+                    )
+                })
                 .collect();
             let truth = if is_all {
                 children.iter().all(|t| t.truth)
@@ -72,7 +104,15 @@ fn walk(
             node(word.into(), truth, children)
         }
         Condition::Not(inner) => {
-            let child = walk(inner, facts, rb, r, format!("{path}.not"), depth + 1);
+            let child = walk(
+                inner,
+                facts,
+                rb,
+                r,
+                format!("{path}.not"),
+                depth + 1,
+                budget,
+            );
             node("not".into(), !child.truth, vec![child])
         }
         Condition::Named(i, name) => {
@@ -84,6 +124,7 @@ fn walk(
                     r,
                     format!("{path}.{name}"),
                     depth + 1,
+                    budget,
                 )
             });
             let truth = child.as_ref().is_some_and(|c| c.truth);
@@ -289,18 +330,40 @@ pub fn outcomes(set: &crate::rulebook::RuleSet, facts: &Facts<'_>) -> Vec<(Strin
     out
 }
 
-/// Traces every rule of a set on one capture (`rulecheck eval --trace`).
+/// Traces every rule of a set on one capture, every node shown (`rulecheck test
+/// --coverage` counts them all).
 pub fn trace_all(
     set: &crate::rulebook::RuleSet,
     capture: &crate::capture::Capture,
     max_body_text: usize,
 ) -> Vec<RuleTrace> {
+    trace_all_within(set, capture, max_body_text, usize::MAX)
+}
+
+/// Traces every rule of a set on one capture (`rulecheck eval --trace`), showing at
+/// most `max_nodes` nodes (`--limit trace-nodes`): a rulebook may hold thousands of
+/// rules of thousands of nodes each. Past that, each rule's truth is still given.
+pub fn trace_all_within(
+    set: &crate::rulebook::RuleSet,
+    capture: &crate::capture::Capture,
+    max_body_text: usize,
+    max_nodes: usize,
+) -> Vec<RuleTrace> {
     let facts = Facts::derive_with(capture, max_body_text);
     let redactor = Redactor::new(facts.secrets());
     let outcomes = outcomes(set, &facts);
+    let mut budget = max_nodes;
     set.rules()
         .map(|(rb, rule)| {
-            let tree = trace(&rule.when, &facts, rb, &redactor);
+            let tree = walk(
+                &rule.when,
+                &facts,
+                rb,
+                &redactor,
+                "when".to_owned(),
+                0,
+                &mut budget,
+            );
             let skipped = |why: &str| Outcome::Skipped {
                 why: why.to_owned(),
             };

@@ -281,6 +281,71 @@ fn lint_bounds_its_whole_rulebook_check_and_says_what_it_left() {
     assert!(!text(&out).contains("were not checked"), "{}", text(&out));
 }
 
+/// `--trace` shows at most `trace-nodes` condition nodes of one capture: 100 rules of
+/// 301 nodes each would be 30,100. Past the limit every rule is still listed with its
+/// truth and outcome; raised, the limit shows every node.
+#[test]
+fn the_trace_of_one_capture_is_bounded() {
+    let tests: Vec<String> = (0..300)
+        .map(|i| format!("{{ error.message: {{ contains: 'w{i}x' }} }}"))
+        .collect();
+    let mut y = String::from(
+        "format: rulecheck/v1\nname: wide\nversion: 1.0.0\ncategories: [{id: c, title: C}]\nrules:\n",
+    );
+    for r in 0..100 {
+        y.push_str(&format!(
+            "  - {{ id: r{r}, title: R, category: c, severity: error, message: m, when: {{ any: [ {} ] }} }}\n",
+            tests.join(", ")
+        ));
+    }
+    let rules = write_file("wide.yaml", y);
+    let capture = write_file(
+        "wide-capture.json",
+        r#"{"response": {"status": 400, "body": {"error": {"message": "w299x"}}}}"#,
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            capture.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--trace",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = rulecheck(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let count = |v: &serde_json::Value| {
+        let traces = v["reports"][0]["trace"].as_array().unwrap().clone();
+        let mut shown = 0;
+        let mut cut = 0;
+        fn walk(n: &serde_json::Value, shown: &mut usize, cut: &mut usize) {
+            if n["node"].as_str().unwrap().starts_with("(not traced") {
+                *cut += 1;
+            } else {
+                *shown += 1;
+            }
+            for c in n["children"].as_array().into_iter().flatten() {
+                walk(c, shown, cut);
+            }
+        }
+        for t in &traces {
+            walk(&t["tree"], &mut shown, &mut cut);
+            // The truth is told past the limit too: w299x is the last test of each.
+            assert_eq!(t["holds"], true, "{t}");
+        }
+        (traces.len(), shown, cut)
+    };
+    let (rules_listed, shown, cut) = count(&run(&[]));
+    assert_eq!((rules_listed, shown), (100, 20_000));
+    assert!(cut > 0);
+    let (rules_listed, shown, cut) = count(&run(&["--limit", "trace-nodes=40000"]));
+    assert_eq!((rules_listed, shown, cut), (100, 30_100, 0));
+}
+
 /// A rulebook file of `n` one-line rules.
 fn many_rules(name: &str, n: usize) -> PathBuf {
     let path = dir().join(name);
