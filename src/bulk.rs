@@ -408,7 +408,9 @@ fn read_line_limited<R: BufRead>(
 /// One line as a capture, or why it was skipped.
 fn parse_line(line: usize, text: &str, options: BulkOptions) -> Result<Capture, LineError> {
     let depth = options.eval.limits.json_depth;
-    if crate::limits::json_too_deep(text, depth) {
+    // Every line, at the default too: the body is kept as read, unchecked by serde_json,
+    // and the same capture read whole (not as JSON Lines) is refused.
+    if crate::limits::nested_deeper(text, depth) {
         return Err(LineError {
             line,
             message: format!("JSON nested deeper than {depth} levels; skipped"),

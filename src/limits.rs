@@ -342,7 +342,18 @@ pub fn table_json(limits: &Limits) -> serde_json::Value {
 /// strings do not count). One pass over the bytes, stopping at the first level too
 /// deep. At serde_json's own limit or above there is nothing to check: it refuses more.
 pub fn json_too_deep(text: &str, limit: usize) -> bool {
-    if limit >= SERDE_JSON_DEPTH {
+    limit < SERDE_JSON_DEPTH && nested_deeper(text, limit)
+}
+
+/// Whether JSON text nests deeper than `limit`, whatever serde_json would refuse: a
+/// JSON body is kept as read (`RawValue`), and serde_json does not count the depth
+/// of what it keeps so. Text with no more than `limit` brackets at all (almost every
+/// capture) is answered by a SIMD count.
+pub fn nested_deeper(text: &str, limit: usize) -> bool {
+    if memchr::memchr2_iter(b'[', b'{', text.as_bytes())
+        .nth(limit)
+        .is_none()
+    {
         return false;
     }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);

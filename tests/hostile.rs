@@ -346,6 +346,35 @@ fn the_trace_of_one_capture_is_bounded() {
     assert_eq!((rules_listed, shown, cut), (100, 30_100, 0));
 }
 
+/// A curl -v transcript of an audio upload: its body is not text. The call is read
+/// (the body listed as not read); a file that is binary from its first byte is still
+/// called one.
+#[test]
+fn a_transcript_with_a_binary_body_is_read_without_the_body() {
+    let mut bytes = b"* Connected to api.moleapi.com port 443\n> POST /v1/audio/transcriptions HTTP/1.1\n> Host: api.moleapi.com\n> Content-Type: multipart/form-data; boundary=x\n> \n".to_vec();
+    bytes.extend((0..=255u8).cycle().take(2048));
+    bytes.extend_from_slice(b"\n< HTTP/1.1 401 Unauthorized\n< content-type: application/json\n< \n{\"error\":{\"message\":\"Invalid token\"}}\n");
+    let path = write_file("upload-v.txt", &bytes);
+    let out = rulecheck(&["eval", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &v["reports"][0];
+    assert_eq!(report["status"], 401, "{report}");
+    assert!(
+        report["lacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "request.body"),
+        "{report}"
+    );
+    let binary: Vec<u8> = (0..=255u8).rev().cycle().take(4096).collect();
+    let path = write_file("binary.bin", &binary);
+    let out = rulecheck(&["eval", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("binary file"), "{}", text(&out));
+}
+
 /// A rulebook file of `n` one-line rules.
 fn many_rules(name: &str, n: usize) -> PathBuf {
     let path = dir().join(name);
@@ -563,6 +592,29 @@ fn the_json_depth_limit_can_be_lowered_for_files_and_lines() {
         text(&out)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
+    // At the default limit too: a body 200 levels deep is refused in a file and
+    // skipped in JSON Lines alike (bulk mode read it: the body is kept as read, and
+    // serde_json does not count the depth of what it keeps).
+    let nested = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let capture = format!("{{\"response\": {{\"status\": 500, \"body\": {nested}}}}}");
+    let whole = write_file("depth-200.json", &capture);
+    let out = rulecheck(&["eval", whole.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let lines = write_file(
+        "depth-200.jsonl",
+        format!(
+            "{{\"response\": {{\"status\": 401}}}}\n{capture}\n{{\"response\": {{\"status\": 404}}}}\n"
+        ),
+    );
+    let out = rulecheck(&["eval", lines.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("line 2") && text(&out).contains("deeper than 128"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
 #[test]

@@ -192,7 +192,10 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
             limit: limits.input_bytes,
         });
     }
-    let text = decode(bytes)?;
+    let (text, binary_body) = match decode(bytes) {
+        Ok(text) => (text, false),
+        Err(e) => (binary_body_transcript(bytes).ok_or(e)?, true),
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Err(InputError::Empty);
@@ -208,9 +211,39 @@ pub fn read_with(bytes: &[u8], options: ReadOptions) -> Result<Vec<InputCapture>
             limit: limits.json_depth,
         });
     }
-    match format {
+    let mut captures = match format {
         Format::Http | Format::Sdk | Format::Text => read_calls(text, format, options),
         _ => read_format(text, format, options),
+    }?;
+    if binary_body {
+        captures
+            .iter_mut()
+            .for_each(|c| drop_binary_bodies(&mut c.capture));
+    }
+    Ok(captures)
+}
+
+/// A transcript (curl -v, an HTTP exchange) whose body is not text — an audio upload,
+/// a file download — read with the body's bytes replaced: the text before the first
+/// byte that is not UTF-8 must already read as a transcript, so a binary file is
+/// still called one.
+fn binary_body_transcript(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let valid = std::str::from_utf8(bytes)
+        .err()
+        .map_or(bytes.len(), |e| e.valid_up_to());
+    let before = std::str::from_utf8(bytes.get(..valid)?).ok()?;
+    (detect(before) == Some(Format::Http)).then(|| String::from_utf8_lossy(bytes))
+}
+
+/// Leaves out the bodies that held bytes that are not text: the report then lists
+/// them under `lacks` (what the capture does not say), not as text they were not.
+fn drop_binary_bodies(c: &mut Capture) {
+    let binary = |b: &Option<crate::capture::Body>| matches!(b, Some(crate::capture::Body::Text(t)) if t.contains('\u{fffd}'));
+    if let Some(r) = c.request.as_mut().filter(|r| binary(&r.body)) {
+        r.body = None;
+    }
+    if let Some(r) = c.response.as_mut().filter(|r| binary(&r.body)) {
+        r.body = None;
     }
 }
 
