@@ -575,6 +575,25 @@ impl<W: std::io::Write> MaskingWriter<W> {
     }
 }
 
+impl<W: std::io::Write> MaskingWriter<W> {
+    /// A line longer than [`MAX_PENDING`]: written up to its last byte that cannot be
+    /// inside a key (a space, a quote, a comma…), so no key is cut in two and shown
+    /// half by half; the rest waits for more. A run of key characters that long is
+    /// masked whole.
+    fn emit_to_separator(&mut self) -> std::io::Result<()> {
+        let in_key = |b: &u8| b.is_ascii_alphanumeric() || b"_-.%~+/=".contains(b);
+        // An ASCII separator: a cut there never splits a character either.
+        let Some(cut) = self.line.iter().rposition(|b| b.is_ascii() && !in_key(b)) else {
+            return self.emit();
+        };
+        let rest = self.line.split_off(cut + 1);
+        // Continuation state is for whole lines; a piece is not one.
+        self.emit()?;
+        self.line = rest;
+        Ok(())
+    }
+}
+
 /// The line, cut to `max` characters (its line break kept) with what was left out said.
 fn cut_line(line: &str, max: usize) -> Cow<'_, str> {
     let Some((cut_at, _)) = line.char_indices().nth(max) else {
@@ -593,8 +612,10 @@ impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         for piece in buf.split_inclusive(|&b| b == b'\n') {
             self.line.extend_from_slice(piece);
-            if piece.ends_with(b"\n") || self.line.len() >= MAX_PENDING {
+            if piece.ends_with(b"\n") {
                 self.emit()?;
+            } else if self.line.len() >= MAX_PENDING {
+                self.emit_to_separator()?;
             }
         }
         Ok(buf.len())
@@ -949,5 +970,25 @@ mod tests {
             let shown = r.redact(&text);
             assert!(!shown.contains(hex.get(..12).unwrap()), "{shown}");
         }
+    }
+
+    /// A line too long to hold whole is written in pieces, never cut inside a key:
+    /// a key across the first piece's end is masked whole.
+    #[test]
+    fn a_long_line_is_not_cut_inside_a_key() {
+        use std::io::Write as _;
+        let mut w = MaskingWriter::new(Vec::new());
+        let filler = "a, ".repeat(MAX_PENDING / 3);
+        // A writer's buffer ends inside the key: the first part crosses the limit.
+        let (head, tail) = KEY.split_at(27);
+        w.write_all(format!("{filler}é Bearer {head}").as_bytes())
+            .unwrap();
+        w.write_all(format!("{tail} and more{}", " x".repeat(1000)).as_bytes())
+            .unwrap();
+        writeln!(w).unwrap();
+        w.flush().unwrap();
+        let out = String::from_utf8(w.get_mut().clone()).unwrap();
+        assert!(!leaks(&out, KEY));
+        assert!(out.contains("é Bearer sk-AbC…jkl and more"));
     }
 }
