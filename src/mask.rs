@@ -26,19 +26,24 @@ const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|sk%2[Dd][A-Za-z0-9_\-%]{12,
 /// (new-api, one-api) or are lower-case hex (`req_…`). No capture groups and ASCII word
 /// boundaries: the whole scan runs in the regex crate's DFA, Chinese text included; a
 /// match is split into label and key by [`CONTEXT_LABEL`], on the match alone.
-const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@";
+const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@|(?i:(?-u:\b)(?:set-)?cookie\s*:\s*)[^\x22'\r\n]{6,}";
 
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
-const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:)";
+const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:|(?:set-)?cookie\s*:\s*)";
 
 /// A masked key (`sk-AbC…xYz`) at the end of a line, then the next line's first run of
 /// key characters (after indentation, a `> ` of curl -v, or an escaped line break in
 /// JSON text): the rest of a key a terminal or a log viewer wrapped.
 const CONTINUED: &str =
-    r"…[A-Za-z0-9_\-]{0,3}(?:\r?\n|\\r\\n|\\n)(?:[ \t>]|\\t)*[A-Za-z0-9_\-.]{8,}";
+    r"…[A-Za-z0-9_\-.]{0,4}(?:\r?\n|\\r\\n|\\n)(?:[ \t>]|\\t)*[A-Za-z0-9_\-.]{8,}";
+
+/// A masked part of a dotted token (a JWT: `eyJ…J9.eyJ…KGE.`) and the next part after
+/// its dot, which the part's own mask did not reach.
+const DOTTED: &str = r"…[A-Za-z0-9_\-]{0,3}\.[A-Za-z0-9_\-]{8,}";
 
 static CONTEXT_KEYS_PATTERN: Fixed = Fixed::new(CONTEXT_KEYS);
 static CONTINUED_PATTERN: Fixed = Fixed::new(CONTINUED);
+static DOTTED_PATTERN: Fixed = Fixed::new(DOTTED);
 static CONTEXT_LABEL_PATTERN: Fixed = Fixed::new(CONTEXT_LABEL);
 static KEY_SHAPES_PATTERN: Fixed = Fixed::new(KEY_SHAPES);
 static PUBLIC_PREFIX_PATTERN: Fixed = Fixed::new(PUBLIC_PREFIX);
@@ -274,7 +279,15 @@ impl<'a> Redactor<'a> {
                 Some(k) if label.starts_with("://") => (k, "@"),
                 _ => (key, ""),
             };
-            if masked_already || key.contains('…') {
+            if label
+                .get(..6)
+                .is_some_and(|l| l.eq_ignore_ascii_case("cookie"))
+                || label
+                    .get(..10)
+                    .is_some_and(|l| l.eq_ignore_ascii_case("set-cookie"))
+            {
+                Some(format!("{label}{}", mask_cookies(key)))
+            } else if masked_already || key.contains('…') {
                 None
             } else if !label.is_empty() {
                 Some(format!("{label}{}{at}", mask_key(key)))
@@ -292,9 +305,47 @@ impl<'a> Redactor<'a> {
                     .then(|| continuation(run).map(|masked| format!("{head}{masked}")))
                     .flatten()
             });
+            out = mask_dotted(out);
         }
         out
     }
+}
+
+/// Masks the part after the dot of a dotted token whose part before it was masked.
+fn mask_dotted(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.contains('…') {
+        return text;
+    }
+    replace_matches(text, &DOTTED_PATTERN, |text, m| {
+        let whole = text.get(m.clone()).unwrap_or("");
+        let dot = whole.find('.')?;
+        let (head, part) = whole.split_at(dot + 1);
+        (!text.get(m.end..).is_some_and(|rest| rest.starts_with('…')))
+            .then(|| format!("{head}{}", mask_key(part)))
+    })
+}
+
+/// A cookie header's value with every cookie's value masked (`theme=…; session=sk-…`):
+/// which cookie is the credential cannot be told, so none is shown.
+fn mask_cookies(value: &str) -> String {
+    value
+        .split(';')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, v)) if !v.contains('…') => {
+                let core = v.trim();
+                format!(
+                    "{name}={}",
+                    if core.is_empty() {
+                        String::new()
+                    } else {
+                        mask_key(core)
+                    }
+                )
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The length of the run of key characters that ends `text`.
@@ -470,7 +521,7 @@ fn could_hold_key(text: &str) -> bool {
 }
 
 /// Whether `text` holds a label word of a credential (`key`, `bearer`, `token`,
-/// `secret`, `pass`, `pwd`, `sig`, `header value`) in any ASCII case.
+/// `secret`, `pass`, `pwd`, `sig`, `header value`, `cookie`) in any ASCII case.
 fn has_label_word(text: &[u8]) -> bool {
     let at = |i: usize, word: &[u8]| {
         text.get(i..i + word.len())
@@ -482,6 +533,7 @@ fn has_label_word(text: &[u8]) -> bool {
             .any(|i| at(i, b"secret") || at(i, b"sig") || at(i, b"pass") || at(i, b"pwd"))
         || memchr::memchr_iter(b'P', text).any(|i| at(i, b"pass") || at(i, b"pwd"))
         || memchr::memchr2_iter(b'h', b'H', text).any(|i| at(i, b"header value"))
+        || memchr::memchr2_iter(b'c', b'C', text).any(|i| at(i, b"cookie"))
 }
 
 /// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
@@ -565,7 +617,7 @@ impl<W: std::io::Write> MaskingWriter<W> {
         let text = String::from_utf8_lossy(&self.line);
         let mut masked = self.redactor.redact(&text);
         if self.continues {
-            masked = Cow::Owned(mask_continued_line(&masked).into_owned());
+            masked = Cow::Owned(mask_dotted(mask_continued_line(&masked)).into_owned());
         }
         self.continues = masked.ends_with('\n') && ends_in_masked_key(&masked);
         let cut = cut_line(&masked, self.max_line);
@@ -990,5 +1042,32 @@ mod tests {
         let out = String::from_utf8(w.get_mut().clone()).unwrap();
         assert!(!leaks(&out, KEY));
         assert!(out.contains("é Bearer sk-AbC…jkl and more"));
+    }
+
+    /// Cookies are credentials whatever their names; a JWT's next part after a masked
+    /// part is masked too, on the same line or the next.
+    #[test]
+    fn cookies_and_the_parts_of_a_dotted_token_are_masked() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015";
+        let r = Redactor::default();
+        let shown = r
+            .redact(&format!("> Cookie: theme=dark; session={hex}\n"))
+            .into_owned();
+        assert!(!shown.contains(hex.get(..12).unwrap()), "{shown}");
+        assert!(shown.starts_with("> Cookie: theme="), "{shown}");
+        let shown = r
+            .redact(&format!("set-cookie: sid={hex}; Path=/; HttpOnly"))
+            .into_owned();
+        assert!(!shown.contains(hex.get(..12).unwrap()), "{shown}");
+        let signature = "wvdxVX1dZCEH98YfofZG1teqUNjs_CgG8P-TPgVE697";
+        for text in [
+            format!(
+                "provided: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\neyJrbStIIhD9SFj5kHVqiVkB6vUE5jtz0AqETD4cKGE.{signature}."
+            ),
+            format!("provided: eyJrbStIIhD9SFj5kHVqiVkB6vUE5jtz0AqETD4cKGE.{signature}"),
+        ] {
+            let shown = r.redact(&text);
+            assert!(!shown.contains(signature.get(..12).unwrap()), "{shown}");
+        }
     }
 }

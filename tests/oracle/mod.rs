@@ -156,7 +156,8 @@ enum Label {
 }
 
 fn label(c: &mut Choices<'_>, key: &str) -> Label {
-    match c.pick(7) {
+    match c.pick(8) {
+        7 => Label::Header("Cookie", format!("theme=dark; session={key}")),
         0 | 1 => Label::Header("Authorization", format!("Bearer {key}")),
         2 => Label::Header("x-api-key", key.to_owned()),
         3 => Label::Header("api-key", key.to_owned()),
