@@ -311,6 +311,34 @@ impl<'a> Redactor<'a> {
     }
 }
 
+/// The keys a text holds, as [`Redactor::redact`] finds them: key shapes, labelled
+/// values (a cookie's too) and random-looking tokens. A key found whole in one place
+/// of an input is then known in every other, where it may be cut, wrapped or encoded
+/// past recognising by its shape.
+pub fn keys_in(text: &str) -> Vec<String> {
+    if !could_hold_key(text) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = KEY_SHAPES_PATTERN
+        .find_all(text)
+        .into_iter()
+        .filter_map(|m| text.get(m).map(str::to_owned))
+        .collect();
+    for m in CONTEXT_KEYS_PATTERN.find_all(text) {
+        let whole = text.get(m).unwrap_or("");
+        let label = CONTEXT_LABEL_PATTERN.find(whole).map_or(0, |l| l.end);
+        let (label, key) = whole.split_at(label);
+        let key = match key.strip_suffix('@') {
+            Some(k) if label.starts_with("://") => k,
+            _ => key,
+        };
+        if !label.is_empty() || random_looking(key) {
+            out.push(key.to_owned());
+        }
+    }
+    out
+}
+
 /// Masks the part after the dot of a dotted token whose part before it was masked.
 fn mask_dotted(text: Cow<'_, str>) -> Cow<'_, str> {
     if !text.contains('…') {

@@ -197,6 +197,7 @@ fn read_one(
     }
     match input::read_with(&bytes, options.read) {
         Ok(captures) => {
+            sink.learn(&bytes);
             for c in captures {
                 sink.take(per_capture(set, &name, options, c))?;
             }
@@ -344,6 +345,10 @@ struct Sink<'s, 'o> {
     json_tail: String,
     started: std::time::Instant,
     last_progress: std::time::Instant,
+    /// The keys found anywhere in the inputs read whole so far: masked, with their
+    /// fragments, wherever the output repeats them.
+    learned: Vec<String>,
+    redactor: Option<crate::mask::Redactor<'static>>,
 }
 
 impl<'s, 'o> Sink<'s, 'o> {
@@ -359,6 +364,17 @@ impl<'s, 'o> Sink<'s, 'o> {
             json_tail: String::new(),
             started: now,
             last_progress: now,
+            learned: Vec::new(),
+            redactor: None,
+        }
+    }
+
+    /// Learns the keys an input read whole holds (see [`crate::mask::keys_in`]).
+    fn learn(&mut self, input: &[u8]) {
+        let found = crate::mask::keys_in(&String::from_utf8_lossy(input));
+        if !found.is_empty() {
+            self.learned.extend(found);
+            self.redactor = Some(crate::mask::Redactor::new(self.learned.clone()));
         }
     }
 
@@ -366,6 +382,10 @@ impl<'s, 'o> Sink<'s, 'o> {
         if self.failure.is_some() {
             return ControlFlow::Break(());
         }
+        let text = match &self.redactor {
+            Some(r) => r.redact_known(text),
+            None => std::borrow::Cow::Borrowed(text),
+        };
         match self.out.write_all(text.as_bytes()) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
