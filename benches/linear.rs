@@ -30,6 +30,19 @@ use rulecheck::capture::Capture;
 use rulecheck::evaluate::{EvalOptions, diagnose};
 use rulecheck::rulebook::{LoadOptions, RuleSet};
 
+mod measure;
+use measure::{criterion_filter, criterion_home};
+
+/// The median of `linear/<case>/<n>` saved in this run (see [`measure::median_ns`]).
+fn median_ns(
+    results: &std::path::Path,
+    case: &str,
+    n: usize,
+    since: std::time::SystemTime,
+) -> Option<f64> {
+    measure::median_ns(results, "linear", &format!("{case}/{n}"), since)
+}
+
 /// Each measurement, and its N (8N is measured too).
 const CASES: [(&str, usize, &str); 4] = [
     ("log", 2_000, "gateway log, lines"),
@@ -226,40 +239,6 @@ fn main() {
     print_ratios(&results, started, filter);
 }
 
-/// The benchmark filter criterion was given (its one positional argument), if any.
-fn criterion_filter(args: &[String]) -> Option<&str> {
-    const WITH_VALUE: &[&str] = &[
-        "-c",
-        "--color",
-        "-s",
-        "--save-baseline",
-        "-b",
-        "--baseline",
-        "--baseline-lenient",
-        "--format",
-        "--profile-time",
-        "--load-baseline",
-        "--sample-size",
-        "--warm-up-time",
-        "--measurement-time",
-        "--nresamples",
-        "--noise-threshold",
-        "--confidence-level",
-        "--significance-level",
-        "--plotting-backend",
-        "--output-format",
-    ];
-    let mut rest = args.iter().skip(1);
-    while let Some(arg) = rest.next() {
-        if WITH_VALUE.contains(&arg.as_str()) {
-            rest.next();
-        } else if !arg.starts_with('-') {
-            return Some(arg);
-        }
-    }
-    None
-}
-
 /// For each case criterion measured in this run: the medians on N and 8N and their
 /// ratio, and the same for callgrind's instructions if valgrind is installed.
 fn print_ratios(results: &std::path::Path, since: std::time::SystemTime, filter: Option<&str>) {
@@ -356,38 +335,5 @@ fn callgrind_instructions(me: &std::path::Path, case: &str, n: usize) -> Option<
         .args(["--once", case, &n.to_string()])
         .output()
         .ok()?;
-    // `==PID== Collected : 123456789`
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stderr.lines().find(|l| l.contains("Collected :"))?;
-    line.rsplit(' ').next()?.trim().parse().ok()
-}
-
-/// Where criterion keeps its results: `$CRITERION_HOME`, else `criterion/` in the
-/// target directory this bench was built into (`target/release/deps/linear-…`).
-fn criterion_home() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("criterion")))
-        .unwrap_or_else(|| "target/criterion".into())
-}
-
-/// The median time of one iteration of `linear/<case>/<n>` in nanoseconds, as
-/// criterion saved it in this run (`None` if it did not run in this run).
-fn median_ns(
-    results: &std::path::Path,
-    case: &str,
-    n: usize,
-    since: std::time::SystemTime,
-) -> Option<f64> {
-    let file = results
-        .join("linear")
-        .join(case)
-        .join(n.to_string())
-        .join("new/estimates.json");
-    let fresh = std::fs::metadata(&file).ok()?.modified().ok()? >= since;
-    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
-    fresh.then(|| estimates["median"]["point_estimate"].as_f64())?
+    measure::collected(&out)
 }

@@ -30,6 +30,9 @@ use rulecheck::evaluate::{classify, diagnose};
 use rulecheck::rulebook::{LoadOptions, RuleSet};
 use serde::Deserialize;
 
+mod measure;
+use measure::{criterion_filter, criterion_home, median_ns};
+
 /// A deterministic workload of realistic captures (0.5–2 KB), one JSON per line.
 fn workload(n: usize) -> String {
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -452,41 +455,6 @@ fn main() {
     }
 }
 
-/// The benchmark filter criterion was given (its one positional argument), if any.
-fn criterion_filter(args: &[String]) -> Option<&str> {
-    // criterion's options that take a value as the next argument.
-    const WITH_VALUE: &[&str] = &[
-        "-c",
-        "--color",
-        "-s",
-        "--save-baseline",
-        "-b",
-        "--baseline",
-        "--baseline-lenient",
-        "--format",
-        "--profile-time",
-        "--load-baseline",
-        "--sample-size",
-        "--warm-up-time",
-        "--measurement-time",
-        "--nresamples",
-        "--noise-threshold",
-        "--confidence-level",
-        "--significance-level",
-        "--plotting-backend",
-        "--output-format",
-    ];
-    let mut rest = args.iter().skip(1);
-    while let Some(arg) = rest.next() {
-        if WITH_VALUE.contains(&arg.as_str()) {
-            rest.next();
-        } else if !arg.starts_with('-') {
-            return Some(arg);
-        }
-    }
-    None
-}
-
 /// One pass of the measurement `name` over a workload's text (what `--once` counts).
 fn once(name: &str, data: &str) -> usize {
     match name {
@@ -582,32 +550,6 @@ fn one_process(c: &mut Criterion, exe: &std::path::Path, trivial: Option<&std::p
         });
     }
     group.finish();
-}
-
-/// Where criterion keeps its results: `$CRITERION_HOME`, else `criterion/` in the
-/// target directory this bench was built into (`target/release/deps/throughput-…`).
-fn criterion_home() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("criterion")))
-        .unwrap_or_else(|| "target/criterion".into())
-}
-
-/// The median time of one iteration of `group/id` in nanoseconds, as criterion saved it
-/// in this run (`None` if the benchmark did not run: filtered out, or no baseline kept).
-fn median_ns(
-    results: &std::path::Path,
-    group: &str,
-    id: &str,
-    since: std::time::SystemTime,
-) -> Option<f64> {
-    let file = results.join(group).join(id).join("new/estimates.json");
-    let fresh = std::fs::metadata(&file).ok()?.modified().ok()? >= since;
-    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
-    fresh.then(|| estimates["median"]["point_estimate"].as_f64())?
 }
 
 /// The ratios the targets are set on (docs/performance.md), from this run's medians.
@@ -815,10 +757,7 @@ fn callgrind_instructions(me: &std::path::Path, mode: &str, file: &std::path::Pa
         .arg(file)
         .output()
         .ok()?;
-    // `==PID== Collected : 123456789`
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stderr.lines().find(|l| l.contains("Collected :"))?;
-    line.rsplit(' ').next()?.trim().parse().ok()
+    measure::collected(&out)
 }
 
 /// Peak resident memory of a bulk run on the workload and on ten times as much, read
