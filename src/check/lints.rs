@@ -183,13 +183,22 @@ pub fn requires_too_low(rb: &Rulebook) -> Option<Diagnostic> {
     } else {
         return None;
     };
+    // `below` is the newest version under `needed` (its parts may be u64::MAX): what
+    // `requires` admits is said as "older than", never as that made-up number.
     req.matches(&below).then(|| {
+        // At the `requires:` line itself, not the file's first line (often a comment).
+        let line = rb
+            .text
+            .lines()
+            .position(|l| l.starts_with("requires:"))
+            .and_then(|i| u32::try_from(i + 1).ok())
+            .unwrap_or(1);
         warning(
             Code::RequiresTooOld,
             rb,
-            crate::yaml::Pos { line: 1, column: 1 },
+            crate::yaml::Pos { line, column: 1 },
             format!(
-                "`requires: {req}` admits rulecheck {below}, but the rulebook needs {needed} ({})",
+                "`requires: {req}` admits rulecheck versions older than {needed}, which cannot read this rulebook ({})",
                 features.join(", ")
             ),
             &format!("write `requires: \">={needed}\"`"),
@@ -505,9 +514,16 @@ mod tests {
         assert!(features.contains(&"near"), "{features:?}");
         let mut rb = s.rulebooks[0].clone();
         rb.requires = Some(semver::VersionReq::parse(">=0.0.1").unwrap());
-        assert_eq!(
-            requires_too_low(&rb).map(|d| d.code),
-            Some(Code::RequiresTooOld)
+        rb.text = format!("# a comment first\nrequires: \">=0.0.1\"\n{}", rb.text);
+        let d = requires_too_low(&rb).unwrap();
+        assert_eq!(d.code, Code::RequiresTooOld);
+        assert_eq!(d.line, Some(2), "{d:?}");
+        assert!(
+            d.message
+                .contains("admits rulecheck versions older than 0.1.0")
+                && !d.message.contains("18446744073709551615"),
+            "{}",
+            d.message
         );
         rb.requires = Some(semver::VersionReq::parse(">=0.1").unwrap());
         assert!(requires_too_low(&rb).is_none());
