@@ -349,6 +349,8 @@ struct Sink<'s, 'o> {
     /// fragments, wherever the output repeats them.
     learned: Vec<String>,
     redactor: Option<crate::mask::Redactor<'static>>,
+    /// JSON Lines: the members that close each line (see [`Report::jsonl_provenance`]).
+    jsonl_provenance: String,
 }
 
 impl<'s, 'o> Sink<'s, 'o> {
@@ -366,6 +368,10 @@ impl<'s, 'o> Sink<'s, 'o> {
             last_progress: now,
             learned: Vec::new(),
             redactor: None,
+            jsonl_provenance: match options.output {
+                Output::Jsonl => Report::jsonl_provenance(set),
+                _ => String::new(),
+            },
         }
     }
 
@@ -423,7 +429,17 @@ impl<'s, 'o> Sink<'s, 'o> {
                     _ => "",
                 };
                 self.write(separator)?;
-                self.write(&text)
+                match text.strip_suffix("}\n") {
+                    Some(open) if !self.jsonl_provenance.is_empty() => {
+                        self.write(open)?;
+                        let provenance = std::mem::take(&mut self.jsonl_provenance);
+                        let written = self.write(&provenance);
+                        self.jsonl_provenance = provenance;
+                        written?;
+                        self.write("}\n")
+                    }
+                    _ => self.write(&text),
+                }
             }
         }
     }

@@ -352,3 +352,55 @@ fn an_input_over_the_limit_is_measured_truly() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("over 1024 bytes"), "{}", stderr(&o));
 }
+
+/// Each JSON Lines report names the engine and the rulebooks that made it (name,
+/// version, digest, layer), as the JSON document does once, and the rules left out;
+/// a line can be traced to its rulebook on its own.
+#[test]
+fn every_json_lines_report_names_its_rulebooks() {
+    let dir = scratch("run-provenance");
+    let lines = dir.join("calls.jsonl");
+    std::fs::write(
+        &lines,
+        "{\"response\": {\"status\": 401}}\n{\"response\": {\"status\": 404}}\n",
+    )
+    .unwrap();
+    let future = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rulebooks/layers/future-rule.yaml");
+    let out = rulecheck(&[
+        "eval",
+        lines.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--overlay",
+        future.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let document = rulecheck(&[
+        "eval",
+        lines.to_str().unwrap(),
+        "--format",
+        "json",
+        "--overlay",
+        future.to_str().unwrap(),
+    ]);
+    let document: serde_json::Value = serde_json::from_slice(&document.stdout).unwrap();
+    let reports: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 2);
+    for r in &reports {
+        assert_eq!(r["rulecheck"], document["rulecheck"], "{r}");
+        assert_eq!(r["rulebooks"], document["rulebooks"], "{r}");
+        assert_eq!(r["skipped"], document["skipped"], "{r}");
+        assert_eq!(r["rulebooks"][1]["name"], "future", "{r}");
+        assert!(
+            r["rulebooks"][0]["digest"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        assert_eq!(r["skipped"][0]["rule"], "future.entropy", "{r}");
+    }
+}

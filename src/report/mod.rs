@@ -123,6 +123,24 @@ impl<'s> Report<'s> {
         }
     }
 
+    /// What a JSON Lines report carries of the run besides its own fields, as the JSON
+    /// members to close each line with (`,"rulecheck":…,"rulebooks":[…]`, and
+    /// `"skipped"` when rules were left out): each line names the rulebooks that made
+    /// it, as the JSON document does once.
+    pub fn jsonl_provenance(set: &RuleSet) -> String {
+        let frame = Report::new(set, Vec::new());
+        let mut members = format!(
+            ",\"rulecheck\":{},\"rulebooks\":{}",
+            serde_json::to_string(&frame.rulecheck).unwrap_or_default(),
+            serde_json::to_string(&frame.rulebooks).unwrap_or_default()
+        );
+        if !frame.skipped.is_empty() {
+            members.push_str(",\"skipped\":");
+            members.push_str(&serde_json::to_string(&frame.skipped).unwrap_or_default());
+        }
+        members
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
