@@ -114,12 +114,14 @@ fn main() -> ExitCode {
         } => list(format, &rules, pick_lang(lang)),
         Command::Lint {
             paths,
+            overlays,
+            no_project,
             format,
             deny_warnings,
             changelog,
             limit,
         } => lint(
-            &paths,
+            &Layers::new(paths, overlays, no_project),
             format,
             deny_warnings,
             changelog.as_deref(),
@@ -135,11 +137,19 @@ fn main() -> ExitCode {
         } => diff(&old, &new, &captures, format, limit.limits()),
         Command::Test {
             paths,
+            overlays,
+            no_project,
             cases,
             coverage,
             format,
             limit,
-        } => test(&paths, &cases, coverage, format, limit.limits()),
+        } => test(
+            &Layers::new(paths, overlays, no_project),
+            &cases,
+            coverage,
+            format,
+            limit.limits(),
+        ),
         Command::Limits { format, limit } => list_limits(format, limit.limits()),
     };
     ExitCode::from(code)
@@ -242,14 +252,41 @@ fn list_limits(format: Format, limits: Limits) -> u8 {
     exit::OK
 }
 
+/// The rulebooks `lint` and `test` name: files, overlays, and where to look for the
+/// project file.
+struct Layers {
+    paths: Vec<PathBuf>,
+    overlays: Vec<PathBuf>,
+    project_from: Option<PathBuf>,
+}
+
+impl Layers {
+    fn new(paths: Vec<PathBuf>, overlays: Vec<PathBuf>, no_project: bool) -> Layers {
+        Layers {
+            paths,
+            overlays,
+            project_from: (!no_project).then(|| std::env::current_dir().unwrap_or_default()),
+        }
+    }
+
+    fn load(&self, limits: Limits) -> Result<RuleSet, LoadError> {
+        check::load(
+            &self.paths,
+            &self.overlays,
+            self.project_from.as_deref(),
+            limits,
+        )
+    }
+}
+
 fn lint(
-    paths: &[PathBuf],
+    layers: &Layers,
     format: Format,
     deny_warnings: bool,
     changelog: Option<&Path>,
     limits: Limits,
 ) -> u8 {
-    let loaded = check::load(paths, limits);
+    let loaded = layers.load(limits);
     if let Ok(set) = &loaded {
         learn_secrets(set);
     }
@@ -273,13 +310,13 @@ fn lint(
 }
 
 fn test(
-    paths: &[PathBuf],
+    layers: &Layers,
     case_paths: &[PathBuf],
     with_coverage: bool,
     format: Format,
     limits: Limits,
 ) -> u8 {
-    let set = match check::load(paths, limits) {
+    let set = match layers.load(limits) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
     };

@@ -288,3 +288,55 @@ fn the_changelog_names_the_current_default_rulebook() {
     let d = rulecheck::check::lints::changelog("rules/CHANGELOG.md", &changelog, &edited).unwrap();
     assert!(d.message.contains("9.9.9"), "{}", d.message);
 }
+
+/// A team overlay is checked on top of its base, as `eval` uses it: `lint` and `test`
+/// take `--overlay` and `builtin`, and read the project file when no rulebook is
+/// named; the overlay's own examples are run. Alone, its overrides are refused with
+/// the command that checks it.
+#[test]
+fn lint_and_test_check_an_overlay_on_its_base() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-overlay-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let team = std::fs::read_to_string(layer("team.yaml")).unwrap();
+    // One more rule whose own example does not fire: `test` must run it to fail. It
+    // goes under `rules:`, before `overrides:`.
+    let (head, tail) = team.split_once("overrides:").unwrap();
+    let broken_overlay = format!(
+        "{head}  - id: team.never\n    title: Never\n    category: permission\n    severity: error\n    when: {{ status: 418 }}\n    message: m\n    examples: {{ match: [ {{ response: {{ status: 401 }} }} ] }}\noverrides:{tail}"
+    );
+    std::fs::write(dir.join("team.yaml"), &team).unwrap();
+    std::fs::write(dir.join("broken.yaml"), &broken_overlay).unwrap();
+    let run = |args: &[&str]| {
+        let out = command().current_dir(&dir).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&["lint", "team.yaml"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("rulecheck lint --overlay team.yaml"),
+        "{text}"
+    );
+    for args in [
+        &["lint", "--overlay", "team.yaml"][..],
+        &["lint", "builtin", "team.yaml"],
+        &["test", "--overlay", "team.yaml"],
+    ] {
+        let (code, text) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+    }
+    let (code, text) = run(&["test", "--overlay", "broken.yaml"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("team.never"), "{text}");
+    // The project file's overlays, when no rulebook is named.
+    std::fs::write(dir.join("rulecheck.yaml"), "overlays: [broken.yaml]\n").unwrap();
+    let (code, text) = run(&["test"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("team.never"), "{text}");
+    let (code, text) = run(&["test", "--no-project"]);
+    assert_eq!(code, Some(0), "{text}");
+}

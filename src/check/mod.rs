@@ -22,18 +22,32 @@ use crate::rulebook::{LoadError, LoadOptions, RuleSet};
 
 pub use show::{explain_text, list_json, list_text};
 
-/// The rulebooks `lint` and `test` check: the files named, else the built-in one,
-/// with every example (the workbench runs them).
-pub fn load(paths: &[PathBuf], limits: Limits) -> Result<RuleSet, LoadError> {
+/// The rulebooks `lint` and `test` check, with every example (the workbench runs
+/// them): the files named (`builtin` among them names the built-in one), else the
+/// project file's layers or the built-in rulebook; then the overlays on top, which see
+/// the rules below them.
+pub fn load(
+    paths: &[PathBuf],
+    overlays: &[PathBuf],
+    project_from: Option<&Path>,
+    limits: Limits,
+) -> Result<RuleSet, LoadError> {
+    if paths.is_empty() {
+        // As `eval` loads them: the project file's layers (or the built-in rulebook),
+        // then the overlays; every rule's examples read.
+        return crate::project::load_rule_set(&crate::project::RuleChoice {
+            overlays: overlays.to_vec(),
+            project_from: project_from.map(Path::to_path_buf),
+            with_examples: true,
+            limits,
+            ..Default::default()
+        });
+    }
     let options = LoadOptions {
         limits,
         ..Default::default()
     };
-    if paths.is_empty() {
-        RuleSet::default_rulebook(&options)
-    } else {
-        RuleSet::load_paths(paths, &options)
-    }
+    RuleSet::load_layers(paths, overlays, &options)
 }
 
 /// What `rulecheck lint` found.

@@ -217,8 +217,16 @@ pub enum Command {
     },
     /// Check rulebooks for problems (default: the built-in rulebook).
     Lint {
-        /// Rulebook files or directories.
+        /// Rulebook files or directories (`builtin`: the built-in rulebook); none: the
+        /// project file's, or the built-in one.
         paths: Vec<PathBuf>,
+        /// A rulebook layered on top of those, e.g. your team's overlay (repeatable).
+        #[arg(long = "overlay", value_name = "PATH")]
+        overlays: Vec<PathBuf>,
+        /// Ignore rulecheck.yaml (otherwise looked for in this directory and its parents
+        /// when no rulebook is named).
+        #[arg(long)]
+        no_project: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when there are warnings (errors always exit 2).
@@ -233,8 +241,16 @@ pub enum Command {
     },
     /// Run every rule's examples and any case files (default: the built-in rulebook).
     Test {
-        /// Rulebook files or directories.
+        /// Rulebook files or directories (`builtin`: the built-in rulebook); none: the
+        /// project file's, or the built-in one.
         paths: Vec<PathBuf>,
+        /// A rulebook layered on top of those, e.g. your team's overlay (repeatable).
+        #[arg(long = "overlay", value_name = "PATH")]
+        overlays: Vec<PathBuf>,
+        /// Ignore rulecheck.yaml (otherwise looked for in this directory and its parents
+        /// when no rulebook is named).
+        #[arg(long)]
+        no_project: bool,
         /// Case files or directories of them: captures with the ids they must (not) get.
         #[arg(long = "cases", value_name = "PATH")]
         cases: Vec<PathBuf>,

@@ -27,6 +27,10 @@ pub const FORMAT: &str = "rulecheck/v1";
 /// This engine's version, matched against each rulebook's `requires`.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What names the built-in rulebook where a rulebook path goes (`--rules builtin`,
+/// `rulecheck lint builtin team.yaml`), unless a file of that name exists.
+pub const BUILTIN: &str = "builtin";
+
 /// The default rulebook, compiled into the binary.
 pub const DEFAULT_RULEBOOK: (&str, &str) = (
     "rules/moleapi.yaml",
@@ -430,6 +434,11 @@ impl RuleSet {
                     );
                     d = match crate::spelling::suggest(&o.target, known.iter().copied()) {
                         Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                        // An overlay checked alone: nothing is loaded before it.
+                        None if earlier.is_empty() => d.with_help(format!(
+                            "this overlay changes rules of a base rulebook: check it on top of one, `rulecheck lint --overlay {0}` (the built-in rulebook) or `rulecheck lint builtin {0}`",
+                            rb.source
+                        )),
                         None => d.with_help("overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)"),
                     };
                     diagnostics.push(d);
@@ -634,11 +643,14 @@ impl RuleSet {
         paths: &[impl AsRef<Path>],
         options: &LoadOptions,
     ) -> Result<(Vec<Rulebook>, BTreeMap<String, String>), LoadError> {
-        let mut files = Vec::new();
+        // `None` stands for the built-in rulebook, named `builtin` where a path goes.
+        let mut files: Vec<Option<std::path::PathBuf>> = Vec::new();
         let mut diagnostics = Vec::new();
         for path in paths {
             let path = path.as_ref();
-            if path.is_dir() {
+            if path == Path::new(BUILTIN) && !path.exists() {
+                files.push(None);
+            } else if path.is_dir() {
                 match std::fs::read_dir(path) {
                     Ok(entries) => {
                         let mut found: Vec<_> = entries
@@ -658,7 +670,7 @@ impl RuleSet {
                                     .with_help("point --rules at a rulebook file or a directory that holds some"),
                             );
                         }
-                        files.extend(found);
+                        files.extend(found.into_iter().map(Some));
                     }
                     Err(e) => diagnostics.push(Diagnostic::error(
                         Code::Unreadable,
@@ -668,19 +680,21 @@ impl RuleSet {
                     )),
                 }
             } else {
-                files.push(path.to_path_buf());
+                files.push(Some(path.to_path_buf()));
             }
         }
         let mut sources = BTreeMap::new();
         let mut rulebooks = Vec::new();
         for file in files {
-            let name = file.display().to_string();
-            let text = match read_rulebook(&file, options.limits.rulebook_bytes) {
-                Ok(t) => t,
-                Err(d) => {
-                    diagnostics.push(d);
-                    continue;
-                }
+            let (name, text) = match file {
+                None => (DEFAULT_RULEBOOK.0.to_owned(), DEFAULT_RULEBOOK.1.to_owned()),
+                Some(file) => match read_rulebook(&file, options.limits.rulebook_bytes) {
+                    Ok(t) => (file.display().to_string(), t),
+                    Err(d) => {
+                        diagnostics.push(d);
+                        continue;
+                    }
+                },
             };
             match load_str(&name, &text, options) {
                 Ok(rb) => rulebooks.push(rb),
