@@ -193,17 +193,21 @@ pub fn render(report: &DiffReport) -> String {
     );
     out
 }
-/// One side of `rulecheck diff`: a path, `builtin`, or `git:REV`.
+/// One side of `rulecheck diff`: a path, `builtin`, or `git:REV`; or layers joined by
+/// `+`, each a path or `builtin` (`builtin+team.yaml`: the built-in rulebook with a
+/// team's overlay on top).
 pub fn load_side(spec: &str, limits: crate::limits::Limits) -> Result<RuleSet, LoadError> {
     let options = LoadOptions {
         limits,
         ..Default::default()
     };
-    if spec == "builtin" {
-        return RuleSet::default_rulebook(&options);
-    }
     let Some(rev) = spec.strip_prefix("git:") else {
-        return RuleSet::load_paths(&[PathBuf::from(spec)], &options);
+        let layers: Vec<PathBuf> = if spec.contains('+') && !std::path::Path::new(spec).exists() {
+            spec.split('+').map(PathBuf::from).collect()
+        } else {
+            vec![PathBuf::from(spec)]
+        };
+        return RuleSet::load_paths(&layers, &options);
     };
     let fail = |message: String| LoadError {
         diagnostics: vec![

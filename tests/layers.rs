@@ -340,3 +340,29 @@ fn lint_and_test_check_an_overlay_on_its_base() {
     let (code, text) = run(&["test", "--no-project"]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+/// `diff` compares layers: the built-in rulebook alone against it with a team's
+/// overlay (`builtin+team.yaml`), over a folder of captures, recursively.
+#[test]
+fn diff_shows_what_an_overlay_changes() {
+    let captures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/captures");
+    let with_team = format!("builtin+{}", layer("team.yaml").display());
+    let out = command()
+        .args(["diff", "builtin", &with_team, captures.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rule team.daily-limit added"), "{text}");
+    assert!(text.contains("lost     key.missing-bearer"), "{text}");
+    assert!(text.contains("reworded quota.balance"), "{text}");
+    let same = command()
+        .args(["diff", &with_team, &with_team, captures.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&same.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("0 of ") && l.ends_with("captures changed; 0 rules changed")),
+        "{text}"
+    );
+}

@@ -203,9 +203,10 @@ pub enum Command {
     /// Exits 1 when anything changed, 0 when nothing did.
     Diff {
         /// The old rules: a file or directory, `builtin`, or `git:REV` (the *.yaml under
-        /// rules/ at that git revision).
+        /// rules/ at that git revision); layers joined by `+`, e.g. builtin+team.yaml.
         old: String,
-        /// The new rules, in the same forms.
+        /// The new rules, in the same forms (builtin+team.yaml against builtin: what a
+        /// team's overlay changes).
         new: String,
         /// Captures to run (files, any input format). Default: every file under
         /// tests/fixtures/captures and tests/fixtures/inputs.
