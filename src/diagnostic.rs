@@ -75,11 +75,15 @@ pub enum Code {
     RequiresTooOld,
     /// RC034: warning: a message says a value is unknown on one of the rule's examples.
     PlaceholderShown,
+    /// RC035: warning: two rules have the same condition.
+    SameCondition,
+    /// RC036: warning: a rule is suppressed on every one of its own examples.
+    AlwaysSuppressed,
 }
 
 impl Code {
     /// Every code, in the order of their numbers.
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 33] = [
         Code::YamlSyntax,
         Code::Schema,
         Code::UnknownKey,
@@ -111,6 +115,8 @@ impl Code {
         Code::NoMatchExample,
         Code::RequiresTooOld,
         Code::PlaceholderShown,
+        Code::SameCondition,
+        Code::AlwaysSuppressed,
     ];
 
     /// The stable code (`RC001`) and its one-line summary.
@@ -176,6 +182,11 @@ impl Code {
             Code::PlaceholderShown => (
                 "RC034",
                 "warning: a message says a value is unknown on one of the rule's examples",
+            ),
+            Code::SameCondition => ("RC035", "warning: two rules have the same condition"),
+            Code::AlwaysSuppressed => (
+                "RC036",
+                "warning: a rule is suppressed on every one of its own examples",
             ),
         }
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic, Level};
-use crate::evaluate::{EvalOptions, diagnose};
+use crate::evaluate::EvalOptions;
 use crate::rulebook::{Condition, Op, RuleSet, Rulebook, Test};
 
 /// Every warning for a loaded rule set.
@@ -40,6 +40,7 @@ pub fn lint_within(set: &RuleSet, rule_runs: usize) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(same_conditions(set));
     out.extend(never_first(set, rule_runs));
     out.extend(placeholders_shown(set));
     out.extend(set.rulebooks.iter().filter_map(requires_too_low));
@@ -274,69 +275,219 @@ fn warning(
     d
 }
 
-/// What values an equality-like test allows: a finite set, or a status class.
+/// What values a test allows: a finite set, or a range of numbers (a status class is
+/// one: `4xx` is 400 to 499). `None`: the test is not of that kind (`contains`, …).
+#[derive(Clone, Debug)]
 enum Allowed {
     Values(Vec<String>),
-    Class(u16),
+    /// From `lo` to `hi`, each end left out when its flag says so.
+    Range {
+        lo: f64,
+        lo_open: bool,
+        hi: f64,
+        hi_open: bool,
+    },
 }
 
-fn allowed(test: &Test) -> Option<Allowed> {
-    let key = |v: &Json| match v {
-        Json::String(s) if test.ignore_case => s.to_lowercase(),
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    test.ops.iter().find_map(|op| match op {
-        Op::Equals(v) => Some(Allowed::Values(vec![key(v)])),
-        Op::In(vs) => Some(Allowed::Values(vs.iter().map(key).collect())),
-        Op::Class(c) => Some(Allowed::Class(*c)),
-        _ => None,
-    })
-}
-
-fn disjoint(a: &Allowed, b: &Allowed) -> bool {
-    let in_class = |v: &str, c: u16| v.parse::<u16>().is_ok_and(|n| n / 100 == c);
-    match (a, b) {
-        (Allowed::Values(x), Allowed::Values(y)) => !x.iter().any(|v| y.contains(v)),
-        (Allowed::Class(c), Allowed::Values(v)) | (Allowed::Values(v), Allowed::Class(c)) => {
-            !v.iter().any(|v| in_class(v, *c))
+impl Allowed {
+    fn range(lo: f64, lo_open: bool, hi: f64, hi_open: bool) -> Allowed {
+        Allowed::Range {
+            lo,
+            lo_open,
+            hi,
+            hi_open,
         }
-        (Allowed::Class(c), Allowed::Class(d)) => c != d,
+    }
+
+    fn holds_number(&self, n: f64) -> bool {
+        match self {
+            Allowed::Values(vs) => vs.iter().any(|v| v.parse::<f64>().ok() == Some(n)),
+            Allowed::Range {
+                lo,
+                lo_open,
+                hi,
+                hi_open,
+            } => (n > *lo || (!lo_open && n == *lo)) && (n < *hi || (!hi_open && n == *hi)),
+        }
     }
 }
 
-/// Two tests in one `all` that no single value can satisfy together
-/// (`status: 404` and `status: 401`).
+/// What one operator allows, if it is of a kind [`Allowed`] can say.
+fn allowed_by(op: &Op, ignore_case: bool) -> Option<Allowed> {
+    let key = |v: &Json| match v {
+        Json::String(s) if ignore_case => s.to_lowercase(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let inf = f64::INFINITY;
+    Some(match op {
+        Op::Equals(v) => Allowed::Values(vec![key(v)]),
+        Op::In(vs) => Allowed::Values(vs.iter().map(key).collect()),
+        Op::Class(c) => {
+            let lo = f64::from(*c) * 100.0;
+            Allowed::range(lo, false, lo + 99.0, false)
+        }
+        Op::Gt(n) => Allowed::range(*n, true, inf, false),
+        Op::Gte(n) => Allowed::range(*n, false, inf, false),
+        Op::Lt(n) => Allowed::range(-inf, false, *n, true),
+        Op::Lte(n) => Allowed::range(-inf, false, *n, false),
+        Op::Between(a, b) => Allowed::range(*a, false, *b, false),
+        _ => return None,
+    })
+}
+
+/// Whether no value is allowed by both.
+fn disjoint(a: &Allowed, b: &Allowed) -> bool {
+    match (a, b) {
+        (Allowed::Values(x), Allowed::Values(y)) => !x.iter().any(|v| y.contains(v)),
+        (Allowed::Values(v), range @ Allowed::Range { .. })
+        | (range @ Allowed::Range { .. }, Allowed::Values(v)) => !v
+            .iter()
+            .any(|v| v.parse::<f64>().is_ok_and(|n| range.holds_number(n))),
+        (
+            Allowed::Range {
+                lo: a_lo,
+                lo_open: a_lo_open,
+                hi: a_hi,
+                hi_open: a_hi_open,
+            },
+            Allowed::Range {
+                lo: b_lo,
+                lo_open: b_lo_open,
+                hi: b_hi,
+                hi_open: b_hi_open,
+            },
+        ) => {
+            // The higher low end against the lower high end.
+            let (lo, lo_open) = if a_lo > b_lo || (a_lo == b_lo && *a_lo_open) {
+                (a_lo, *a_lo_open)
+            } else {
+                (b_lo, *b_lo_open)
+            };
+            let (hi, hi_open) = if a_hi < b_hi || (a_hi == b_hi && *a_hi_open) {
+                (a_hi, *a_hi_open)
+            } else {
+                (b_hi, *b_hi_open)
+            };
+            lo > hi || (lo == hi && (lo_open || hi_open))
+        }
+    }
+}
+
+/// A condition written out in one order: the parts of `all` and `any`, and a test's
+/// operators, sorted, so two conditions that differ only in the order they were
+/// written read the same.
+fn canonical(c: &Condition) -> String {
+    let sorted = |cs: &[Condition]| {
+        let mut parts: Vec<String> = cs.iter().map(canonical).collect();
+        parts.sort();
+        parts.join(", ")
+    };
+    match c {
+        Condition::All(cs) => format!("all({})", sorted(cs)),
+        Condition::Any(cs) => format!("any({})", sorted(cs)),
+        Condition::Not(c) => format!("not({})", canonical(c)),
+        Condition::Named(_, name) => format!("condition {name}"),
+        Condition::Test(t) => {
+            let mut ops: Vec<String> = t.ops.iter().map(crate::trace::describe).collect();
+            ops.sort();
+            let case = if t.ignore_case { " ignoring case" } else { "" };
+            format!("{} {}{case}", t.fact_name, ops.join(" and "))
+        }
+    }
+}
+
+/// Rules with the same condition, whatever order it was written in: wherever one
+/// fires the other does, so one of them adds nothing (or they should say the same).
+fn same_conditions(set: &RuleSet) -> Vec<Diagnostic> {
+    let mut first: BTreeMap<String, &crate::rulebook::Rule> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (rb, rule) in set.rules() {
+        match first.entry(canonical(&rule.when)) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(rule);
+            }
+            std::collections::btree_map::Entry::Occupied(e) => out.push(warning(
+                Code::SameCondition,
+                rb,
+                rule.pos,
+                format!(
+                    "the rules `{}` and `{}` have the same condition: wherever one fires, the other does",
+                    e.get().id,
+                    rule.id
+                ),
+                "merge them into one rule, or tell them apart with another test",
+            )),
+        }
+    }
+    out
+}
+
+/// Tests that no single value can satisfy: two operators of one test (`status: {gt:
+/// 500, lt: 400}`), or two tests of one fact in one `all` (`status: 404` and `status:
+/// 401`).
 fn never_true(c: &Condition, rb: &Rulebook, out: &mut Vec<Diagnostic>) {
     match c {
         Condition::All(cs) => {
-            let mut seen: BTreeMap<&str, Vec<(&Test, Allowed)>> = BTreeMap::new();
+            let mut seen: BTreeMap<&str, Vec<(&Test, Vec<Allowed>)>> = BTreeMap::new();
             for child in cs {
-                if let Condition::Test(t) = child
-                    && let Some(a) = allowed(t)
-                {
+                if let Condition::Test(t) = child {
+                    let allows = test_allows(t, rb, out);
                     let earlier = seen.entry(t.fact_name.as_str()).or_default();
-                    if let Some((first, _)) = earlier.iter().find(|(_, e)| disjoint(e, &a)) {
+                    let clash = earlier
+                        .iter()
+                        .find(|(_, e)| e.iter().any(|x| allows.iter().any(|y| disjoint(x, y))));
+                    if let Some((first, _)) = clash {
                         out.push(warning(
-                                Code::NeverTrue,
-                                rb,
-                                t.pos,
-                                format!(
-                                    "this condition can never be true: `{}` cannot match both this test and the one at line {}",
-                                    t.fact_name, first.pos.line
-                                ),
-                                "use `any:` for alternatives, or `in: [..]` for several values",
-                            ));
+                            Code::NeverTrue,
+                            rb,
+                            t.pos,
+                            format!(
+                                "this condition can never be true: `{}` cannot match both this test and the one at line {}",
+                                t.fact_name, first.pos.line
+                            ),
+                            "use `any:` for alternatives, or `in: [..]` for several values",
+                        ));
                     }
-                    earlier.push((t, a));
+                    earlier.push((t, allows));
+                } else {
+                    never_true(child, rb, out);
                 }
-                never_true(child, rb, out);
             }
         }
         Condition::Any(cs) => cs.iter().for_each(|c| never_true(c, rb, out)),
         Condition::Not(c) => never_true(c, rb, out),
-        Condition::Named(..) | Condition::Test(_) => {}
+        Condition::Test(t) => {
+            test_allows(t, rb, out);
+        }
+        Condition::Named(..) => {}
     }
+}
+
+/// What each operator of a test allows; warns when two of them allow nothing together.
+fn test_allows(t: &Test, rb: &Rulebook, out: &mut Vec<Diagnostic>) -> Vec<Allowed> {
+    let allows: Vec<Allowed> = t
+        .ops
+        .iter()
+        .filter_map(|op| allowed_by(op, t.ignore_case))
+        .collect();
+    let contradicts = allows
+        .iter()
+        .enumerate()
+        .any(|(i, a)| allows.iter().skip(i + 1).any(|b| disjoint(a, b)));
+    if contradicts {
+        out.push(warning(
+            Code::NeverTrue,
+            rb,
+            t.pos,
+            format!(
+                "this condition can never be true: no value of `{}` passes all of its operators",
+                t.fact_name
+            ),
+            "check the bounds: e.g. `gt: 500` with `lt: 400` allows nothing; use `any:` for alternatives",
+        ));
+    }
+    allows
 }
 
 /// Text a message shows for a fact the capture does not hold, when the rule author did
@@ -404,17 +555,38 @@ fn never_first(set: &RuleSet, rule_runs: usize) -> Vec<Diagnostic> {
         left -= cost;
         let mut above: Option<String> = None;
         let mut always_below = true;
+        let mut suppressor: Option<String> = None;
+        let mut always_suppressed = true;
         for e in &rule.examples_match {
-            let d = diagnose(set, &e.capture, EvalOptions::default());
-            let first = d.findings.iter().find(|f| !f.id.starts_with("status."));
+            let facts = crate::facts::Facts::derive(&e.capture);
+            let outcome = crate::evaluate::outcome(set, &facts);
+            match outcome.suppressed.iter().find(|s| s.rule == rule.id) {
+                Some(s) => {
+                    suppressor.get_or_insert_with(|| s.by.to_owned());
+                }
+                None => always_suppressed = false,
+            }
+            let ranked: Vec<&str> = outcome.ranked().map(|r| r.id.as_str()).collect();
+            let first = ranked.iter().find(|id| !id.starts_with("status."));
             match first {
-                Some(f) if f.id != rule.id && d.findings.iter().any(|g| g.id == rule.id) => {
-                    above.get_or_insert_with(|| f.id.to_string());
+                Some(f) if *f != rule.id && ranked.contains(&rule.id.as_str()) => {
+                    above.get_or_insert_with(|| f.to_string());
                 }
                 _ => always_below = false,
             }
         }
-        if always_below && let Some(other) = above {
+        if always_suppressed && let Some(by) = suppressor {
+            out.push(warning(
+                Code::AlwaysSuppressed,
+                rb,
+                rule.pos,
+                format!(
+                    "the rule `{}` is suppressed on every one of its own examples (by `{by}`): it is never reported",
+                    rule.id
+                ),
+                "narrow the suppressing rule's condition or its `suppresses:`, or give this rule an example where it is the cause",
+            ));
+        } else if always_below && let Some(other) = above {
             out.push(warning(
                     Code::NeverTop,
                     rb,
@@ -548,5 +720,79 @@ mod tests {
             [(Code::NeverTop, true), (Code::NoMatchExample, true)]
         );
         assert!(lint(&s).iter().all(|d| d.level == Level::Warning));
+    }
+
+    /// Rules that can never matter: a test whose own bounds allow nothing, two tests of
+    /// one fact whose ranges do not meet, the same condition in another order, and a
+    /// rule another always suppresses. Each names what it is about.
+    #[test]
+    fn dead_rules_are_warned() {
+        let rule = |id: &str, when: &str, example: &str, extra: &str| {
+            format!(
+                "  - id: {id}\n    title: T\n    category: c\n    severity: error\n    when: {when}\n    message: m\n    examples: {{ match: [ {example} ] }}\n{extra}"
+            )
+        };
+        let codes = |text: &str| -> Vec<(Code, String)> {
+            lint(&set(text))
+                .into_iter()
+                .map(|d| (d.code, d.message))
+                .collect()
+        };
+        let e401 = "{ response: { status: 401 } }";
+        let found = codes(&rule("a", "{ status: { gt: 500, lt: 400 } }", e401, ""));
+        assert!(
+            found.iter().any(|(c, _)| *c == Code::NeverTrue),
+            "{found:?}"
+        );
+        let found = codes(&rule(
+            "a",
+            "{ all: [ { status: 4xx }, { status: { gt: 499 } } ] }",
+            e401,
+            "",
+        ));
+        assert!(
+            found.iter().any(|(c, _)| *c == Code::NeverTrue),
+            "{found:?}"
+        );
+        for fine in [
+            "{ status: { gte: 400, lt: 500 } }",
+            "{ all: [ { status: 4xx }, { status: { between: [401, 403] } } ] }",
+        ] {
+            let found = codes(&rule("a", fine, e401, ""));
+            assert!(found.is_empty(), "{fine}: {found:?}");
+        }
+        let body = "{ response: { status: 401, body: { error: { message: x } } } }";
+        let found = codes(&format!(
+            "{}{}",
+            rule(
+                "b",
+                "{ all: [ { status: 401 }, { error.message: { contains: x } } ] }",
+                body,
+                ""
+            ),
+            rule(
+                "c",
+                "{ all: [ { error.message: { contains: x } }, { status: 401 } ] }",
+                body,
+                ""
+            ),
+        ));
+        assert!(
+            found
+                .iter()
+                .any(|(c, m)| *c == Code::SameCondition && m.contains("`b` and `c`")),
+            "{found:?}"
+        );
+        let found = codes(&format!(
+            "{}{}",
+            rule("a", "{ status: 401 }", e401, "    suppresses: [b]\n"),
+            rule("b", "{ status: { in: [401, 403] } }", e401, ""),
+        ));
+        assert!(
+            found.iter().any(|(c, m)| *c == Code::AlwaysSuppressed
+                && m.contains("`b`")
+                && m.contains("`a`")),
+            "{found:?}"
+        );
     }
 }
