@@ -26,7 +26,7 @@ const KEY_SHAPES: &str = r"(?:sk-[A-Za-z0-9_\-]{12,}|sk%2[Dd][A-Za-z0-9_\-%]{12,
 /// (new-api, one-api) or are lower-case hex (`req_…`). No capture groups and ASCII word
 /// boundaries: the whole scan runs in the regex crate's DFA, Chinese text included; a
 /// match is split into label and key by [`CONTEXT_LABEL`], on the match alone.
-const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@|(?i:(?-u:\b)(?:set-)?cookie\s*:\s*)[^\x22'\r\n]{6,}";
+const CONTEXT_KEYS: &str = r"(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?-u:\b)(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*))[A-Za-z0-9_\-.%~+/]{8,}|(?-u:\b)[A-Za-z0-9]{32,}(?-u:\b)|://[^/\s:@]{1,64}:[^/\s@]{4,}@|(?i:(?-u:\b)(?:set-)?cookie\s*:\s*)[^\x22'\r\n]{6,}|(?i:(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22])[^'\x22\r\n]{6,}";
 
 /// The label part of a [`CONTEXT_KEYS`] match, when it has one.
 const CONTEXT_LABEL: &str = r"^(?i:api[ _-]?key[^:=\n]{0,20}[:=]\s*|bearer\s+|(?:illegal|invalid) header (?:field )?value:?\s*b?['\x22]?|(?:key|token|access_token|refresh_token|id_token|secret|client_secret|password|passwd|pwd|sig|signature|apikey|api_key|x-api-key|api-key|x-goog-api-key)(?:=|\s*:\s*)|://[^/\s:@]{1,64}:|(?:set-)?cookie\s*:\s*)";
@@ -287,6 +287,16 @@ impl<'a> Redactor<'a> {
                     .is_some_and(|l| l.eq_ignore_ascii_case("set-cookie"))
             {
                 Some(format!("{label}{}", mask_cookies(key)))
+            } else if label.ends_with(['\'', '"'])
+                && ["illegal", "invalid"].iter().any(|w| {
+                    label
+                        .get(..w.len())
+                        .is_some_and(|l| l.eq_ignore_ascii_case(w))
+                })
+            {
+                // A header value an HTTP library refused, quoted whole: every word of it
+                // (a cookie's pairs, a scheme and its key) is masked.
+                Some(format!("{label}{}", mask_secret_value(key)))
             } else if masked_already || key.contains('…') {
                 None
             } else if !label.is_empty() {
@@ -1045,6 +1055,9 @@ mod tests {
         let r = Redactor::default();
         for text in [
             format!("httpcore.LocalProtocolError: Illegal header value b'{hex} '"),
+            format!(
+                "httpcore.LocalProtocolError: Illegal header value b'theme=dark; session={hex} '"
+            ),
             format!("net/http: invalid header field value \"{hex}\\n\" for key X-Api-Key"),
         ] {
             let shown = r.redact(&text);

@@ -78,6 +78,14 @@ fn the_leaks_found_so_far_stay_fixed() {
             ),
             hex,
         ),
+        // fuzz: a cookie header value an HTTP library refused, in a traceback.
+        (
+            "traceback.txt",
+            format!(
+                "Traceback (most recent call last):\n  File \"app.py\", line 9, in <module>\nhttpcore.LocalProtocolError: Illegal header value b'theme=dark; session={hex} '\n"
+            ),
+            hex,
+        ),
         // A JWT wrapped after a dot, in an error message.
         (
             "capture.json",
