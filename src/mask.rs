@@ -109,7 +109,8 @@ pub fn mask_secret_value(value: &str) -> String {
         if word.is_empty() {
             return;
         }
-        if is_scheme_word(word) {
+        // A scheme word, or a word masked already (`sk-AbC…xYz`), stays as it is.
+        if is_scheme_word(word) || word.contains('…') {
             out.push_str(word);
         } else {
             // A literal `\n` left by double escaping is part of what is wrong: keep it visible.
