@@ -105,6 +105,7 @@ pub fn load_rule_set(
         vars,
         limits: choice.limits,
         skip_examples: !choice.with_examples,
+        ..Default::default()
     };
     let base = if choice.rules.is_empty() {
         &project.rules

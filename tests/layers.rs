@@ -366,3 +366,44 @@ fn diff_shows_what_an_overlay_changes() {
         "{text}"
     );
 }
+
+/// An overlay's rules may use the categories the layers below declare (`rate` of the
+/// built-in rulebook); checked alone, the category is unknown.
+#[test]
+fn an_overlay_uses_the_categories_below_it() {
+    let dir = std::env::temp_dir().join(format!(
+        "rulecheck-overlay-categories-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("burst.yaml"),
+        "format: rulecheck/v1\nname: burst\nversion: 1.0.0\nrules:\n  - id: team.rate-burst\n    title: A burst of calls\n    category: rate\n    severity: warning\n    when: { all: [ { status: 429 }, { error.message: { contains: burst } } ] }\n    message: Too many calls at once.\n    examples: { match: [ { response: { status: 429, body: { error: { message: burst limit } } } } ] }\n",
+    )
+    .unwrap();
+    let none: [&Path; 0] = [];
+    let set =
+        RuleSet::load_layers(&none, &[dir.join("burst.yaml")], &LoadOptions::default()).unwrap();
+    let burst = capture(
+        serde_json::json!({"response": {"status": 429, "body": {"error": {"message": "burst limit"}}}}),
+    );
+    assert!(ids(&set, &burst).contains(&"team.rate-burst".to_owned()));
+    let out = command()
+        .current_dir(&dir)
+        .args(["lint", "--overlay", "burst.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alone =
+        RuleSet::load_paths(&[dir.join("burst.yaml")], &LoadOptions::default()).unwrap_err();
+    assert!(
+        alone.diagnostics.iter().any(|d| d.code.id() == "RC007"),
+        "{:?}",
+        alone.diagnostics
+    );
+}

@@ -323,6 +323,18 @@ pub struct LoadOptions {
     pub skip_examples: bool,
     /// Rulebook size, rule count, regex size, YAML depth and aliases.
     pub limits: crate::limits::Limits,
+    /// The categories the layers below this rulebook declare: an overlay's rules and
+    /// `ranking:` may use them without declaring them again.
+    pub inherited_categories: Vec<String>,
+}
+
+/// Lets the rulebooks loaded after `rb` use its categories.
+fn inherit_categories(options: &mut LoadOptions, rb: &Rulebook) {
+    for c in &rb.categories {
+        if !options.inherited_categories.contains(&c.id) {
+            options.inherited_categories.push(c.id.clone());
+        }
+    }
 }
 
 /// A rulebook that failed to load: every problem found, and the source to quote.
@@ -616,7 +628,7 @@ impl RuleSet {
         paths: &[impl AsRef<Path>],
         options: &LoadOptions,
     ) -> Result<RuleSet, LoadError> {
-        let (rulebooks, sources) = RuleSet::load_paths_unchecked(paths, options)?;
+        let (rulebooks, sources) = RuleSet::load_paths_unchecked(paths, &[], options)?;
         RuleSet::checked(rulebooks, sources, options)
     }
 
@@ -641,8 +653,15 @@ impl RuleSet {
     /// Loads every rulebook of the paths, collecting all their problems.
     fn load_paths_unchecked(
         paths: &[impl AsRef<Path>],
+        below: &[Rulebook],
         options: &LoadOptions,
     ) -> Result<(Vec<Rulebook>, BTreeMap<String, String>), LoadError> {
+        // Each file sees the categories of the layers below it: `below`, then the files
+        // before it here.
+        let mut options = options.clone();
+        for rb in below {
+            inherit_categories(&mut options, rb);
+        }
         // `None` stands for the built-in rulebook, named `builtin` where a path goes.
         let mut files: Vec<Option<std::path::PathBuf>> = Vec::new();
         let mut diagnostics = Vec::new();
@@ -696,8 +715,11 @@ impl RuleSet {
                     }
                 },
             };
-            match load_str(&name, &text, options) {
-                Ok(rb) => rulebooks.push(rb),
+            match load_str(&name, &text, &options) {
+                Ok(rb) => {
+                    inherit_categories(&mut options, &rb);
+                    rulebooks.push(rb);
+                }
                 Err(d) => diagnostics.extend(d),
             }
             sources.insert(name, text);
@@ -725,10 +747,11 @@ impl RuleSet {
                 BTreeMap::new(),
             )
         } else {
-            RuleSet::load_paths_unchecked(base, options)?
+            RuleSet::load_paths_unchecked(base, &[], options)?
         };
         if !overlays.is_empty() {
-            let (more, more_sources) = RuleSet::load_paths_unchecked(overlays, options)?;
+            let (more, more_sources) =
+                RuleSet::load_paths_unchecked(overlays, &rulebooks, options)?;
             rulebooks.extend(more);
             sources.extend(more_sources);
         }

@@ -87,8 +87,16 @@ pub(super) fn compile_ranking(
             let Some(c) = cx.string(item, "a category") else {
                 continue;
             };
-            if !categories.iter().any(|k| k.id == c) {
-                let help = match suggest(c, categories.iter().map(|k| k.id.as_str())) {
+            if !categories.iter().any(|k| k.id == c)
+                && !cx.inherited_categories.iter().any(|k| k == c)
+            {
+                let help = match suggest(
+                    c,
+                    categories
+                        .iter()
+                        .map(|k| k.id.as_str())
+                        .chain(cx.inherited_categories.iter().map(String::as_str)),
+                ) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => "declare it under `categories:` first".to_owned(),
                 };

@@ -121,6 +121,8 @@ struct Ctx<'a> {
     regex_charged: usize,
     /// Patterns charged `regex_bytes`, to measure if the charges pass the budget.
     regex_unmeasured: Vec<(String, bool)>,
+    /// Categories the layers below declare (`LoadOptions::inherited_categories`).
+    inherited_categories: &'a [String],
     /// The whole budget (`--limit regex-total-bytes`), for its error.
     regex_total_bytes: usize,
     /// Most condition nodes a rule or named condition stands for, named ones written
@@ -294,6 +296,7 @@ pub fn compile(
         regex_charged: 0,
         regex_unmeasured: Vec::new(),
         regex_total_bytes: options.limits.regex_total_bytes,
+        inherited_categories: &options.inherited_categories,
         condition_nodes: options.limits.condition_nodes,
         yaml_depth: options.limits.yaml_depth,
         source_vars: BTreeMap::new(),

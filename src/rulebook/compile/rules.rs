@@ -33,8 +33,15 @@ pub(super) fn compile_rule(
         .and_then(|n| cx.localized_string(n, "a rule title"));
     let category = node.get("category").and_then(|n| {
         let c = cx.string(n, "a category")?;
-        if !categories.iter().any(|k| k.id == c) {
-            let help = match suggest(c, categories.iter().map(|k| k.id.as_str())) {
+        if !categories.iter().any(|k| k.id == c) && !cx.inherited_categories.iter().any(|k| k == c)
+        {
+            let help = match suggest(
+                c,
+                categories
+                    .iter()
+                    .map(|k| k.id.as_str())
+                    .chain(cx.inherited_categories.iter().map(String::as_str)),
+            ) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "declare it under `categories:` first".to_owned(),
             };
