@@ -1,7 +1,6 @@
 //! The `rulecheck` command: a thin shell over the library.
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -156,12 +155,17 @@ fn main() -> ExitCode {
 }
 
 fn report_load_error(e: &LoadError) -> u8 {
+    report_problems(e, "in the rulebooks", "nothing was evaluated")
+}
+
+/// Every problem found in some files, each with its snippet, then what they stopped.
+fn report_problems(e: &LoadError, r#where: &str, stopped: &str) -> u8 {
     let mut stderr = stderr();
     let _ = write!(stderr, "{}", e.render());
     let n = e.diagnostics.len();
     let _ = writeln!(
         stderr,
-        "\nrulecheck: {n} problem{} in the rulebooks; nothing was evaluated",
+        "\nrulecheck: {n} problem{} {where}; {stopped}",
         if n == 1 { "" } else { "s" }
     );
     exit::BAD_INPUT
@@ -325,12 +329,7 @@ fn test(
     for p in case_paths {
         match check::cases::load(p) {
             Ok(c) => cases.extend(c),
-            Err(diagnostics) => {
-                return report_load_error(&LoadError {
-                    diagnostics,
-                    sources: BTreeMap::new(),
-                });
-            }
+            Err(e) => return report_problems(&e, "in the case files", "nothing was tested"),
         }
     }
     let result = check::test(&set, &cases, with_coverage);

@@ -272,3 +272,32 @@ fn every_diagnosis_that_reads_messages_is_tested_on_rewordings() {
     }
     assert!(lacking.is_empty(), "fewer than two rewordings: {lacking:?}");
 }
+
+/// A case file's problem is shown like a rulebook's: the file, the line, the snippet
+/// with a caret, and called a problem of the case files (not of the rulebooks).
+#[test]
+fn a_bad_case_file_is_quoted_at_the_line() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-bad-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad-cases.yaml");
+    std::fs::write(
+        &file,
+        "cases:\n  - name: x\n    capture: { response: { status: 401 } }\n    expect: [key.missing]\n    bogus: 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+        .args(["test", "--no-project", "--cases", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("bad-cases.yaml:5:5"), "{said}");
+    assert!(
+        said.contains("5 |     bogus: 1") && said.contains('^'),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 problem in the case files; nothing was tested"),
+        "{said}"
+    );
+}

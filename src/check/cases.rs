@@ -56,7 +56,19 @@ pub struct CaseFailure {
 }
 
 /// Loads a case file, or every `*.yaml` case file in a directory.
-pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
+pub fn load(path: &Path) -> Result<Vec<Case>, crate::rulebook::LoadError> {
+    let mut sources = std::collections::BTreeMap::new();
+    load_all(path, &mut sources).map_err(|diagnostics| crate::rulebook::LoadError {
+        diagnostics,
+        sources,
+    })
+}
+
+/// [`load`], keeping each file's text for the snippets of its problems.
+fn load_all(
+    path: &Path,
+    sources: &mut std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let files: Vec<PathBuf> = if path.is_dir() {
         let mut found: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| {
@@ -79,7 +91,7 @@ pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let mut cases = Vec::new();
     let mut diagnostics = Vec::new();
     for file in files {
-        match load_file(&file) {
+        match load_file(&file, sources) {
             Ok(c) => cases.extend(c),
             Err(d) => diagnostics.extend(d),
         }
@@ -91,13 +103,17 @@ pub fn load(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
     }
 }
 
-fn load_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
+fn load_file(
+    path: &Path,
+    sources: &mut std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let err = |pos: Option<Pos>, msg: String, help: &str| {
         Diagnostic::error(Code::BadCaseFile, &file, pos, msg).with_help(help)
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![err(None, format!("cannot read: {e}"), "check the path")])?;
+    sources.insert(file.clone(), text.clone());
     let root = yaml::parse(&text, Default::default())
         .map_err(|e| vec![Diagnostic::error(Code::YamlSyntax, &file, e.pos, e.message)])?;
     let Some(Value::Seq(items)) = root.get("cases").map(|n| &n.value) else {
