@@ -285,7 +285,7 @@ pub fn read_corpus(
 }
 
 /// Every file under `dir`, recursively.
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -140,12 +140,18 @@ fn main() -> ExitCode {
             no_project,
             cases,
             coverage,
+            snapshots,
+            accept,
             format,
             limit,
         } => test(
             &Layers::new(paths, overlays, no_project),
-            &cases,
-            coverage,
+            &TestArgs {
+                cases: &cases,
+                coverage,
+                snapshots: snapshots.as_deref(),
+                accept,
+            },
             format,
             limit.limits(),
         ),
@@ -313,13 +319,16 @@ fn lint(
     }
 }
 
-fn test(
-    layers: &Layers,
-    case_paths: &[PathBuf],
-    with_coverage: bool,
-    format: Format,
-    limits: Limits,
-) -> u8 {
+/// What `rulecheck test` checks besides the rules' examples.
+struct TestArgs<'a> {
+    cases: &'a [PathBuf],
+    coverage: bool,
+    snapshots: Option<&'a Path>,
+    accept: bool,
+}
+
+fn test(layers: &Layers, args: &TestArgs<'_>, format: Format, limits: Limits) -> u8 {
+    let (case_paths, with_coverage) = (args.cases, args.coverage);
     let set = match layers.load(limits) {
         Ok(s) => s,
         Err(e) => return report_load_error(&e),
@@ -341,7 +350,24 @@ fn test(
             say_raw!("{out}");
         }
     }
-    if result.failed() == 0 {
+    let mut snapshots_differ = false;
+    if let Some(dir) = args.snapshots {
+        let read = rulecheck::input::ReadOptions {
+            limits,
+            ..Default::default()
+        };
+        match check::snapshots::run(&set, dir, args.accept, read) {
+            Ok(run) => {
+                say_raw!("{}", run.render_text(args.accept));
+                snapshots_differ = run.differs() && !args.accept;
+            }
+            Err(e) => {
+                err!("rulecheck: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    if result.failed() == 0 && !snapshots_differ {
         exit::OK
     } else {
         exit::FAILED

@@ -64,7 +64,9 @@ fn the_rule_authoring_guide_works_as_written() {
                     .split_whitespace()
                     .find_map(|w| w.strip_prefix("file="))
                 {
-                    std::fs::write(dir.join(file), &text).unwrap();
+                    let path = dir.join(file);
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(path, &text).unwrap();
                     files += 1;
                 } else if info == "sh" {
                     for cmd in text.lines().filter(|l| l.starts_with("rulecheck ")) {

@@ -407,3 +407,63 @@ fn an_overlay_uses_the_categories_below_it() {
         alone.diagnostics
     );
 }
+
+/// `test --snapshots DIR`: every capture file under DIR is rendered with the rulebooks
+/// in force and compared with `<file>.snap` beside it; a new, changed or orphaned
+/// snapshot fails (exit 1) with a unified diff, `--accept` writes (and removes) them,
+/// and then the same run passes. An overlay's new finding shows as a change.
+#[test]
+fn snapshots_of_a_folder_of_captures_from_the_cli() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-cli-snapshots-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("captures/sub")).unwrap();
+    std::fs::write(
+        dir.join("captures/sub/calls.jsonl"),
+        "{\"response\": {\"status\": 403, \"body\": {\"error\": {\"message\": \"该令牌已超出每日使用上限\"}}}}\n{\"response\": {\"status\": 404}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("captures/old.json.snap"),
+        "a capture that is gone\n",
+    )
+    .unwrap();
+    std::fs::copy(layer("team.yaml"), dir.join("team.yaml")).unwrap();
+    let run = |args: &[&str]| {
+        let out = command().current_dir(&dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["test", "--snapshots", "captures"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("new: captures/sub/calls.jsonl"), "{text}");
+    assert!(text.contains("orphaned: captures/old.json.snap"), "{text}");
+    let (code, text) = run(&["test", "--snapshots", "captures", "--accept"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!dir.join("captures/old.json.snap").exists());
+    let snapshot = std::fs::read_to_string(dir.join("captures/sub/calls.jsonl.snap")).unwrap();
+    assert!(
+        snapshot.starts_with("sub/calls.jsonl (line 1)\n"),
+        "{snapshot}"
+    );
+    assert!(
+        !snapshot.contains('\u{1b}'),
+        "no colour in a snapshot: {snapshot}"
+    );
+    let (code, text) = run(&["test", "--snapshots", "captures"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("snapshots: 1 unchanged, 0 changed"), "{text}");
+    // The team's overlay adds a finding: the snapshot shows it as a change.
+    let (code, text) = run(&["test", "--overlay", "team.yaml", "--snapshots", "captures"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("changed: captures/sub/calls.jsonl"), "{text}");
+    assert!(
+        text.contains("+  1. error   The key's daily limit is reached  team.daily-limit"),
+        "{text}"
+    );
+}

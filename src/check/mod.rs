@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod examples;
 pub mod lints;
 mod show;
+pub mod snapshots;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -259,6 +259,13 @@ pub enum Command {
         /// across all examples and cases.
         #[arg(long)]
         coverage: bool,
+        /// A folder of captures (any input format, recursively): each file's report must
+        /// match its snapshot `<file>.snap` beside it; a changed, new or orphaned one fails.
+        #[arg(long, value_name = "DIR")]
+        snapshots: Option<PathBuf>,
+        /// With --snapshots: write the new and changed snapshots, remove orphaned ones.
+        #[arg(long, requires = "snapshots")]
+        accept: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[command(flatten)]
