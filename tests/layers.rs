@@ -427,6 +427,13 @@ fn snapshots_of_a_folder_of_captures_from_the_cli() {
         "a capture that is gone\n",
     )
     .unwrap();
+    // A key in a capture never reaches its snapshot file.
+    let key = "sk-Q7wErTy9UiOpAsDfGhJkLzXcVbNm1234567890abcdEFGHijkl";
+    std::fs::write(
+        dir.join("captures/keyed.txt"),
+        format!("$ curl -i https://api.moleapi.com/v1/chat/completions -H 'Authorization: Bearer {key}'\nHTTP/1.1 401 Unauthorized\n\n{{\"error\": {{\"message\": \"Invalid token: {key}\"}}}}\n"),
+    )
+    .unwrap();
     std::fs::copy(layer("team.yaml"), dir.join("team.yaml")).unwrap();
     let run = |args: &[&str]| {
         let out = command().current_dir(&dir).args(args).output().unwrap();
@@ -446,6 +453,11 @@ fn snapshots_of_a_folder_of_captures_from_the_cli() {
     let (code, text) = run(&["test", "--snapshots", "captures", "--accept"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(!dir.join("captures/old.json.snap").exists());
+    let keyed = std::fs::read_to_string(dir.join("captures/keyed.txt.snap")).unwrap();
+    assert!(
+        keyed.contains("401") && !keyed.contains(&key[3..15]),
+        "{keyed}"
+    );
     let snapshot = std::fs::read_to_string(dir.join("captures/sub/calls.jsonl.snap")).unwrap();
     assert!(
         snapshot.starts_with("sub/calls.jsonl (line 1)\n"),
@@ -457,7 +469,7 @@ fn snapshots_of_a_folder_of_captures_from_the_cli() {
     );
     let (code, text) = run(&["test", "--snapshots", "captures"]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("snapshots: 1 unchanged, 0 changed"), "{text}");
+    assert!(text.contains("snapshots: 2 unchanged, 0 changed"), "{text}");
     // The team's overlay adds a finding: the snapshot shows it as a change.
     let (code, text) = run(&["test", "--overlay", "team.yaml", "--snapshots", "captures"]);
     assert_eq!(code, Some(1), "{text}");

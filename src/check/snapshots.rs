@@ -85,9 +85,16 @@ pub fn render(set: &RuleSet, name: &str, bytes: &[u8], read: ReadOptions) -> Str
                     anstream::adapter::strip_str(&text).to_string()
                 })
                 .collect();
-            reports.join("\n")
+            // A snapshot is a file rulecheck writes: it crosses the same boundary as its
+            // output (key shapes, labelled values, and every key the input shows).
+            let known = crate::mask::keys_in(&String::from_utf8_lossy(bytes));
+            crate::mask::Redactor::new(known)
+                .redact(&reports.join("\n"))
+                .into_owned()
         }
-        Err(e) => format!("{name}: not read: {e}\n"),
+        Err(e) => crate::mask::Redactor::default()
+            .redact(&format!("{name}: not read: {e}\n"))
+            .into_owned(),
     }
 }
 
