@@ -479,3 +479,44 @@ fn snapshots_of_a_folder_of_captures_from_the_cli() {
         "{text}"
     );
 }
+
+/// An overlay's rules may use the named conditions and the variables of the layers
+/// below (`provider_host` and `vars.base_url.host` of the built-in rulebook), `--var`
+/// included; alone, they are unknown.
+#[test]
+fn an_overlay_uses_the_named_conditions_and_variables_below_it() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-overlay-named-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let overlay = dir.join("named.yaml");
+    std::fs::write(
+        &overlay,
+        "format: rulecheck/v1\nname: named\nversion: 1.0.0\ncategories: [{ id: team, title: Team }]\nrules:\n  - id: team.provider-429\n    title: A provider host answered 429\n    category: team\n    severity: warning\n    when: { all: [ { status: 429 }, { condition: provider_host } ] }\n    message: \"You called {url.host} directly, not {vars.base_url.host}.\"\n    examples: { match: [ { request: { url: \"https://api.openai.com/v1/chat/completions\" }, response: { status: 429 } } ] }\n",
+    )
+    .unwrap();
+    let none: [&Path; 0] = [];
+    let options = LoadOptions {
+        vars: [("base_url".to_owned(), "http://127.0.0.1:3000/v1".to_owned())].into(),
+        ..Default::default()
+    };
+    let set = RuleSet::load_layers(&none, std::slice::from_ref(&overlay), &options).unwrap();
+    let c = capture(serde_json::json!({
+        "request": {"url": "https://api.openai.com/v1/chat/completions"},
+        "response": {"status": 429}
+    }));
+    let d = diagnose(&set, &c, EvalOptions::default());
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.id == "team.provider-429")
+        .unwrap();
+    assert_eq!(
+        f.message,
+        "You called api.openai.com directly, not 127.0.0.1."
+    );
+    let alone = RuleSet::load_paths(&[overlay], &LoadOptions::default()).unwrap_err();
+    let codes: Vec<&str> = alone.diagnostics.iter().map(|d| d.code.id()).collect();
+    assert!(
+        codes.contains(&"RC008") && codes.contains(&"RC010"),
+        "{codes:?}"
+    );
+}

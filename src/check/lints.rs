@@ -21,7 +21,8 @@ pub fn lint(set: &RuleSet) -> Vec<Diagnostic> {
 pub fn lint_within(set: &RuleSet, rule_runs: usize) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rb in &set.rulebooks {
-        for n in &rb.named {
+        // Its own named conditions: the first ones are the layers' below.
+        for n in rb.named.iter().skip(rb.inherited_named) {
             never_true(&n.condition, rb, &mut out);
         }
         for rule in &rb.rules {
@@ -100,7 +101,7 @@ pub fn needs(rb: &Rulebook) -> (semver::Version, Vec<&'static str>) {
         }
     }
     let mut used = vec!["format rulecheck/v1"];
-    for n in &rb.named {
+    for n in rb.named.iter().skip(rb.inherited_named) {
         ops_used(&n.condition, &mut used, 0);
     }
     for r in &rb.rules {

@@ -223,7 +223,11 @@ pub struct Rulebook {
     pub statuses: Vec<StatusGuide>,
     /// Per status or class, the categories that rank first.
     pub ranking: Vec<Ranking>,
+    /// Its named conditions, after copies of those of the layers below it (the first
+    /// `inherited_named`): its rules may use either.
     pub named: Vec<NamedCondition>,
+    /// How many of `named` are copies of the layers below (not its own).
+    pub inherited_named: usize,
     /// The facts it defines under `derive:`, in declaration order.
     pub derived: Vec<std::sync::Arc<crate::facts::Derived>>,
     pub rules: Vec<Rule>,
@@ -326,15 +330,26 @@ pub struct LoadOptions {
     /// The categories the layers below this rulebook declare: an overlay's rules and
     /// `ranking:` may use them without declaring them again.
     pub inherited_categories: Vec<String>,
+    /// The named conditions of the layers below (the last layer's `named`, which holds
+    /// those below it): an overlay's rules may use them by name.
+    pub inherited_named: Vec<NamedCondition>,
+    /// The variables of the layers below: an overlay's texts and patterns may use them.
+    pub inherited_vars: BTreeMap<String, String>,
 }
 
-/// Lets the rulebooks loaded after `rb` use its categories.
+/// Lets the rulebooks loaded after `rb` use its categories, named conditions and
+/// variables.
 fn inherit_categories(options: &mut LoadOptions, rb: &Rulebook) {
     for c in &rb.categories {
         if !options.inherited_categories.contains(&c.id) {
             options.inherited_categories.push(c.id.clone());
         }
     }
+    // `rb.named` starts with what it inherited: the whole chain, in its own indices.
+    options.inherited_named = rb.named.clone();
+    options
+        .inherited_vars
+        .extend(rb.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
 }
 
 /// A rulebook that failed to load: every problem found, and the source to quote.

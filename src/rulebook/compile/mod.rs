@@ -299,7 +299,7 @@ pub fn compile(
         inherited_categories: &options.inherited_categories,
         condition_nodes: options.limits.condition_nodes,
         yaml_depth: options.limits.yaml_depth,
-        source_vars: BTreeMap::new(),
+        source_vars: options.inherited_vars.clone(),
         derived: Vec::new(),
         words: Vec::new(),
         diagnostics: Vec::new(),
@@ -403,18 +403,26 @@ pub fn compile(
     let statuses = compile_statuses(&mut cx, root);
     let ranking = compile_ranking(&mut cx, root, &categories);
     let named = compile_named(&mut cx, root);
-    let named_index: HashMap<String, usize> = named
+    // The layers below come first (their conditions index among themselves), then this
+    // rulebook's own, which may use theirs and shadow a name.
+    let inherited = &options.inherited_named;
+    let named_index: HashMap<String, usize> = inherited
         .iter()
+        .map(|n| n.name.clone())
+        .chain(named.iter().map(|n| n.name.clone()))
         .enumerate()
-        .map(|(i, n)| (n.name.clone(), i))
+        .map(|(i, name)| (name, i))
         .collect();
-    let named: Vec<NamedCondition> = named
-        .into_iter()
-        .map(|n| NamedCondition {
-            condition: compile_condition(&mut cx, n.node, &named_index)
-                .unwrap_or(Condition::All(Vec::new())),
-            name: n.name,
-        })
+    let named: Vec<NamedCondition> = inherited
+        .iter()
+        .cloned()
+        .chain(named.into_iter().map(|n| {
+            NamedCondition {
+                condition: compile_condition(&mut cx, n.node, &named_index)
+                    .unwrap_or(Condition::All(Vec::new())),
+                name: n.name,
+            }
+        }))
         .collect();
     // Sizes only without a cycle: a cycle has none.
     let named_sizes = check_cycles(&mut cx, &named, root)
@@ -512,6 +520,7 @@ pub fn compile(
             categories,
             statuses,
             ranking,
+            inherited_named: options.inherited_named.len(),
             named,
             derived: cx.derived,
             rules,
