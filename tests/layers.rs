@@ -520,3 +520,35 @@ fn an_overlay_uses_the_named_conditions_and_variables_below_it() {
         "{codes:?}"
     );
 }
+
+/// Every problem of an overlay in one run: an undeclared category (which stops it
+/// compiling) and overrides of rules no layer below defines, together.
+#[test]
+fn an_overlay_s_problems_are_all_reported_at_once() {
+    let dir = std::env::temp_dir().join(format!("rulecheck-overlay-staged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let overlay = dir.join("staged.yaml");
+    std::fs::write(
+        &overlay,
+        "format: rulecheck/v1\nname: staged\nversion: 1.0.0\nrules:\n  - { id: team.x, title: X, category: nosuch, severity: error, when: { status: 401 }, message: m }\noverrides:\n  - disable: key.no-such-rule\n    reason: gone\n  - rule: quota.balanse\n    severity: warning\n",
+    )
+    .unwrap();
+    let none: [&Path; 0] = [];
+    let e = RuleSet::load_layers(&none, &[overlay], &LoadOptions::default()).unwrap_err();
+    let said: Vec<(&str, String)> = e
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.id(), d.message.clone()))
+        .collect();
+    assert!(said.iter().any(|(c, _)| *c == "RC007"), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|(c, m)| *c == "RC022" && m.contains("key.no-such-rule")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|(c, m)| *c == "RC022" && m.contains("quota.balanse")),
+        "{said:?}"
+    );
+}

@@ -337,6 +337,55 @@ pub struct LoadOptions {
     pub inherited_vars: BTreeMap<String, String>,
 }
 
+/// RC022: an override of `target`, which none of the `known` rules of the layers
+/// below defines.
+fn unknown_override(source: &str, target: &str, pos: Pos, known: &[&str]) -> Diagnostic {
+    let d = Diagnostic::error(
+        Code::UnknownOverride,
+        source,
+        Some(pos),
+        format!("the override names `{target}`, which no earlier layer defines"),
+    );
+    match crate::spelling::suggest(target, known.iter().copied()) {
+        Some(close) => d.with_help(format!("did you mean `{close}`?")),
+        // An overlay checked alone: nothing is loaded before it.
+        None if known.is_empty() => d.with_help(format!(
+            "this overlay changes rules of a base rulebook: check it on top of one, `rulecheck lint --overlay {source}` (the built-in rulebook) or `rulecheck lint builtin {source}`"
+        )),
+        None => d.with_help(
+            "overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)",
+        ),
+    }
+}
+
+/// The overrides of a rulebook that did not compile whose targets no layer below
+/// defines: said with its other problems, not after they are fixed.
+fn unknown_overrides_of_broken(
+    source: &str,
+    text: &str,
+    known: &[&str],
+    options: &LoadOptions,
+) -> Vec<Diagnostic> {
+    let limits = YamlLimits {
+        max_depth: options.limits.yaml_depth,
+        max_alias_events: options.limits.yaml_aliases,
+    };
+    let Ok(root) = yaml::parse(text, limits) else {
+        return Vec::new();
+    };
+    let Some(yaml::Value::Seq(items)) = root.get("overrides").map(|n| &n.value) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let node = item.get("disable").or_else(|| item.get("rule"))?;
+            let target = node.as_str()?;
+            (!known.contains(&target)).then(|| unknown_override(source, target, node.pos, known))
+        })
+        .collect()
+}
+
 /// Lets the rulebooks loaded after `rb` use its categories, named conditions and
 /// variables.
 fn inherit_categories(options: &mut LoadOptions, rb: &Rulebook) {
@@ -450,25 +499,7 @@ impl RuleSet {
                         .iter()
                         .flat_map(|e| e.rules.iter().map(|r| r.id.as_str()))
                         .collect();
-                    let mut d = Diagnostic::error(
-                        Code::UnknownOverride,
-                        &rb.source,
-                        Some(o.pos),
-                        format!(
-                            "the override names `{}`, which no earlier layer defines",
-                            o.target
-                        ),
-                    );
-                    d = match crate::spelling::suggest(&o.target, known.iter().copied()) {
-                        Some(close) => d.with_help(format!("did you mean `{close}`?")),
-                        // An overlay checked alone: nothing is loaded before it.
-                        None if earlier.is_empty() => d.with_help(format!(
-                            "this overlay changes rules of a base rulebook: check it on top of one, `rulecheck lint --overlay {0}` (the built-in rulebook) or `rulecheck lint builtin {0}`",
-                            rb.source
-                        )),
-                        None => d.with_help("overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)"),
-                    };
-                    diagnostics.push(d);
+                    diagnostics.push(unknown_override(&rb.source, &o.target, o.pos, &known));
                     continue;
                 };
                 if o.disable {
@@ -735,7 +766,15 @@ impl RuleSet {
                     inherit_categories(&mut options, &rb);
                     rulebooks.push(rb);
                 }
-                Err(d) => diagnostics.extend(d),
+                Err(d) => {
+                    diagnostics.extend(d);
+                    let known: Vec<&str> = below
+                        .iter()
+                        .chain(&rulebooks)
+                        .flat_map(|rb| rb.rules.iter().map(|r| r.id.as_str()))
+                        .collect();
+                    diagnostics.extend(unknown_overrides_of_broken(&name, &text, &known, &options));
+                }
             }
             sources.insert(name, text);
         }
