@@ -350,7 +350,7 @@ fn unknown_override(source: &str, target: &str, pos: Pos, known: &[&str]) -> Dia
         Some(close) => d.with_help(format!("did you mean `{close}`?")),
         // An overlay checked alone: nothing is loaded before it.
         None if known.is_empty() => d.with_help(format!(
-            "this overlay changes rules of a base rulebook: check it on top of one, `rulecheck lint --overlay {source}` (the built-in rulebook) or `rulecheck lint builtin {source}`"
+            "this overlay changes rules of a base rulebook: check it on top of one, `rulecheck lint --overlay {source}` (the built-in rulebook) or `rulecheck lint builtin {source}`; in `rulecheck diff`, name the side `builtin+{source}`"
         )),
         None => d.with_help(
             "overrides change rules of the rulebooks loaded before this one (the built-in one, or --rules)",
