@@ -156,6 +156,10 @@ fn main() -> ExitCode {
             limit.limits(),
         ),
         Command::Limits { format, limit } => list_limits(format, limit.limits()),
+        Command::Schema { which } => {
+            say_raw!("{}", which.text());
+            exit::OK
+        }
     };
     ExitCode::from(code)
 }

@@ -534,3 +534,20 @@ fn lint_warnings_fail_only_when_denied() {
         (Some(0), Some(2))
     );
 }
+
+/// The schemas are built into the binary: an installed rulecheck prints each, the same
+/// text as `schemas/` in the repository.
+#[test]
+fn the_schemas_are_printed_by_the_binary() {
+    for which in ["rulebook", "capture", "report"] {
+        let out = rulecheck(&["schema", which]);
+        assert_eq!(out.status.code(), Some(0));
+        let file = root().join(format!("schemas/{which}.schema.json"));
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            std::fs::read_to_string(file).unwrap()
+        );
+    }
+    let out = rulecheck(&["schema", "nothing"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -278,6 +278,31 @@ pub enum Command {
         #[command(flatten)]
         limit: LimitArgs,
     },
+    /// Print a JSON schema built into the binary: of rulebooks, captures or reports
+    /// (for an editor's `$schema`, or to validate your own tooling's files).
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaName,
+    },
+}
+
+/// The schemas `rulecheck schema` prints.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SchemaName {
+    Rulebook,
+    Capture,
+    Report,
+}
+
+impl SchemaName {
+    /// The schema's text, as in `schemas/`.
+    pub fn text(self) -> &'static str {
+        match self {
+            SchemaName::Rulebook => rulecheck::rulebook::schema::RULEBOOK_SCHEMA,
+            SchemaName::Capture => include_str!("../../schemas/capture.schema.json"),
+            SchemaName::Report => include_str!("../../schemas/report.schema.json"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
