@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use rulecheck::limits::Limits;
 use rulecheck::mask::MaskingWriter;
@@ -159,6 +159,25 @@ fn main() -> ExitCode {
         Command::Schema { which } => {
             say_raw!("{}", which.text());
             exit::OK
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "rulecheck", &mut out);
+            say_raw!("{}", String::from_utf8_lossy(&out));
+            exit::OK
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    say_raw!("{}", String::from_utf8_lossy(&out));
+                    exit::OK
+                }
+                Err(e) => {
+                    err!("rulecheck: cannot render the man page: {e}");
+                    exit::BAD_INPUT
+                }
+            }
         }
     };
     ExitCode::from(code)

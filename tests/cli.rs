@@ -551,3 +551,25 @@ fn the_schemas_are_printed_by_the_binary() {
     let out = rulecheck(&["schema", "nothing"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Completions and the man page come from the same definitions as the parser: every
+/// subcommand and a flag added today are in them.
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = rulecheck(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for word in ["eval", "lint", "test", "diff", "explain", "--snapshots"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = rulecheck(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH rulecheck 1"), "{page}");
+    for command in ["eval", "lint", "test", "diff", "schema"] {
+        assert!(page.contains(command), "the man page lacks {command}");
+    }
+    assert_eq!(rulecheck(&["completions", "tcsh"]).status.code(), Some(2));
+}

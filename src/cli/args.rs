@@ -284,6 +284,13 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaName,
     },
+    /// Print shell completions, e.g. `rulecheck completions bash > ~/.local/share/bash-completion/completions/rulecheck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `rulecheck man > ~/.local/share/man/man1/rulecheck.1`.
+    Man,
 }
 
 /// The schemas `rulecheck schema` prints.
