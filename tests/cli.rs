@@ -573,3 +573,22 @@ fn completions_and_the_man_page_name_every_command() {
     }
     assert_eq!(rulecheck(&["completions", "tcsh"]).status.code(), Some(2));
 }
+
+/// Each subcommand's `--help` ends with examples of it.
+#[test]
+fn every_subcommand_s_help_shows_examples() {
+    for command in [
+        "eval", "list", "explain", "diff", "lint", "test", "limits", "schema",
+    ] {
+        let out = rulecheck(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        let examples = help.split_once("Examples:\n").map(|(_, e)| e).unwrap_or("");
+        assert!(
+            examples
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("rulecheck {command}"))),
+            "{command}: {help}"
+        );
+    }
+}

@@ -182,8 +182,17 @@ pub enum Command {
     /// Diagnose failed calls from whatever you have: a JSON capture or JSON Lines of them,
     /// a HAR file, curl -i/-v or HTTPie output, an SDK's error text, gateway log lines,
     /// or flags describing the call.
+    #[command(after_help = "Examples:
+  rulecheck eval capture.json
+  rulecheck eval traceback.txt --lang zh
+  rulecheck eval --status 404 --url https://api.moleapi.com/chat/completions
+  rulecheck eval gateway.jsonl --summary
+  rulecheck eval capture.json --overlay team-rules.yaml --trace")]
     Eval(EvalArgs),
     /// List the rules in use.
+    #[command(after_help = "Examples:
+  rulecheck list
+  rulecheck list --overlay team-rules.yaml --format json")]
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -193,6 +202,9 @@ pub enum Command {
         lang: Option<LangArg>,
     },
     /// Print a rule in full: where it is, how it ranks, its condition, texts and examples.
+    #[command(after_help = "Examples:
+  rulecheck explain key.whitespace
+  rulecheck explain team.daily-limit --overlay team-rules.yaml")]
     Explain {
         /// The rule id, e.g. address.missing-v1.
         id: String,
@@ -201,6 +213,9 @@ pub enum Command {
     },
     /// Compare two rulebook versions on a corpus of captures: which diagnoses change.
     /// Exits 1 when anything changed, 0 when nothing did.
+    #[command(after_help = "Examples:
+  rulecheck diff builtin builtin+team-rules.yaml captures/
+  rulecheck diff git:v1.3.0 rules")]
     Diff {
         /// The old rules: a file or directory, `builtin`, or `git:REV` (the *.yaml under
         /// rules/ at that git revision); layers joined by `+`, e.g. builtin+team.yaml.
@@ -217,6 +232,10 @@ pub enum Command {
         limit: LimitArgs,
     },
     /// Check rulebooks for problems (default: the built-in rulebook).
+    #[command(after_help = "Examples:
+  rulecheck lint
+  rulecheck lint --overlay team-rules.yaml --deny-warnings
+  rulecheck lint builtin team-rules.yaml")]
     Lint {
         /// Rulebook files or directories (`builtin`: the built-in rulebook); none: the
         /// project file's, or the built-in one.
@@ -241,6 +260,10 @@ pub enum Command {
         limit: LimitArgs,
     },
     /// Run every rule's examples and any case files (default: the built-in rulebook).
+    #[command(after_help = "Examples:
+  rulecheck test --overlay team-rules.yaml --cases team-cases.yaml
+  rulecheck test --overlay team-rules.yaml --snapshots captures
+  rulecheck test --overlay team-rules.yaml --snapshots captures --accept")]
     Test {
         /// Rulebook files or directories (`builtin`: the built-in rulebook); none: the
         /// project file's, or the built-in one.
@@ -272,6 +295,9 @@ pub enum Command {
         limit: LimitArgs,
     },
     /// List the limits on input and rulebooks, with their defaults and the values in use.
+    #[command(after_help = "Examples:
+  rulecheck limits
+  rulecheck eval big.har --limit input-bytes=512MiB")]
     Limits {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -280,6 +306,8 @@ pub enum Command {
     },
     /// Print a JSON schema built into the binary: of rulebooks, captures or reports
     /// (for an editor's `$schema`, or to validate your own tooling's files).
+    #[command(after_help = "Examples:
+  rulecheck schema rulebook > rulebook.schema.json")]
     Schema {
         #[arg(value_enum)]
         which: SchemaName,
