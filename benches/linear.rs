@@ -24,14 +24,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode};
+use criterion::{BenchmarkId, SamplingMode};
 
 use rulecheck::capture::Capture;
 use rulecheck::evaluate::{EvalOptions, diagnose};
 use rulecheck::rulebook::{LoadOptions, RuleSet};
 
 mod measure;
-use measure::{criterion_filter, criterion_home};
+use measure::criterion_filter;
 
 /// The median of `linear/<case>/<n>` saved in this run (see [`measure::median_ns`]).
 fn median_ns(
@@ -198,17 +198,11 @@ fn main() {
         black_box(linear_bench_counted(case, &input));
         return;
     }
-    // `cargo bench` passes --bench; `cargo test --benches` does not, and criterion then
-    // runs each benchmark once as a test.
-    let measuring = args.iter().any(|a| a == "--bench");
-    let started = std::time::SystemTime::now();
-    let results = criterion_home();
-    let mut c = Criterion::default()
-        .output_directory(&results)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(500))
-        .configure_from_args();
+    let (measuring, started, results, mut c) = measure::criterion_setup(
+        &args,
+        Duration::from_millis(200),
+        Duration::from_millis(500),
+    );
     // Each case's sanity first: the inputs are what the docs say they are.
     assert_eq!(
         linear_bench_counted("log", &input("log", 8)),

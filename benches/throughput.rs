@@ -31,7 +31,7 @@ use rulecheck::rulebook::{LoadOptions, RuleSet};
 use serde::Deserialize;
 
 mod measure;
-use measure::{criterion_filter, criterion_home, median_ns};
+use measure::{criterion_filter, median_ns};
 
 /// A deterministic workload of realistic captures (0.5–2 KB), one JSON per line.
 fn workload(n: usize) -> String {
@@ -415,17 +415,8 @@ fn main() {
         return;
     }
 
-    // `cargo bench` passes --bench; `cargo test --benches` does not, and criterion then
-    // runs each benchmark once as a test: keep that short.
-    let measuring = args.iter().any(|a| a == "--bench");
-    let started = std::time::SystemTime::now();
-    let results = criterion_home();
-    let mut c = Criterion::default()
-        .output_directory(&results)
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let (measuring, started, results, mut c) =
+        measure::criterion_setup(&args, Duration::from_secs(1), Duration::from_secs(3));
     let n = if measuring { CAPTURES } else { 200 };
     throughputs(&mut c, n);
     let exe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/rulecheck");

@@ -39,6 +39,31 @@ pub fn criterion_filter(args: &[String]) -> Option<&str> {
     None
 }
 
+/// The run's start, where criterion keeps its results, and a criterion configured as
+/// both benches use it (10 samples; the times given; command-line flags on top).
+/// `measuring`: `cargo bench` passes `--bench`, `cargo test --benches` does not, and
+/// criterion then runs each benchmark once as a test.
+pub fn criterion_setup(
+    args: &[String],
+    warm_up: std::time::Duration,
+    measurement: std::time::Duration,
+) -> (
+    bool,
+    std::time::SystemTime,
+    std::path::PathBuf,
+    criterion::Criterion,
+) {
+    let measuring = args.iter().any(|a| a == "--bench");
+    let results = criterion_home();
+    let c = criterion::Criterion::default()
+        .output_directory(&results)
+        .sample_size(10)
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
+        .configure_from_args();
+    (measuring, std::time::SystemTime::now(), results, c)
+}
+
 /// Where criterion keeps its results: `$CRITERION_HOME`, else `criterion/` in the
 /// target directory this bench was built into (`target/release/deps/<bench>-…`).
 pub fn criterion_home() -> std::path::PathBuf {

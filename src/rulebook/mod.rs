@@ -388,7 +388,7 @@ fn unknown_overrides_of_broken(
 
 /// Lets the rulebooks loaded after `rb` use its categories, named conditions and
 /// variables.
-fn inherit_categories(options: &mut LoadOptions, rb: &Rulebook) {
+fn inherit_from(options: &mut LoadOptions, rb: &Rulebook) {
     for c in &rb.categories {
         if !options.inherited_categories.contains(&c.id) {
             options.inherited_categories.push(c.id.clone());
@@ -706,7 +706,7 @@ impl RuleSet {
         // before it here.
         let mut options = options.clone();
         for rb in below {
-            inherit_categories(&mut options, rb);
+            inherit_from(&mut options, rb);
         }
         // `None` stands for the built-in rulebook, named `builtin` where a path goes.
         let mut files: Vec<Option<std::path::PathBuf>> = Vec::new();
@@ -763,7 +763,7 @@ impl RuleSet {
             };
             match load_str(&name, &text, &options) {
                 Ok(rb) => {
-                    inherit_categories(&mut options, &rb);
+                    inherit_from(&mut options, &rb);
                     rulebooks.push(rb);
                 }
                 Err(d) => {
