@@ -14,7 +14,7 @@ use rulecheck::{check, diff, run};
 
 #[path = "cli/args.rs"]
 mod args;
-use args::{Cli, ColorArg, Command, EvalArgs, Format, RuleArgs, load_rules, pick_lang};
+use args::{Cli, ColorArg, Command, EvalArgs, EvalFormat, Format, RuleArgs, load_rules, pick_lang};
 
 /// Exit codes, documented in the README.
 mod exit {
@@ -223,11 +223,12 @@ fn eval(args: &EvalArgs) -> u8 {
     };
     let output = match (args.summary, args.format) {
         (true, format) => run::Output::Summary {
-            json: !matches!(format, Format::Text),
+            json: format != EvalFormat::Text,
         },
-        (false, Format::Text) => run::Output::Text(lang),
-        (false, Format::Json) => run::Output::Json,
-        (false, Format::Jsonl) => run::Output::Jsonl,
+        (false, EvalFormat::Text) => run::Output::Text(lang),
+        (false, EvalFormat::Json) => run::Output::Json,
+        (false, EvalFormat::Jsonl) => run::Output::Jsonl,
+        (false, EvalFormat::Markdown) => run::Output::Markdown(lang),
     };
     let options = run::RunOptions {
         output,
@@ -238,7 +239,7 @@ fn eval(args: &EvalArgs) -> u8 {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         trace: args.trace,
-        progress: (args.summary || matches!(args.format, Format::Jsonl))
+        progress: (args.summary || args.format == EvalFormat::Jsonl)
             && std::io::stderr().is_terminal(),
     };
     let choice = match args.color {
@@ -270,7 +271,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
         Err(e) => return report_load_error(&e),
     };
     match format {
-        Format::Json | Format::Jsonl => say!("{:#}", check::list_json(&set, lang)),
+        Format::Json => say!("{:#}", check::list_json(&set, lang)),
         Format::Text => say_raw!("{}", check::list_text(&set, lang)),
     }
     exit::OK
@@ -279,7 +280,7 @@ fn list(format: Format, rule_args: &RuleArgs, lang: Lang) -> u8 {
 /// `rulecheck limits`: every limit, its default and the value in use.
 fn list_limits(format: Format, limits: Limits) -> u8 {
     match format {
-        Format::Json | Format::Jsonl => say!("{}", rulecheck::limits::table_json(&limits)),
+        Format::Json => say!("{}", rulecheck::limits::table_json(&limits)),
         Format::Text => say_raw!("{}", rulecheck::limits::table_text(&limits)),
     }
     exit::OK
@@ -326,7 +327,7 @@ fn lint(
     let changelog = changelog.map(|p| (p, std::fs::read_to_string(p)));
     let found = check::lint(loaded.as_ref(), changelog, limits);
     match format {
-        Format::Json | Format::Jsonl => say!("{:#}", found.to_json()),
+        Format::Json => say!("{:#}", found.to_json()),
         Format::Text => {
             let (out, err) = found.render_text();
             let _ = write!(stderr(), "{err}");
@@ -366,7 +367,7 @@ fn test(layers: &Layers, args: &TestArgs<'_>, format: Format, limits: Limits) ->
     }
     let result = check::test(&set, &cases, with_coverage);
     match format {
-        Format::Json | Format::Jsonl => say!("{:#}", result.to_json()),
+        Format::Json => say!("{:#}", result.to_json()),
         Format::Text => {
             let (out, err) = result.render_text();
             let _ = write!(stderr(), "{err}");
@@ -441,7 +442,7 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format, limits: Limi
     };
     let report = diff::diff(&old_set, &new_set, &corpus);
     match format {
-        Format::Json | Format::Jsonl => say!(
+        Format::Json => say!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),

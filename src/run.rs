@@ -50,6 +50,8 @@ impl Input {
 pub enum Output {
     /// A report per capture for people, in this language.
     Text(Lang),
+    /// A report per capture as Markdown, for a support ticket or a chat.
+    Markdown(Lang),
     /// One JSON document (`schemas/report.schema.json`).
     Json,
     /// One JSON report per line.
@@ -276,6 +278,7 @@ fn per_capture<'s>(
     }
     Item::Rendered(match options.output {
         Output::Text(lang) => report::render_capture_text(&report, lang),
+        Output::Markdown(lang) => report::render_capture_markdown(&report, lang),
         Output::Json => report::json_item(&report),
         Output::Jsonl | Output::Summary { .. } => {
             serde_json::to_string(&report).unwrap_or_default() + "\n"
@@ -425,6 +428,7 @@ impl<'s, 'o> Sink<'s, 'o> {
             Item::Rendered(text) => {
                 let separator = match self.options.output {
                     Output::Text(_) if self.count > 1 => "\n",
+                    Output::Markdown(_) if self.count > 1 => "\n---\n\n",
                     Output::Json if self.count > 1 => ",",
                     _ => "",
                 };
@@ -446,7 +450,7 @@ impl<'s, 'o> Sink<'s, 'o> {
 
     fn finish(&mut self, skipped_lines: usize) -> ControlFlow<()> {
         match self.options.output {
-            Output::Text(_) => {
+            Output::Text(_) | Output::Markdown(_) => {
                 let skipped: Vec<_> = self.set.skipped().cloned().collect();
                 self.write(&report::render_skipped_rules(&skipped))?;
             }

@@ -592,3 +592,28 @@ fn every_subcommand_s_help_shows_examples() {
         );
     }
 }
+
+/// `--format` offers each command what it can write: `jsonl` (a stream of reports)
+/// and `markdown` (a ticket) only where there are reports.
+#[test]
+fn each_command_offers_only_the_formats_it_writes() {
+    for command in ["list", "lint", "test", "limits"] {
+        for format in ["jsonl", "markdown"] {
+            let out = rulecheck(&[command, "--format", format]);
+            assert_eq!(out.status.code(), Some(2), "{command} --format {format}");
+            assert!(
+                stderr(&out).contains("possible values: text, json"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        assert_eq!(
+            rulecheck(&[command, "--format", "json"]).status.code(),
+            Some(0)
+        );
+    }
+    let out = rulecheck(&["diff", "builtin", "builtin", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = stdout(&rulecheck(&["eval", "--help"]));
+    assert!(help.contains("markdown"), "{help}");
+}

@@ -153,7 +153,17 @@ fn readme_starts_with_the_two_commands() {
 fn every_default_rule_is_explained_where_its_docs_link_points() {
     let doc = read("docs/diagnoses.md");
     let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
-    for (_, rule) in set.rules() {
+    // Where the docs are published: `--var docs=URL`.
+    let published = RuleSet::default_rulebook(&LoadOptions {
+        vars: [(
+            "docs".to_owned(),
+            "https://docs.example.com/diagnoses".to_owned(),
+        )]
+        .into(),
+        ..LoadOptions::default()
+    })
+    .unwrap();
+    for ((_, rule), (_, at)) in set.rules().zip(published.rules()) {
         assert!(
             doc.contains(&format!("\n### {}\n", rule.id)),
             "docs/diagnoses.md has no section for {}",
@@ -172,10 +182,15 @@ fn every_default_rule_is_explained_where_its_docs_link_points() {
         // GitHub's anchor for `### address.missing-v1` is `#addressmissing-v1`.
         let anchor = rule.id.replace('.', "");
         assert_eq!(
-            rule.docs.as_deref(),
-            Some(format!("docs/diagnoses.md#{anchor}").as_str()),
+            at.docs.as_deref(),
+            Some(format!("https://docs.example.com/diagnoses#{anchor}").as_str()),
             "{}",
             rule.id
+        );
+        // Unpublished, a finding points at what works offline, from any installed binary.
+        assert_eq!(
+            rule.docs.as_deref(),
+            Some(format!("rulecheck explain {}", rule.id).as_str()),
         );
     }
 }

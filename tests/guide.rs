@@ -87,6 +87,19 @@ fn the_rule_authoring_guide_works_as_written() {
         files >= 4 && commands >= 10,
         "{files} files, {commands} commands"
     );
+    // Every `$schema` a rulebook names is there for the editor, made by the guide's
+    // own commands (no checkout needed), and is the schema the binary checks against.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(at) = text.lines().find_map(|l| l.split_once("$schema=")) {
+            let schema = std::fs::read_to_string(dir.join(at.1.trim()))
+                .unwrap_or_else(|e| panic!("{}: $schema={}: {e}", path.display(), at.1));
+            let built_in =
+                std::fs::read_to_string(root.join("schemas/rulebook.schema.json")).unwrap();
+            assert_eq!(schema, built_in, "{}", path.display());
+        }
+    }
 }
 
 fn run(dir: &Path, line: &str) {
@@ -106,6 +119,11 @@ fn run(dir: &Path, line: &str) {
         .split('#')
         .filter_map(|n| n.trim().strip_prefix("shows: "))
         .collect();
+    // `rulecheck … > FILE`: the output is saved in FILE, as a shell would.
+    let (command, saved_in) = match command.split_once(" > ") {
+        Some((c, file)) => (c, Some(file.trim())),
+        None => (command, None),
+    };
     let args = words(command);
     let out = Command::new(env!("CARGO_BIN_EXE_rulecheck"))
         .args(&args[1..])
@@ -125,6 +143,9 @@ fn run(dir: &Path, line: &str) {
         "`{command}` exited {:?}:\n{all}",
         out.status.code()
     );
+    if let Some(file) = saved_in {
+        std::fs::write(dir.join(file), &out.stdout).unwrap();
+    }
     for s in shows {
         assert!(
             all.contains(s.trim()),

@@ -696,7 +696,7 @@ fn a_lowered_regex_limit_is_applied_to_the_built_in_rulebook_at_load() {
     let out = rulecheck(&["eval", capture, "--limit", "regex-bytes=2000"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("RC005") && text(&out).contains("rules/moleapi.yaml:"),
+        text(&out).contains("RC005") && text(&out).contains("builtin:moleapi@"),
         "{}",
         text(&out)
     );

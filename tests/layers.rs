@@ -191,7 +191,7 @@ fn reports_name_each_rulebook_with_its_digest_and_layer() {
     );
     assert_eq!(
         books[0]["digest"],
-        rulecheck::rulebook::compile::digest(rulecheck::rulebook::DEFAULT_RULEBOOK.1)
+        rulecheck::rulebook::compile::digest(rulecheck::rulebook::default_rulebook_source().1)
     );
     // --no-project ignores it.
     let out = command()
@@ -216,7 +216,7 @@ fn the_digest_is_what_sha256sum_prints() {
 #[test]
 fn diff_lists_exactly_the_captures_a_pattern_change_affects() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = rulecheck::rulebook::DEFAULT_RULEBOOK.1;
+    let text = rulecheck::rulebook::default_rulebook_source().1;
     // The new version no longer knows the Chinese word for "no access" (无权).
     let old_pattern = "没有权限";
     assert!(text.contains(old_pattern));

@@ -133,8 +133,14 @@ fn valid_rulebooks_load_with_schema_validation_on() {
 
 #[test]
 fn the_built_in_rulebook_is_the_one_on_disk() {
-    let on_disk = std::fs::read_to_string(root().join(rulebook::DEFAULT_RULEBOOK.0)).unwrap();
-    assert_eq!(on_disk, rulebook::DEFAULT_RULEBOOK.1);
+    let on_disk = std::fs::read_to_string(root().join("rules/moleapi.yaml")).unwrap();
+    let (source, text) = rulebook::default_rulebook_source();
+    assert_eq!(on_disk, text);
+    // Named as it is versioned, so a report says which built-in rules made it.
+    let set = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+    let rb = &set.rulebooks[0];
+    assert_eq!(source, format!("builtin:{}@{}", rb.name, rb.version));
+    assert_eq!(rb.source, source);
 }
 
 /// One road: the built-in rulebook is loaded as the same file from disk is, so both

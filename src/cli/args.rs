@@ -88,8 +88,10 @@ pub struct EvalArgs {
     /// Worker threads for JSON Lines (default: all cores; 1 to 256).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// How to answer: text for a terminal, Markdown for a support ticket or chat,
+    /// JSON for programs (`rulecheck schema report`), JSON Lines to stream.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Language of messages; default from LC_ALL/LC_MESSAGES/LANG, else English.
@@ -135,6 +137,12 @@ impl EvalArgs {
         }
         if self.trace && self.summary {
             return Err("--trace shows each report's rules; a --summary has no reports. Use one or the other".into());
+        }
+        if self.summary && matches!(self.format, EvalFormat::Jsonl | EvalFormat::Markdown) {
+            return Err("a --summary is one table: use --format text or --format json".into());
+        }
+        if self.trace && self.format == EvalFormat::Markdown {
+            return Err("--trace is for rule authors: use it with --format text or --format json, not in a report for a ticket".into());
         }
         Ok(())
     }
@@ -340,12 +348,24 @@ impl SchemaName {
     }
 }
 
+/// `eval --format`: a report for each of its readers.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    /// For a terminal (colour when it is one).
+    Text,
+    /// One JSON document (`rulecheck schema report`).
+    Json,
+    /// One JSON report per line, streamed.
+    Jsonl,
+    /// For pasting into a support ticket or a chat.
+    Markdown,
+}
+
+/// `--format` of the other commands: for people, or for programs.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Text,
     Json,
-    /// One JSON report per line, streamed (eval).
-    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

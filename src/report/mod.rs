@@ -1,11 +1,13 @@
-//! Reports: the findings of each capture, rendered for people (text) or programs
+//! Reports: the findings of each capture, rendered for people (text, Markdown) or programs
 //! (JSON, described by `schemas/report.schema.json`). Rendering only formats; every
 //! string was redacted before it got here.
 
+mod markdown;
 mod text;
 
 use serde::Serialize;
 
+pub use markdown::render_capture_markdown;
 pub use text::{render_capture_text, render_skipped_rules, render_text};
 
 use crate::evaluate::Diagnosis;

@@ -265,7 +265,7 @@ fn render_finding(out: &mut String, n: usize, f: &Finding, l: &Labels) {
 
 /// Numbers bare; text quoted with control characters escaped, so a trailing newline
 /// or space in a key is visible.
-fn quote(value: &str) -> String {
+pub(super) fn quote(value: &str) -> String {
     if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
         value.to_owned()
     } else {

@@ -31,11 +31,31 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `rulecheck lint builtin team.yaml`), unless a file of that name exists.
 pub const BUILTIN: &str = "builtin";
 
-/// The default rulebook, compiled into the binary.
-pub const DEFAULT_RULEBOOK: (&str, &str) = (
-    "rules/moleapi.yaml",
-    include_str!("../../rules/moleapi.yaml"),
-);
+/// The default rulebook's text, compiled into the binary.
+const DEFAULT_RULEBOOK_TEXT: &str = include_str!("../../rules/moleapi.yaml");
+
+/// The default rulebook, compiled into the binary, as its source is named wherever a
+/// path would be (reports, `explain`, lint): `builtin:NAME@VERSION`, which means the
+/// same outside a checkout as in it.
+pub fn default_rulebook_source() -> (String, &'static str) {
+    (builtin_source(DEFAULT_RULEBOOK_TEXT), DEFAULT_RULEBOOK_TEXT)
+}
+
+/// `builtin:NAME@VERSION` from a rulebook's top-level `name:` and `version:` lines
+/// (read before it is parsed, as its problems are reported under this name).
+fn builtin_source(text: &str) -> String {
+    let top = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_matches(['"', '\''].as_slice()))
+            .filter(|v| !v.is_empty())
+    };
+    match (top("name:"), top("version:")) {
+        (Some(name), Some(version)) => format!("{BUILTIN}:{name}@{version}"),
+        (Some(name), None) => format!("{BUILTIN}:{name}"),
+        _ => BUILTIN.to_owned(),
+    }
+}
 
 /// A language for messages. English is the fallback for any text without a translation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -216,7 +236,7 @@ pub struct Rulebook {
     pub version: semver::Version,
     pub requires: Option<semver::VersionReq>,
     pub description: Option<String>,
-    /// Where it was loaded from (a path, or `rules/moleapi.yaml` for the built-in one).
+    /// Where it was loaded from (a path, or `builtin:moleapi@VERSION` for the built-in one).
     pub source: String,
     pub vars: BTreeMap<String, String>,
     pub categories: Vec<Category>,
@@ -656,11 +676,11 @@ impl RuleSet {
     /// The built-in default rulebook: compiled into the binary as text, and loaded
     /// exactly as a rulebook from disk is (schema, compiler, patterns).
     pub fn default_rulebook(options: &LoadOptions) -> Result<RuleSet, LoadError> {
-        let (file, text) = DEFAULT_RULEBOOK;
-        let loaded = load_str(file, text, options);
+        let (file, text) = default_rulebook_source();
+        let loaded = load_str(&file, text, options);
         let rb = loaded.map_err(|d| LoadError {
             diagnostics: d,
-            sources: BTreeMap::from([(file.to_owned(), text.to_owned())]),
+            sources: BTreeMap::from([(file, text.to_owned())]),
         })?;
         RuleSet::new(vec![rb]).map_err(|d| LoadError {
             diagnostics: d,
@@ -752,7 +772,10 @@ impl RuleSet {
         let mut rulebooks = Vec::new();
         for file in files {
             let (name, text) = match file {
-                None => (DEFAULT_RULEBOOK.0.to_owned(), DEFAULT_RULEBOOK.1.to_owned()),
+                None => {
+                    let (name, text) = default_rulebook_source();
+                    (name, text.to_owned())
+                }
                 Some(file) => match read_rulebook(&file, options.limits.rulebook_bytes) {
                     Ok(t) => (file.display().to_string(), t),
                     Err(d) => {

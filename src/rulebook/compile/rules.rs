@@ -129,8 +129,10 @@ pub(super) fn compile_rule(
     } else {
         compile_examples(cx, node.get("examples"))
     };
+    let id = id?;
+    let docs = docs.map(|link| published_or_explain(link, &id));
     Some(Rule {
-        id: id?,
+        id,
         title: title?,
         category: category?,
         severity: severity?,
@@ -296,4 +298,17 @@ fn compile_variants(
         }
     }
     ok.then_some(out)
+}
+
+/// A rule's `docs` as a reader can follow it anywhere: the link when it is a published
+/// page (`http://` or `https://`, e.g. from `--var docs=URL`), else the command that
+/// explains the rule from the binary itself, offline (`rulecheck explain ID`) — a path
+/// such as `docs/diagnoses.md#…` exists only in a checkout.
+fn published_or_explain(link: String, id: &str) -> String {
+    let lower = link.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        link
+    } else {
+        format!("rulecheck explain {id}")
+    }
 }
