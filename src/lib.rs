@@ -9,7 +9,7 @@
 //! The data flows one way, one module per stage:
 //!
 //! ```text
-//! input bytes ─[input]→ Capture ─[facts]→ Facts ─[evaluate]→ Diagnosis ─[report]→ text | JSON
+//! input bytes ─[input]→ Capture ─[facts]→ Facts ─[evaluate]→ Diagnosis ─[report]→ text | Markdown | JSON
 //! YAML ─[yaml]→ Node tree ─[rulebook: schema + compile]→ Rulebook → RuleSet
 //! ```
 //!
@@ -41,6 +41,9 @@ pub mod project;
 pub mod report;
 pub mod rulebook;
 pub mod run;
+/// `rulecheck serve`: a page and an HTTP API over [`run`] (default feature `serve`).
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod spelling;
 pub mod summary;
 pub mod trace;

@@ -48,6 +48,12 @@ pub struct Limits {
     pub yaml_depth: usize,
     /// Most alias expansions (`*anchor`) in one rulebook: stops "billion laughs".
     pub yaml_aliases: usize,
+    /// `rulecheck serve`: seconds one request may take, from waiting its turn to the
+    /// answer (a client that sends its body slowly holds nothing longer).
+    pub request_seconds: usize,
+    /// `rulecheck serve`: requests read and diagnosed at once; the others wait their
+    /// turn (within `request_seconds`), so memory is bounded by this many inputs.
+    pub concurrent_requests: usize,
 }
 
 /// serde_json's own recursion guard: `json-depth` can be lowered, not raised past it.
@@ -72,6 +78,8 @@ impl Default for Limits {
             trace_nodes: 20_000,
             yaml_depth: 64,
             yaml_aliases: 10_000,
+            request_seconds: 10,
+            concurrent_requests: 8,
         }
     }
 }
@@ -184,6 +192,20 @@ pub const LIMITS: &[LimitInfo] = &[
         false,
         None,
         "YAML alias expansions in a rulebook"
+    ),
+    limit!(
+        "request-seconds",
+        request_seconds,
+        false,
+        None,
+        "serve: one request, waiting and reading included"
+    ),
+    limit!(
+        "concurrent-requests",
+        concurrent_requests,
+        false,
+        None,
+        "serve: requests diagnosed at once"
     ),
 ];
 

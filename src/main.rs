@@ -156,6 +156,7 @@ fn main() -> ExitCode {
             limit.limits(),
         ),
         Command::Limits { format, limit } => list_limits(format, limit.limits()),
+        Command::Serve { addr, rules } => serve(addr, &rules),
         Command::Schema { which } => {
             say_raw!("{}", which.text());
             exit::OK
@@ -452,5 +453,28 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format, limits: Limi
         exit::OK
     } else {
         exit::FAILED
+    }
+}
+
+/// `rulecheck serve`: says where it listens, then serves until stopped.
+fn serve(addr: std::net::SocketAddr, rule_args: &RuleArgs) -> u8 {
+    let options = rulecheck::serve::ServeOptions {
+        addr,
+        rules: rule_args.choice(false),
+    };
+    let result = rulecheck::serve::serve(options, |at| {
+        err!("rulecheck serve: listening on http://{at}/ (Ctrl-C stops it)");
+        if !at.ip().is_loopback() {
+            err!(
+                "rulecheck serve: {at} is reachable from other machines: anyone who can reach it can paste into it"
+            );
+        }
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            err!("rulecheck serve: {e}");
+            exit::BAD_INPUT
+        }
     }
 }

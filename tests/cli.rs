@@ -578,7 +578,7 @@ fn completions_and_the_man_page_name_every_command() {
 #[test]
 fn every_subcommand_s_help_shows_examples() {
     for command in [
-        "eval", "list", "explain", "diff", "lint", "test", "limits", "schema",
+        "eval", "list", "explain", "diff", "lint", "test", "limits", "schema", "serve",
     ] {
         let out = rulecheck(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}");

@@ -320,6 +320,25 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaName,
     },
+    /// Serve a page and an HTTP API for support staff: paste a traceback, curl -v
+    /// output, a HAR or a JSON capture and see the diagnosis. Rulebook edits are live at
+    /// the next request.
+    #[command(after_help = "Examples:
+  rulecheck serve
+  rulecheck serve --addr 127.0.0.1:9000 --overlay team-rules.yaml
+  curl --data-binary @traceback.txt 'http://127.0.0.1:8080/api/diagnose?format=markdown&lang=zh'
+
+API: POST /api/diagnose?format=json|markdown|text&lang=en|zh (the body is the input),
+GET /healthz (the rulebooks in use and the errors of an edit that does not load).
+Bounded by --limit input-bytes, request-seconds and concurrent-requests.")]
+    Serve {
+        /// Where to listen. Only this machine can reach the default; another address
+        /// (0.0.0.0:8080) lets anyone on the network paste into it.
+        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
     /// Print shell completions, e.g. `rulecheck completions bash > ~/.local/share/bash-completion/completions/rulecheck`.
     Completions {
         #[arg(value_enum)]
@@ -461,14 +480,20 @@ pub fn pick_lang(arg: Option<LangArg>) -> Lang {
 /// The rule set for `args`; `with_examples` reads the rules' examples too (only
 /// `explain` shows them).
 pub fn load_rules(args: &RuleArgs, with_examples: bool) -> Result<RuleSet, LoadError> {
-    let choice = project::RuleChoice {
-        rules: args.rules.clone(),
-        overlays: args.overlays.clone(),
-        vars: args.vars.clone(),
-        preview: args.preview,
-        project_from: (!args.no_project).then(|| std::env::current_dir().unwrap_or_default()),
-        with_examples,
-        limits: args.limit.limits(),
-    };
-    project::load_rule_set(&choice)
+    project::load_rule_set(&args.choice(with_examples))
+}
+
+impl RuleArgs {
+    /// The rulebooks the flags choose (over the project file, over the built-in one).
+    pub fn choice(&self, with_examples: bool) -> project::RuleChoice {
+        project::RuleChoice {
+            rules: self.rules.clone(),
+            overlays: self.overlays.clone(),
+            vars: self.vars.clone(),
+            preview: self.preview,
+            project_from: (!self.no_project).then(|| std::env::current_dir().unwrap_or_default()),
+            with_examples,
+            limits: self.limit.limits(),
+        }
+    }
 }
