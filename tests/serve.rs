@@ -304,3 +304,112 @@ fn it_listens_on_this_machine_only_unless_told_otherwise() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml"));
 }
+
+/// The load test: 1,000 mixed requests (every fixture and a 256 KB capture, in each
+/// format and language, and the page and health check between them) from 16
+/// concurrent clients, in four rounds of 250. Every answer is the one that input got alone (same status, same
+/// bytes), none is a server error, and the server's memory after the last round is
+/// within a fifth of what it was after the first.
+#[test]
+fn a_thousand_mixed_requests_from_16_clients_answer_alike_in_flat_memory() {
+    let server = Server::start(&scratch("serve-load"), &["--no-project"]);
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for dir in ["captures", "inputs"] {
+        let mut stack = vec![fixture(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_none_or(|e| e != "snap") {
+                    inputs.push(std::fs::read(path).unwrap());
+                }
+            }
+        }
+    }
+    inputs.sort();
+    // A large one among them: a server that kept each input would grow by 64 MB.
+    let large = serde_json::json!({
+        "request": {"method": "POST", "url": "https://api.moleapi.com/v1/chat/completions"},
+        "response": {"status": 500, "body": {"error": {"message": "upstream error ".repeat(16 << 10)}}}
+    });
+    inputs.push(large.to_string().into_bytes());
+    let large = inputs.len() - 1;
+    let paths = [
+        "/api/diagnose",
+        "/api/diagnose?format=markdown&lang=zh",
+        "/api/diagnose?format=text",
+        "/api/diagnose?format=markdown",
+    ];
+    // Request n: an input in a format, or every 10th the page or the health check.
+    let call = |n: usize| -> (String, Option<usize>) {
+        let n = n % 1000;
+        match n % 10 {
+            3 => ("/".to_owned(), None),
+            7 => ("/healthz".to_owned(), None),
+            5 => (paths[n % paths.len()].to_owned(), Some(large)),
+            _ => (paths[n % paths.len()].to_owned(), Some(n % inputs.len())),
+        }
+    };
+    let send = |n: usize| {
+        let (path, input) = call(n);
+        match input {
+            Some(i) => server.post(&path, &inputs[i]),
+            None => server.get(&path),
+        }
+    };
+    // Each input's answer alone, in each format.
+    let mut alone = std::collections::HashMap::new();
+    for n in 0..1000 {
+        let (path, input) = call(n);
+        if let Some(i) = input {
+            alone.entry((path, i)).or_insert_with(|| {
+                let r = send(n);
+                (r.status, r.body)
+            });
+        }
+    }
+    let rss_at_start = server.rss_kb();
+    let mut rss = Vec::new();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    for round in 1..=4 {
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if n >= round * 250 {
+                            break;
+                        }
+                        let answer = send(n);
+                        assert!(answer.status < 500, "request {n}: {}", answer.text());
+                        if let (path, Some(i)) = call(n) {
+                            let (status, body) = &alone[&(path.clone(), i)];
+                            assert_eq!(answer.status, *status, "request {n}, {path}");
+                            assert!(
+                                answer.body == *body,
+                                "request {n}: {path} answered otherwise under load"
+                            );
+                        } else {
+                            assert_eq!(answer.status, 200, "request {n}");
+                        }
+                    }
+                });
+            }
+        });
+        // The counter ran one past the round for each client that stopped.
+        next.store(round * 250, std::sync::atomic::Ordering::Relaxed);
+        rss.push(server.rss_kb());
+    }
+    // Figures for docs/performance.md (the time is not a test: it varies with the machine).
+    eprintln!(
+        "rulecheck serve, 1,000 requests from 16 clients in {:.2} s: RSS {rss_at_start} kB before, {rss:?} kB after each 250",
+        started.elapsed().as_secs_f64()
+    );
+    let (first, last) = (rss[0], rss[3]);
+    assert!(
+        last <= first + first / 5,
+        "memory grew from {first} kB to {last} kB over 750 requests: {rss:?}"
+    );
+}

@@ -64,7 +64,12 @@ pub enum ServeError {
 pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let rules = Rules::load(options.rules)?;
     let limits = rules.choice.limits;
+    // Diagnoses run on one thread per core at most (more would not end them sooner):
+    // each thread keeps its own allocator arena and regex caches, so memory stays flat
+    // at a few MB a thread instead of growing with `concurrent-requests`.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(limits.concurrent_requests.clamp(1, cores))
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
