@@ -156,6 +156,7 @@ fn main() -> ExitCode {
             limit.limits(),
         ),
         Command::Limits { format, limit } => list_limits(format, limit.limits()),
+        #[cfg(feature = "serve")]
         Command::Serve { addr, rules } => serve(addr, &rules),
         Command::Schema { which } => {
             say_raw!("{}", which.text());
@@ -457,6 +458,7 @@ fn diff(old: &str, new: &str, captures: &[PathBuf], format: Format, limits: Limi
 }
 
 /// `rulecheck serve`: says where it listens, then serves until stopped.
+#[cfg(feature = "serve")]
 fn serve(addr: std::net::SocketAddr, rule_args: &RuleArgs) -> u8 {
     let options = rulecheck::serve::ServeOptions {
         addr,

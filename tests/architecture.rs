@@ -99,4 +99,8 @@ fn the_compiler_never_evaluates() {
     for module in ["evaluate", "facts", "trace", "report", "input"] {
         assert!(!graph[module].contains("check"), "{module} imports check");
     }
+    // The server is a front end like the command: nothing in the library calls it.
+    for (module, deps) in &graph {
+        assert!(!deps.contains("serve"), "{module} imports serve");
+    }
 }

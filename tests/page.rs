@@ -7,6 +7,7 @@
 //! `.ci/run` installs `chromium` and `chromium-driver` when they are missing; outside
 //! CI, a machine without them says so and passes.
 
+#![cfg(feature = "serve")]
 // Test code: an unwrap, an index or a panic is how a test fails loudly.
 #![allow(
     clippy::unwrap_used,

@@ -2,6 +2,7 @@
 //! answers, in each format and language; masked; bounded against hostile clients;
 //! rulebook edits live at the next request, a broken edit keeping the last good rules.
 
+#![cfg(feature = "serve")]
 // Test code: an unwrap, an index or a panic is how a test fails loudly.
 #![allow(
     clippy::unwrap_used,

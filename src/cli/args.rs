@@ -331,6 +331,7 @@ pub enum Command {
 API: POST /api/diagnose?format=json|markdown|text&lang=en|zh (the body is the input),
 GET /healthz (the rulebooks in use and the errors of an edit that does not load).
 Bounded by --limit input-bytes, request-seconds and concurrent-requests.")]
+    #[cfg(feature = "serve")]
     Serve {
         /// Where to listen. Only this machine can reach the default; another address
         /// (0.0.0.0:8080) lets anyone on the network paste into it.
