@@ -434,10 +434,13 @@ pub fn holds(condition: &Condition, facts: &Facts<'_>, rb: &Rulebook) -> bool {
         }
         Condition::Any(cs) => cs.iter().any(|c| holds(c, facts, rb)),
         Condition::Not(c) => !holds(c, facts, rb),
-        Condition::Named(i, _) => rb
-            .named
-            .get(*i)
-            .is_some_and(|n| holds(&n.condition, facts, rb)),
+        Condition::Named(i, _) => {
+            facts.named_condition(std::ptr::from_ref(rb) as usize, *i, || {
+                rb.named
+                    .get(*i)
+                    .is_some_and(|n| holds(&n.condition, facts, rb))
+            })
+        }
         Condition::Test(t) => {
             let value = facts.get(&t.fact);
             t.ops
@@ -626,6 +629,34 @@ mod tests {
     fn fires(set: &RuleSet, capture: serde_json::Value) -> bool {
         let c: Capture = serde_json::from_value(capture).unwrap();
         matching_rule_ids(set, &c) == ["r"]
+    }
+
+    /// A named condition is decided once a capture, for its own rulebook: two
+    /// rulebooks' conditions with one name and index are not mistaken for each other.
+    #[test]
+    fn named_conditions_are_remembered_per_rulebook() {
+        let book = |name: &str, status: u16, rule: &str| {
+            let text = format!(
+                "format: rulecheck/v1\nname: {name}\nversion: 1.0.0\ncategories: [{{id: c{name}, title: C}}]\n\
+                 conditions:\n  hit: {{ status: {status} }}\n\
+                 rules:\n  - id: {rule}\n    title: R\n    category: c{name}\n    severity: error\n    when: {{ condition: hit }}\n    message: m\n\
+                 \x20 - id: {rule}-again\n    title: R\n    category: c{name}\n    severity: error\n    when: {{ all: [{{ condition: hit }}, {{ not: {{ status: 500 }} }}] }}\n    message: m\n"
+            );
+            load_str(&format!("{name}.yaml"), &text, &LoadOptions::default())
+                .unwrap_or_else(|d| panic!("{d:#?}"))
+        };
+        let set = RuleSet::new(vec![book("a", 401, "a.hit"), book("b", 404, "b.hit")]).unwrap();
+        for (status, fired) in [
+            (401, ["a.hit", "a.hit-again"]),
+            (404, ["b.hit", "b.hit-again"]),
+        ] {
+            let c: Capture =
+                serde_json::from_value(serde_json::json!({"response": {"status": status}}))
+                    .unwrap();
+            let mut ids = matching_rule_ids(&set, &c);
+            ids.sort();
+            assert_eq!(ids, fired, "{status}");
+        }
     }
 
     #[test]

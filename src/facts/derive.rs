@@ -27,6 +27,9 @@ pub struct Facts<'c> {
     /// Values already shown (masked): a message and its evidence often quote the same
     /// fact, and masking a long message twice is the costly part of a finding.
     pub(super) shown: std::cell::RefCell<Vec<(Fact, Option<String>)>>,
+    /// Named conditions already decided on this capture (rulebook, index, truth): many
+    /// rules share one (`is_401`), and each is decided once.
+    named: std::cell::RefCell<Vec<(usize, usize, bool)>>,
 }
 
 /// A body's text (cut to the `body-bytes` limit) and JSON views, each made on first use.
@@ -132,7 +135,30 @@ impl<'c> Facts<'c> {
             redactor: OnceCell::new(),
             model: OnceCell::new(),
             shown: std::cell::RefCell::new(Vec::new()),
+            named: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// The truth of named condition `index` of the rulebook at `rulebook` (its address:
+    /// one rule set's rulebooks stay put while a capture is diagnosed), decided by
+    /// `decide` the first time it is asked on this capture.
+    pub fn named_condition(
+        &self,
+        rulebook: usize,
+        index: usize,
+        decide: impl FnOnce() -> bool,
+    ) -> bool {
+        if let Ok(seen) = self.named.try_borrow()
+            && let Some(&(_, _, truth)) =
+                seen.iter().find(|(r, i, _)| *r == rulebook && *i == index)
+        {
+            return truth;
+        }
+        let truth = decide();
+        if let Ok(mut seen) = self.named.try_borrow_mut() {
+            seen.push((rulebook, index, truth));
+        }
+        truth
     }
 
     /// Masks this capture's keys, and anything key-shaped, in text.
