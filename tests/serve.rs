@@ -414,3 +414,33 @@ fn a_thousand_mixed_requests_from_16_clients_answer_alike_in_flat_memory() {
         "memory grew from {first} kB to {last} kB over 750 requests: {rss:?}"
     );
 }
+
+/// The project file's layers are watched too: an overlay it names is live when edited.
+#[test]
+fn the_project_file_s_overlays_are_live_too() {
+    let dir = scratch("serve-project");
+    std::fs::write(dir.join("rulecheck.yaml"), "overlays: [rules/team.yaml]\n").unwrap();
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    let overlay = dir.join("rules/team.yaml");
+    let rulebook = |title: &str| {
+        format!(
+            "format: rulecheck/v1\nname: team\nversion: 0.1.0\ncategories:\n  - {{ id: permission, title: Permissions }}\n\
+             rules:\n  - id: team.daily-limit\n    title: {title}\n    category: permission\n    severity: error\n\
+             \x20   when:\n      error.message: {{ matches: 'daily limit' }}\n    message: The account is banned.\n"
+        )
+    };
+    std::fs::write(&overlay, rulebook("Banned (first)")).unwrap();
+    let server = Server::start(&dir, &[]);
+    let capture =
+        br#"{"response": {"status": 403, "body": {"error": {"message": "the token has exceeded its daily limit"}}}}"#;
+    let top = || {
+        let r = server.post("/api/diagnose", capture).json();
+        r["reports"][0]["findings"][0]["title"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(top(), "Banned (first)");
+    std::fs::write(&overlay, rulebook("Banned (edited through the project)")).unwrap();
+    assert_eq!(top(), "Banned (edited through the project)");
+}

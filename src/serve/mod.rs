@@ -119,6 +119,8 @@ struct Rules {
 
 struct Loaded {
     set: Arc<RuleSet>,
+    /// The files the rules were read from (see [`watched`]).
+    watched: Vec<PathBuf>,
     /// Each watched file's size and modification time when `set` (or the failed
     /// attempt after it) was loaded.
     stamp: Vec<(PathBuf, Option<(u64, SystemTime)>)>,
@@ -128,11 +130,13 @@ struct Loaded {
 
 impl Rules {
     fn load(choice: RuleChoice) -> Result<Rules, ServeError> {
-        let stamp = stamp(&choice);
+        let watched = watched(&choice);
+        let stamp = stamp(&watched);
         let set = project::load_rule_set(&choice).map_err(|e| ServeError::Rules(render(&e)))?;
         Ok(Rules {
             state: Mutex::new(Loaded {
                 set: Arc::new(set),
+                watched,
                 stamp,
                 errors: None,
             }),
@@ -141,12 +145,14 @@ impl Rules {
     }
 
     /// The rules to answer with: reloaded first if a watched file changed since the
-    /// last look; if they no longer load, the last good ones and the errors.
+    /// last look (a few `stat`s a request; the project file is read again only then);
+    /// if they no longer load, the last good ones and the errors.
     fn current(&self) -> (Arc<RuleSet>, Option<String>) {
-        let now = stamp(&self.choice);
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = stamp(&state.watched);
         if now != state.stamp {
-            state.stamp = now;
+            state.watched = watched(&self.choice);
+            state.stamp = stamp(&state.watched);
             match project::load_rule_set(&self.choice) {
                 Ok(set) => {
                     state.set = Arc::new(set);
@@ -159,10 +165,9 @@ impl Rules {
     }
 }
 
-/// The files a rule choice reads — the project file, its rulebooks and overlays, the
-/// flags' — each with its size and modification time (`None`: not there). A folder
-/// stands for the rulebooks in it.
-fn stamp(choice: &RuleChoice) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
+/// The files a rule choice reads: the flags' rulebooks and overlays, the project file
+/// and the rulebooks and overlays it names (a folder stands for the rulebooks in it).
+fn watched(choice: &RuleChoice) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = choice
         .rules
         .iter()
@@ -175,9 +180,15 @@ fn stamp(choice: &RuleChoice) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
         }
         paths.push(file);
     }
+    paths
+}
+
+/// Each watched file's size and modification time (`None`: not there); a folder's
+/// `*.yaml` files are listed again each time, so one added or removed counts.
+fn stamp(paths: &[PathBuf]) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
     let mut files = Vec::new();
     for path in paths {
-        match std::fs::read_dir(&path) {
+        match std::fs::read_dir(path) {
             Ok(entries) => {
                 let mut inside: Vec<PathBuf> = entries
                     .filter_map(Result::ok)
@@ -187,10 +198,10 @@ fn stamp(choice: &RuleChoice) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
                     })
                     .collect();
                 inside.sort();
-                files.push((path, None));
+                files.push((path.clone(), None));
                 files.extend(inside.into_iter().map(|p| (p, None)));
             }
-            Err(_) => files.push((path, None)),
+            Err(_) => files.push((path.clone(), None)),
         }
     }
     for (path, seen) in &mut files {
@@ -346,7 +357,8 @@ fn diagnose_bytes(
     };
     let input = Input::Bytes {
         name: "pasted".to_owned(),
-        bytes: bytes.to_vec(),
+        // The body's own buffer when nothing else holds it: no copy.
+        bytes: bytes.into(),
     };
     let mut out = MaskingWriter::new(anstream::StripStream::new(Vec::new()));
     let mut err = MaskingWriter::new(Vec::new());
