@@ -38,6 +38,16 @@ pub(super) struct BodyView<'c> {
     /// The text matched, and whether it is only the start of the body.
     pub(super) text: OnceCell<Option<(Cow<'c, str>, bool)>>,
     pub(super) json: OnceCell<Option<Cow<'c, Json>>>,
+    /// The top-level members of an object body kept as read, each parsed on first use
+    /// (`None`: not an object, or a key with an escape in it: the tree is used).
+    members: OnceCell<Option<Vec<Member<'c>>>>,
+}
+
+/// One top-level member of a JSON body: its text as read, and its value once asked for.
+struct Member<'c> {
+    key: &'c str,
+    raw: &'c serde_json::value::RawValue,
+    value: OnceCell<Option<Json>>,
 }
 
 impl<'c> BodyView<'c> {
@@ -46,7 +56,49 @@ impl<'c> BodyView<'c> {
             body,
             text: OnceCell::new(),
             json: OnceCell::new(),
+            members: OnceCell::new(),
         }
+    }
+
+    /// The value at `path` in the JSON body. A body kept as read and not parsed whole
+    /// yet is read member by member: a rule that asks for `request.json.max_tokens`
+    /// parses that member, not `messages` (the whole body was 9k instructions a
+    /// capture for one such test in the bench).
+    pub(super) fn at(&self, path: &[PathSegment]) -> Option<&Json> {
+        let (Some(Body::Raw(raw)), Some((PathSegment::Key(first), rest))) =
+            (self.body, path.split_first())
+        else {
+            return walk(self.json()?, path);
+        };
+        if self.json.get().is_some() {
+            return walk(self.json()?, path);
+        }
+        let members = self.members.get_or_init(|| {
+            // A repeated key: the last wins, as in the tree (and as gateways read it).
+            let map: std::collections::BTreeMap<&'c str, &'c serde_json::value::RawValue> =
+                serde_json::from_str(raw.get()).ok()?;
+            Some(
+                map.into_iter()
+                    .map(|(key, raw)| Member {
+                        key,
+                        raw,
+                        value: OnceCell::new(),
+                    })
+                    .collect(),
+            )
+        });
+        let Some(members) = members else {
+            return walk(self.json()?, path);
+        };
+        let at = members
+            .binary_search_by(|m| m.key.cmp(first.as_str()))
+            .ok()
+            .and_then(|i| members.get(i))?;
+        let value = at
+            .value
+            .get_or_init(|| serde_json::from_str(at.raw.get()).ok())
+            .as_ref()?;
+        walk(value, rest)
     }
 
     pub(super) fn text(&self, max: usize) -> Option<&str> {
@@ -234,31 +286,16 @@ impl<'c> Facts<'c> {
     }
 
     /// The request body's `model`, when it is a string. A body kept as read is not
-    /// parsed whole for it: only `model` is read, the messages skipped.
+    /// parsed whole for it: its members are read once ([`BodyView::at`]), for this and
+    /// every other `request.json` test, and only `model` is parsed.
     pub(super) fn model(&self) -> Option<&str> {
-        #[derive(serde::Deserialize)]
-        struct OnlyModel<'a> {
-            #[serde(borrow)]
-            model: Option<Cow<'a, str>>,
-        }
         self.model
-            .get_or_init(|| {
-                if let Some(Body::Raw(raw)) = self.request_body.body
-                    && self.request_body.json.get().is_none()
-                    && let Ok(m) = serde_json::from_str::<OnlyModel<'_>>(raw.get())
-                {
-                    return m.model.map(Cow::into_owned);
-                }
-                // A parsed body, or one the quick read refused (a repeated `model`: the
-                // last wins, as gateways read it; a model that is not a string).
-                match walk(
-                    self.request_body.json()?,
-                    &[PathSegment::Key("model".into())],
-                )? {
+            .get_or_init(
+                || match self.request_body.at(&[PathSegment::Key("model".into())])? {
                     Json::String(m) => Some(m.clone()),
                     _ => None,
-                }
-            })
+                },
+            )
             .as_deref()
     }
 
@@ -358,7 +395,7 @@ impl<'c> Facts<'c> {
                 };
                 Some(FactValue::Bool(is_json))
             }
-            Fact::RequestJson(path) => walk(self.request_body.json()?, path).map(FactValue::Json),
+            Fact::RequestJson(path) => self.request_body.at(path).map(FactValue::Json),
             Fact::ResponseBody => self.response_body.text(self.max_body_text).map(str_value),
             Fact::ResponseBodyIsJson => {
                 let is_json = match self.response_body.body? {
@@ -367,7 +404,7 @@ impl<'c> Facts<'c> {
                 };
                 Some(FactValue::Bool(is_json))
             }
-            Fact::ResponseJson(path) => walk(self.response_body.json()?, path).map(FactValue::Json),
+            Fact::ResponseJson(path) => self.response_body.at(path).map(FactValue::Json),
             Fact::Key => self.key().map(|k| str_value(&k.key)),
             Fact::KeyLength => self
                 .key()
@@ -518,5 +555,46 @@ mod tests {
         let mut none = Vec::new();
         url_secrets("https://gw.example/v1/chat?model=m&stream=true", &mut none);
         assert!(none.is_empty(), "{none:?}");
+    }
+
+    /// A body kept as read answers a path member by member exactly as the parsed tree
+    /// does: nested keys, indexes, a repeated key (the last wins), an escaped key, a
+    /// body that is not an object, an absent member.
+    #[test]
+    fn a_json_path_reads_the_member_it_needs_as_the_tree_would() {
+        let key = |k: &str| PathSegment::Key(k.to_owned());
+        let paths = [
+            vec![key("max_tokens")],
+            vec![key("messages"), PathSegment::Index(1), key("content")],
+            vec![key("model")],
+            vec![key("a\"b")],
+            vec![key("stream_options"), key("include_usage")],
+            vec![key("absent")],
+            vec![PathSegment::Index(0)],
+        ];
+        let bodies = [
+            r#"{"model":"m1","messages":[{"role":"system","content":"x"},{"role":"user","content":"hi \u00e9"}],"max_tokens":8192,"model":"m2","stream_options":{"include_usage":true}}"#,
+            r#"{"a\"b": 1, "max_tokens": null}"#,
+            r#"[{"max_tokens": 1}]"#,
+            r#"{}"#,
+        ];
+        for body in bodies {
+            // Read as a capture file is read: the body kept as its text.
+            let capture: Capture =
+                serde_json::from_str(&format!(r#"{{"request": {{"body": {body}}}}}"#)).unwrap();
+            assert!(matches!(
+                capture.request.as_ref().and_then(|r| r.body.as_ref()),
+                Some(Body::Raw(_))
+            ));
+            let tree: Json = serde_json::from_str(body).unwrap();
+            for path in &paths {
+                let facts = Facts::derive(&capture);
+                assert_eq!(
+                    facts.request_body.at(path),
+                    walk(&tree, path),
+                    "{body} at {path:?}"
+                );
+            }
+        }
     }
 }
