@@ -27,6 +27,18 @@ pub const FORMAT: &str = "rulecheck/v1";
 /// This engine's version, matched against each rulebook's `requires`.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The rulebooks a folder holds, as `--rules DIR` loads them: its `*.yaml` and `*.yml`
+/// files (not its subfolders), in name order.
+pub fn rulebooks_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// What names the built-in rulebook where a rulebook path goes (`--rules builtin`,
 /// `rulecheck lint builtin team.yaml`), unless a file of that name exists.
 pub const BUILTIN: &str = "builtin";
@@ -736,19 +748,8 @@ impl RuleSet {
             if path == Path::new(BUILTIN) && !path.exists() {
                 files.push(None);
             } else if path.is_dir() {
-                match std::fs::read_dir(path) {
-                    Ok(entries) => {
-                        let mut found: Vec<_> = entries
-                            .filter_map(Result::ok)
-                            .map(|e| e.path())
-                            .filter(|p| {
-                                matches!(
-                                    p.extension().and_then(|e| e.to_str()),
-                                    Some("yaml" | "yml")
-                                )
-                            })
-                            .collect();
-                        found.sort();
+                match rulebooks_in(path) {
+                    Ok(found) => {
                         if found.is_empty() {
                             diagnostics.push(
                                 Diagnostic::error(Code::Unreadable, &path.display().to_string(), None, "no *.yaml rulebooks in this directory")

@@ -188,16 +188,8 @@ fn watched(choice: &RuleChoice) -> Vec<PathBuf> {
 fn stamp(paths: &[PathBuf]) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
     let mut files = Vec::new();
     for path in paths {
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut inside: Vec<PathBuf> = entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                    })
-                    .collect();
-                inside.sort();
+        match crate::rulebook::rulebooks_in(path) {
+            Ok(inside) => {
                 files.push((path.clone(), None));
                 files.extend(inside.into_iter().map(|p| (p, None)));
             }
