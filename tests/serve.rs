@@ -413,6 +413,15 @@ fn a_thousand_mixed_requests_from_16_clients_answer_alike_in_flat_memory() {
         last <= first + first / 5,
         "memory grew from {first} kB to {last} kB over 750 requests: {rss:?}"
     );
+    // What keeps it flat: diagnoses on at most one thread per core (each thread keeps
+    // an allocator arena and regex caches of its own), beside the runtime's one worker
+    // per core and the main thread; not a thread per waiting request.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let threads = server.threads();
+    assert!(
+        threads <= 2 * cores + 1,
+        "{threads} threads on {cores} cores after 16 clients"
+    );
 }
 
 /// The project file's layers are watched too: an overlay it names is live when edited.

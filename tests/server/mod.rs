@@ -73,10 +73,20 @@ impl Server {
 
     /// The server's resident memory now (kB, from /proc).
     pub fn rss_kb(&self) -> u64 {
+        self.status("VmRSS:")
+    }
+
+    /// The server's threads now (from /proc).
+    pub fn threads(&self) -> u64 {
+        self.status("Threads:")
+    }
+
+    /// A number from the server's /proc status.
+    fn status(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap()
