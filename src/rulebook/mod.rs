@@ -455,6 +455,27 @@ pub fn load_str(
     text: &str,
     options: &LoadOptions,
 ) -> Result<Rulebook, Vec<Diagnostic>> {
+    load_text(file, text, options, Schema::Validate)
+}
+
+/// Whether a rulebook's tree is checked against the schema before it is compiled.
+#[derive(Clone, Copy, PartialEq)]
+enum Schema {
+    Validate,
+    /// The built-in rulebook: its text is fixed when rulecheck is built, and the test
+    /// suite validates that text (`the_built_in_rulebook_is_valid_against_the_schema`).
+    /// Checking it again at every start cost 14M instructions and 2.8 MB of resident
+    /// memory (the validator's code and its compiled schema), for nothing it could
+    /// find. It is parsed and compiled like any other.
+    AlreadyValidated,
+}
+
+fn load_text(
+    file: &str,
+    text: &str,
+    options: &LoadOptions,
+    check: Schema,
+) -> Result<Rulebook, Vec<Diagnostic>> {
     let yaml_limits = YamlLimits {
         max_depth: options.limits.yaml_depth,
         max_alias_events: options.limits.yaml_aliases,
@@ -465,7 +486,7 @@ pub fn load_str(
                 .with_help("fix the YAML syntax at this position (indentation, quotes, brackets)"),
         ]
     })?;
-    load_tree(file, text, &root, options)
+    load_tree(file, text, &root, options, check)
 }
 
 /// Compiles one rulebook from its parsed tree; `text` is the YAML it came from.
@@ -474,8 +495,12 @@ fn load_tree(
     text: &str,
     root: &yaml::Node,
     options: &LoadOptions,
+    check: Schema,
 ) -> Result<Rulebook, Vec<Diagnostic>> {
-    let diagnostics = schema::validate_except(file, root, &compile::rules_to_skip(root));
+    let diagnostics = match check {
+        Schema::Validate => schema::validate_except(file, root, &compile::rules_to_skip(root)),
+        Schema::AlreadyValidated => Vec::new(),
+    };
     match compile(file, text, root, options) {
         Ok(rulebook) if diagnostics.is_empty() => Ok(rulebook),
         Ok(_) => Err(diagnostics),
@@ -689,7 +714,7 @@ impl RuleSet {
     /// exactly as a rulebook from disk is (schema, compiler, patterns).
     pub fn default_rulebook(options: &LoadOptions) -> Result<RuleSet, LoadError> {
         let (file, text) = default_rulebook_source();
-        let loaded = load_str(&file, text, options);
+        let loaded = load_text(&file, text, options, Schema::AlreadyValidated);
         let rb = loaded.map_err(|d| LoadError {
             diagnostics: d,
             sources: BTreeMap::from([(file, text.to_owned())]),
@@ -941,6 +966,19 @@ pub fn check_vars(rulebooks: &[Rulebook], options: &LoadOptions) -> Result<(), V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What lets the built-in rulebook skip the schema at start ([`Schema::AlreadyValidated`]):
+    /// the very text built in passes it, and loads alike with the check on.
+    #[test]
+    fn the_built_in_rulebook_is_valid_against_the_schema() {
+        let (file, text) = default_rulebook_source();
+        let root = yaml::parse(text, YamlLimits::default()).unwrap();
+        assert_eq!(schema::validate(&file, &root), vec![]);
+        let checked = load_str(&file, text, &LoadOptions::default()).unwrap();
+        let built_in = RuleSet::default_rulebook(&LoadOptions::default()).unwrap();
+        let ids = |rules: &[Rule]| rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&checked.rules), ids(&built_in.rulebooks[0].rules));
+    }
 
     #[test]
     fn skipping_examples_leaves_only_the_examples_out() {
