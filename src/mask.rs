@@ -139,9 +139,42 @@ pub struct Redactor<'a> {
     /// Secret words to replace, longest first (masked only when found: most text
     /// holds none). Borrowed from the capture when the secret is.
     known: Vec<Cow<'a, str>>,
+    /// The bytes the known secrets are made of. A 12-byte window of text with a byte
+    /// outside them is no window of a secret: most text (a host's dots, a path's
+    /// slashes, short words) is cleared without the window table.
+    secret_bytes: ByteSet,
     /// Every 12-byte window of the known secrets: a fragment of a key (wrapped across a
-    /// line, cut by a terminal, quoted in a path) is masked when it shares one.
-    windows: WindowSet,
+    /// line, cut by a terminal, quoted in a path) is masked when it shares one. Built
+    /// the first time a run of text could share one: a classification's URL and client
+    /// never need it.
+    windows: std::cell::OnceCell<WindowSet>,
+}
+
+/// A set of byte values.
+#[derive(Clone, Copy, Debug, Default)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        if let Some(word) = self.0.get_mut(usize::from(b >> 6)) {
+            *word |= 1 << (b & 63);
+        }
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0
+            .get(usize::from(b >> 6))
+            .is_some_and(|word| word & (1 << (b & 63)) != 0)
+    }
+
+    /// Whether `run` has `len` bytes in a row that are all in the set.
+    fn has_run(&self, run: &[u8], len: usize) -> bool {
+        let mut in_row = 0;
+        run.iter().any(|&b| {
+            in_row = if self.contains(b) { in_row + 1 } else { 0 };
+            in_row >= len
+        })
+    }
 }
 
 /// The 12-byte windows of some secrets, as rolling hashes in an open-addressing table
@@ -252,8 +285,24 @@ impl<'a> Redactor<'a> {
             }
         }
         known.sort_by_key(|w| std::cmp::Reverse(w.len()));
-        let windows = WindowSet::new(known.iter().map(|w| w.as_bytes()));
-        Redactor { known, windows }
+        let mut secret_bytes = ByteSet::default();
+        for word in known.iter().filter(|w| w.len() >= FRAGMENT) {
+            word.bytes().for_each(|b| secret_bytes.insert(b));
+        }
+        Redactor {
+            known,
+            secret_bytes,
+            windows: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether some 12-byte window of `run` is a window of a known secret.
+    fn shares_window(&self, run: &[u8]) -> bool {
+        self.secret_bytes.has_run(run, FRAGMENT)
+            && self
+                .windows
+                .get_or_init(|| WindowSet::new(self.known.iter().map(|w| w.as_bytes())))
+                .shares_window(run)
     }
 
     /// The text with the known secrets masked where they appear word for word: for
@@ -273,7 +322,8 @@ impl<'a> Redactor<'a> {
     /// own text around fact values, which can only repeat a key by coincidence).
     pub fn redact_known<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let out = self.redact_words(text);
-        if self.windows.is_empty() {
+        // Longest first: the first says whether any secret has a window.
+        if self.known.first().is_none_or(|w| w.len() < FRAGMENT) {
             return out;
         }
         self.redact_fragments(out)
@@ -307,7 +357,7 @@ impl<'a> Redactor<'a> {
                 && std::str::from_utf8(run).is_ok_and(|r| {
                     r.len() - PUBLIC_PREFIX_PATTERN.find(r).map_or(0, |m| m.end) <= 3
                 });
-            if !masked && self.windows.shares_window(run) {
+            if !masked && self.shares_window(run) {
                 hits.push(from..from + len);
             }
             start = from + len.max(1);
@@ -842,6 +892,30 @@ mod tests {
             }
         }
         assert!(!WindowSet::new(std::iter::empty()).shares_window(b"abcdefghijklmnop"));
+    }
+
+    /// A run with a byte no secret has cannot share a window with one: the window table
+    /// is not built for it, and a run that does share one is still masked, dots or not.
+    #[test]
+    fn the_window_table_is_built_only_for_runs_that_could_share_a_window() {
+        let key = "sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+        let redactor = Redactor::new([key]);
+        for clean in [
+            "https://api.moleapi.com/v1/chat/completions?stream=true",
+            "OpenAI/Python 1.109.1",
+            "request.json.max_tokens",
+        ] {
+            assert_eq!(redactor.redact_known(clean), clean);
+        }
+        assert!(redactor.windows.get().is_none(), "built for clean text");
+        // A fragment of the key, between dots, in a host: masked.
+        let host = "https://x.IjKlMnOpQrStUv.example.com/v1";
+        let masked = redactor.redact_known(host);
+        assert!(!masked.contains("IjKlMnOpQrStUv"), "{masked}");
+        assert!(redactor.windows.get().is_some());
+        // Eleven key bytes and a byte of the key's: no window in common, nothing masked.
+        let near = "AbCdEfGhIjK.lMnOp";
+        assert_eq!(Redactor::new([key]).redact_known(near), near);
     }
 
     /// A text full of a long needle's first bytes uses up the comparison budget
