@@ -746,7 +746,7 @@ mod tests {
             sizes.push(batch.lines.len());
             for (_, entry) in &batch.lines {
                 if let Ok(range) = entry {
-                    read.push(batch.text[range.clone()].to_owned());
+                    read.push(batch.text.get(range.clone()).unwrap().to_owned());
                 }
             }
         }
