@@ -15,7 +15,9 @@ use serde::Serialize;
 use crate::capture::Capture;
 use crate::facts::{Fact, Facts};
 use crate::limits::Limits;
-use crate::rulebook::{Condition, Lang, Rule, RuleSet, Rulebook, Severity, StatusKey, Variant};
+use crate::rulebook::{
+    Condition, Lang, Op, Rule, RuleSet, Rulebook, Severity, StatusKey, Variant,
+};
 
 /// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
 pub const ABSENT: &str = "(absent)";
@@ -440,6 +442,10 @@ pub fn holds(condition: &Condition, facts: &Facts<'_>, rb: &Rulebook) -> bool {
                     .get(*i)
                     .is_some_and(|n| holds(&n.condition, facts, rb))
             })
+        }
+        Condition::Test(t) if t.ops.iter().all(Op::needs_only_type) => {
+            let json_type = facts.json_type(&t.fact);
+            t.ops.iter().all(|op| op.holds_for_type(json_type))
         }
         Condition::Test(t) => {
             let value = facts.get(&t.fact);

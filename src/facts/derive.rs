@@ -43,6 +43,18 @@ pub(super) struct BodyView<'c> {
     members: OnceCell<Option<Vec<Member<'c>>>>,
 }
 
+/// The JSON type of a value as read (valid JSON), from its first byte.
+fn raw_json_type(raw: &str) -> Option<&'static str> {
+    Some(match raw.trim_start().bytes().next()? {
+        b'"' => "string",
+        b'{' => "object",
+        b'[' => "array",
+        b't' | b'f' => "boolean",
+        b'n' => "null",
+        _ => "number",
+    })
+}
+
 /// One top-level member of a JSON body: its text as read, and its value once asked for.
 struct Member<'c> {
     key: &'c str,
@@ -60,12 +72,36 @@ impl<'c> BodyView<'c> {
         }
     }
 
+    /// The top-level members of a body kept as read, sorted by key, indexed on first
+    /// use (`None`: not such a body, or not an object).
+    fn members(&self) -> Option<&[Member<'c>]> {
+        let Some(Body::Raw(raw)) = self.body else {
+            return None;
+        };
+        self.members
+            .get_or_init(|| {
+                // A repeated key: the last wins, as in the tree (and as gateways read it).
+                let map: std::collections::BTreeMap<&'c str, &'c serde_json::value::RawValue> =
+                    serde_json::from_str(raw.get()).ok()?;
+                Some(
+                    map.into_iter()
+                        .map(|(key, raw)| Member {
+                            key,
+                            raw,
+                            value: OnceCell::new(),
+                        })
+                        .collect(),
+                )
+            })
+            .as_deref()
+    }
+
     /// The value at `path` in the JSON body. A body kept as read and not parsed whole
     /// yet is read member by member: a rule that asks for `request.json.max_tokens`
     /// parses that member, not `messages` (the whole body was 9k instructions a
     /// capture for one such test in the bench).
     pub(super) fn at(&self, path: &[PathSegment]) -> Option<&Json> {
-        let (Some(Body::Raw(raw)), Some((PathSegment::Key(first), rest))) =
+        let (Some(Body::Raw(_)), Some((PathSegment::Key(first), rest))) =
             (self.body, path.split_first())
         else {
             return walk(self.json()?, path);
@@ -73,21 +109,7 @@ impl<'c> BodyView<'c> {
         if self.json.get().is_some() {
             return walk(self.json()?, path);
         }
-        let members = self.members.get_or_init(|| {
-            // A repeated key: the last wins, as in the tree (and as gateways read it).
-            let map: std::collections::BTreeMap<&'c str, &'c serde_json::value::RawValue> =
-                serde_json::from_str(raw.get()).ok()?;
-            Some(
-                map.into_iter()
-                    .map(|(key, raw)| Member {
-                        key,
-                        raw,
-                        value: OnceCell::new(),
-                    })
-                    .collect(),
-            )
-        });
-        let Some(members) = members else {
+        let Some(members) = self.members() else {
             return walk(self.json()?, path);
         };
         let at = members
@@ -99,6 +121,29 @@ impl<'c> BodyView<'c> {
             .get_or_init(|| serde_json::from_str(at.raw.get()).ok())
             .as_ref()?;
         walk(value, rest)
+    }
+
+    /// The JSON type of the value at `path` (`None`: absent), as [`BodyView::at`]'s
+    /// value has it. A top-level member of a body kept as read is typed by its first
+    /// byte, not parsed: the built-in rulebook asks whether `messages` is a list, and
+    /// parsing it, most of a capture, was a tenth of a diagnosis.
+    pub(super) fn type_at(&self, path: &[PathSegment]) -> Option<&'static str> {
+        let member = match (self.body, path) {
+            (Some(Body::Raw(_)), [PathSegment::Key(key)]) if self.json.get().is_none() => {
+                self.members().map(|members| {
+                    members
+                        .binary_search_by(|m| m.key.cmp(key.as_str()))
+                        .ok()
+                        .and_then(|i| members.get(i))
+                })
+            }
+            _ => None,
+        };
+        match member {
+            Some(Some(m)) if m.value.get().is_none() => raw_json_type(m.raw.get()),
+            Some(None) => None,
+            _ => self.at(path).map(super::json_type_name),
+        }
     }
 
     pub(super) fn text(&self, max: usize) -> Option<&str> {
@@ -356,6 +401,16 @@ impl<'c> Facts<'c> {
         out
     }
 
+    /// The JSON type of `fact`'s value (`None`: absent), as `type:` names it; a body's
+    /// top-level member is typed without being parsed ([`BodyView::type_at`]).
+    pub fn json_type(&self, fact: &Fact) -> Option<&'static str> {
+        match fact {
+            Fact::RequestJson(path) => self.request_body.type_at(path),
+            Fact::ResponseJson(path) => self.response_body.type_at(path),
+            _ => self.get(fact).map(|v| v.json_type()),
+        }
+    }
+
     /// The value of `fact` in this capture; `None` when the capture does not hold it.
     pub fn get(&self, fact: &Fact) -> Option<FactValue<'_>> {
         let request = self.capture.request.as_ref();
@@ -571,12 +626,19 @@ mod tests {
             vec![key("stream_options"), key("include_usage")],
             vec![key("absent")],
             vec![PathSegment::Index(0)],
+            vec![key("s")],
+            vec![key("o")],
+            vec![key("t")],
+            vec![key("f")],
+            vec![key("num")],
+            vec![key("neg")],
         ];
         let bodies = [
             r#"{"model":"m1","messages":[{"role":"system","content":"x"},{"role":"user","content":"hi \u00e9"}],"max_tokens":8192,"model":"m2","stream_options":{"include_usage":true}}"#,
             r#"{"a\"b": 1, "max_tokens": null}"#,
             r#"[{"max_tokens": 1}]"#,
             r#"{}"#,
+            r#"{ "s" : "x", "o" : { }, "messages" : [ ], "t" : true, "f" : false, "max_tokens" : null, "num" : 12, "neg" : -1.5e3 }"#,
         ];
         for body in bodies {
             // Read as a capture file is read: the body kept as its text.
@@ -594,7 +656,17 @@ mod tests {
                     walk(&tree, path),
                     "{body} at {path:?}"
                 );
+                // Typed alike, whether read before or after the member was parsed.
+                let fresh = Facts::derive(&capture);
+                let want = walk(&tree, path).map(super::super::json_type_name);
+                assert_eq!(fresh.request_body.type_at(path), want, "{body} at {path:?}");
+                assert_eq!(facts.request_body.type_at(path), want, "{body} at {path:?}");
             }
+            // A member typed is not parsed.
+            let facts = Facts::derive(&capture);
+            facts.request_body.type_at(&[key("messages")]);
+            let parsed = facts.request_body.members().into_iter().flatten();
+            assert!(parsed.into_iter().all(|m| m.value.get().is_none()), "{body}");
         }
     }
 }

@@ -311,6 +311,16 @@ pub enum FactValue<'a> {
 }
 
 impl FactValue<'_> {
+    /// The value's type in JSON terms, as `type:` names it.
+    pub fn json_type(&self) -> &'static str {
+        match self {
+            FactValue::Str(_) => "string",
+            FactValue::Int(_) => "number",
+            FactValue::Bool(_) => "boolean",
+            FactValue::Json(j) => json_type_name(j),
+        }
+    }
+
     /// The value as text, when it is text (a JSON string counts).
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -338,5 +348,17 @@ impl FactValue<'_> {
             FactValue::Json(Json::String(s)) => s.clone(),
             FactValue::Json(j) => j.to_string(),
         }
+    }
+}
+
+/// A JSON value's type, as `type:` names it.
+pub fn json_type_name(j: &Json) -> &'static str {
+    match j {
+        Json::String(_) => "string",
+        Json::Number(_) => "number",
+        Json::Bool(_) => "boolean",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+        Json::Null => "null",
     }
 }

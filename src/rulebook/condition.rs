@@ -122,6 +122,22 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Op {
+    /// Whether the operator needs no more of a value than its JSON type (`type:`,
+    /// `exists:`): a body's member can then be typed without being parsed.
+    pub fn needs_only_type(&self) -> bool {
+        matches!(self, Op::Type(_) | Op::Exists(_))
+    }
+
+    /// [`Op::holds`] for an operator that [needs only the type](Op::needs_only_type),
+    /// given the value's JSON type (`None`: the fact is absent).
+    pub fn holds_for_type(&self, json_type: Option<&str>) -> bool {
+        match (self, json_type) {
+            (Op::Exists(want), t) => t.is_some() == *want,
+            (Op::Type(types), Some(t)) => types.iter().any(|want| want == t),
+            _ => false,
+        }
+    }
+
     /// Whether the operator holds for a fact's value (`None`: the fact is absent).
     pub fn holds(&self, value: Option<&FactValue<'_>>, ignore_case: bool) -> bool {
         let Some(value) = value else {
@@ -165,7 +181,7 @@ impl Op {
                         .iter()
                         .any(|c| crate::spelling::within_edits(&t, c, *max))
             }
-            Op::Type(types) => types.iter().any(|t| t == json_type(value)),
+            Op::Type(types) => types.iter().any(|t| t == value.json_type()),
             Op::Mentions(words) => {
                 let t = text(value);
                 // Most messages lack one of the words anywhere: one search each says so
@@ -177,22 +193,6 @@ impl Op {
     }
 }
 
-/// A value's type in JSON terms.
-fn json_type(value: &FactValue<'_>) -> &'static str {
-    match value {
-        FactValue::Str(_) => "string",
-        FactValue::Int(_) => "number",
-        FactValue::Bool(_) => "boolean",
-        FactValue::Json(j) => match j {
-            Json::String(_) => "string",
-            Json::Number(_) => "number",
-            Json::Bool(_) => "boolean",
-            Json::Array(_) => "array",
-            Json::Object(_) => "object",
-            Json::Null => "null",
-        },
-    }
-}
 
 /// The value as text for string operators: strings as they are, other scalars as
 /// written in JSON.
@@ -249,6 +249,43 @@ fn loosely_equal(value: &FactValue<'_>, expected: &Json, ignore_case: bool) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Given only the value's type, `type:` and `exists:` answer as given the value.
+    #[test]
+    fn type_and_exists_answer_alike_from_the_type_alone() {
+        let json = [
+            Json::Null,
+            serde_json::json!([1]),
+            serde_json::json!({"a": 1}),
+            serde_json::json!("s"),
+            serde_json::json!(1.5),
+        ];
+        let values = [
+            None,
+            Some(FactValue::Str("x".into())),
+            Some(FactValue::Int(3)),
+            Some(FactValue::Bool(false)),
+            Some(FactValue::Json(&json[0])),
+            Some(FactValue::Json(&json[1])),
+            Some(FactValue::Json(&json[2])),
+            Some(FactValue::Json(&json[3])),
+            Some(FactValue::Json(&json[4])),
+        ];
+        let types = ["string", "number", "boolean", "null", "array", "object"];
+        let mut ops = vec![Op::Exists(true), Op::Exists(false)];
+        for (i, t) in types.iter().enumerate() {
+            ops.push(Op::Type(vec![(*t).to_owned()]));
+            ops.push(Op::Type(vec![(*t).to_owned(), types[(i + 2) % 6].to_owned()]));
+        }
+        for op in &ops {
+            assert!(op.needs_only_type());
+            for v in &values {
+                let json_type = v.as_ref().map(FactValue::json_type);
+                assert_eq!(op.holds_for_type(json_type), op.holds(v.as_ref(), false), "{op:?} {v:?}");
+            }
+        }
+        assert!(!Op::Matches(Regex::new("x").unwrap()).needs_only_type());
+    }
     use serde_json::json;
     use std::borrow::Cow;
 
