@@ -2,6 +2,7 @@
 //! per diagnosis (the top finding of each capture) and category, per status, the most
 //! frequent hosts, paths and clients, and how many captures had no specific diagnosis.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -81,16 +82,13 @@ impl Summary {
             }
             None => self.without_specific_diagnosis += 1,
         }
-        let status = status
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "no response".into());
-        *self.by_status.entry(status).or_default() += 1;
+        bump(&mut self.by_status, status_key(status, &mut [0; 5]));
         if let Some(url) = url {
             let (host, path) = host_and_path(url);
             if let Some(h) = host {
-                *self.hosts.entry(h).or_default() += 1;
+                bump(&mut self.hosts, &h);
             }
-            *self.paths.entry(path).or_default() += 1;
+            bump(&mut self.paths, path);
         }
         if let Some(c) = client {
             bump(&mut self.clients, c);
@@ -130,24 +128,48 @@ impl Summary {
     }
 }
 
-/// The host and path of a URL as reported (or a bare path).
-fn host_and_path(url: &str) -> (Option<String>, String) {
-    let strip_query = |p: &str| p.split(['?', '#']).next().unwrap_or("").to_owned();
+/// The host and path of a URL as reported (or a bare path), borrowed from it: counted
+/// on the thread that hands results out, for every capture.
+fn host_and_path(url: &str) -> (Option<Cow<'_, str>>, &str) {
     match url.split_once("://") {
         Some((_, rest)) => {
-            let (authority, path) = rest
-                .split_once('/')
-                .map(|(a, p)| (a, format!("/{p}")))
-                .unwrap_or((rest, "/".into()));
-            let host = authority
-                .rsplit('@')
-                .next()
-                .unwrap_or(authority)
-                .to_ascii_lowercase();
-            (Some(host), strip_query(&path))
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            let host = match host.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => Cow::Owned(host.to_ascii_lowercase()),
+                false => Cow::Borrowed(host),
+            };
+            let path = before_query(tail);
+            (Some(host), if path.is_empty() { "/" } else { path })
         }
-        None => (None, strip_query(url)),
+        None => (None, before_query(url)),
     }
+}
+
+/// The part of a URL or path before its query or fragment.
+fn before_query(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or("")
+}
+
+/// A status as counted: its digits, or `no response`.
+fn status_key(status: Option<u16>, digits: &mut [u8; 5]) -> &str {
+    let Some(mut n) = status else {
+        return "no response";
+    };
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits
+        .get(start..)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .unwrap_or("?")
 }
 
 /// The summary as tables for a terminal.
@@ -206,9 +228,26 @@ mod tests {
     fn hosts_and_paths_are_split_from_urls() {
         assert_eq!(
             host_and_path("https://API.x.com:8443/v1/chat?key=sk-…"),
-            (Some("api.x.com:8443".into()), "/v1/chat".into())
+            (Some("api.x.com:8443".into()), "/v1/chat")
         );
-        assert_eq!(host_and_path("/v1/models"), (None, "/v1/models".into()));
-        assert_eq!(host_and_path("http://h"), (Some("h".into()), "/".into()));
+        assert_eq!(host_and_path("/v1/models"), (None, "/v1/models"));
+        assert_eq!(host_and_path("http://h"), (Some("h".into()), "/"));
+        assert_eq!(host_and_path("http://u:p@h#x"), (Some("h".into()), "/"));
+        // The query is not the host's.
+        assert_eq!(host_and_path("http://h?key=sk-…"), (Some("h".into()), "/"));
+        assert_eq!(host_and_path("gw.example/v1#top"), (None, "gw.example/v1"));
+    }
+
+    #[test]
+    fn statuses_are_counted_by_their_digits() {
+        for (status, key) in [
+            (Some(0), "0"),
+            (Some(7), "7"),
+            (Some(404), "404"),
+            (Some(65535), "65535"),
+            (None, "no response"),
+        ] {
+            assert_eq!(status_key(status, &mut [0; 5]), key);
+        }
     }
 }
