@@ -244,10 +244,14 @@ fn eval(args: &EvalArgs) -> u8 {
         progress: (args.summary || args.format == EvalFormat::Jsonl)
             && std::io::stderr().is_terminal(),
     };
-    let choice = match args.color {
-        ColorArg::Auto => anstream::ColorChoice::Auto,
-        ColorArg::Always => anstream::ColorChoice::Always,
-        ColorArg::Never => anstream::ColorChoice::Never,
+    let choice = match (args.format, args.color) {
+        // JSON holds no escape sequence to strip (serde_json escapes every control
+        // character): written as it is. Stripping it anyway read every byte of a bulk
+        // run's output again, an eighth of its cost.
+        (EvalFormat::Json | EvalFormat::Jsonl, _) => anstream::ColorChoice::AlwaysAnsi,
+        (_, ColorArg::Auto) => anstream::ColorChoice::Auto,
+        (_, ColorArg::Always) => anstream::ColorChoice::Always,
+        (_, ColorArg::Never) => anstream::ColorChoice::Never,
     };
     let stdout = anstream::AutoStream::new(std::io::stdout().lock(), choice);
     let mut out = MaskingWriter::new(std::io::BufWriter::with_capacity(1 << 16, stdout));

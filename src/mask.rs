@@ -687,16 +687,18 @@ fn has_label_word(text: &[u8]) -> bool {
     // One pass, a byte at a time: a SIMD search for each starting letter (seven of
     // them, most common in URLs and user agents) took a call per occurrence, more than
     // the rest of masking a URL.
-    text.iter().enumerate().any(|(i, b)| match b.to_ascii_lowercase() {
-        b'k' => at(i, b"key"),
-        b't' => at(i, b"token"),
-        b'b' => at(i, b"bearer"),
-        b's' => at(i, b"secret") || at(i, b"sig"),
-        b'p' => at(i, b"pass") || at(i, b"pwd"),
-        b'h' => at(i, b"header value"),
-        b'c' => at(i, b"cookie"),
-        _ => false,
-    })
+    text.iter()
+        .enumerate()
+        .any(|(i, b)| match b.to_ascii_lowercase() {
+            b'k' => at(i, b"key"),
+            b't' => at(i, b"token"),
+            b'b' => at(i, b"bearer"),
+            b's' => at(i, b"secret") || at(i, b"sig"),
+            b'p' => at(i, b"pass") || at(i, b"pwd"),
+            b'h' => at(i, b"header value"),
+            b'c' => at(i, b"cookie"),
+            _ => false,
+        })
 }
 
 /// Replaces each match of `pattern` for which `replace` gives a replacement; borrows when
@@ -777,7 +779,11 @@ impl<W: std::io::Write> MaskingWriter<W> {
         if self.line.is_empty() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&self.line);
+        // Valid UTF-8 checked first: the fast path of what `from_utf8_lossy` does.
+        let text = match std::str::from_utf8(&self.line) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&self.line),
+        };
         let mut masked = self.redactor.redact(&text);
         if self.continues {
             masked = Cow::Owned(mask_dotted(mask_continued_line(&masked)).into_owned());
@@ -811,6 +817,11 @@ impl<W: std::io::Write> MaskingWriter<W> {
 
 /// The line, cut to `max` characters (its line break kept) with what was left out said.
 fn cut_line(line: &str, max: usize) -> Cow<'_, str> {
+    // No more bytes than the limit: no more characters either (the usual case, and
+    // every line when there is no limit), without counting them.
+    if line.len() <= max {
+        return Cow::Borrowed(line);
+    }
     let Some((cut_at, _)) = line.char_indices().nth(max) else {
         return Cow::Borrowed(line);
     };
@@ -929,12 +940,43 @@ mod tests {
     #[test]
     fn label_words_are_found_as_a_plain_search_finds_them() {
         let words = [
-            "key", "token", "bearer", "secret", "sig", "pass", "pwd", "header value", "cookie",
+            "key",
+            "token",
+            "bearer",
+            "secret",
+            "sig",
+            "pass",
+            "pwd",
+            "header value",
+            "cookie",
         ];
         let pieces = [
-            "KeY", "tOkEn", "BEARER", "Secret", "SIG", "pAss", "PWD", "Header Value", "cOOKIE",
-            "ke", "toke", "beare", "secre", "si", "pas", "pw", "header valu", "cooki", "k", "t",
-            "/v1/chat", "completions", "OpenAI/Python 1.109.1", "api.moleapi.com", " ", "令牌",
+            "KeY",
+            "tOkEn",
+            "BEARER",
+            "Secret",
+            "SIG",
+            "pAss",
+            "PWD",
+            "Header Value",
+            "cOOKIE",
+            "ke",
+            "toke",
+            "beare",
+            "secre",
+            "si",
+            "pas",
+            "pw",
+            "header valu",
+            "cooki",
+            "k",
+            "t",
+            "/v1/chat",
+            "completions",
+            "OpenAI/Python 1.109.1",
+            "api.moleapi.com",
+            " ",
+            "令牌",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..5000 {

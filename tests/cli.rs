@@ -227,6 +227,35 @@ fn colour_only_when_asked_or_on_a_terminal() {
     assert!(!stdout(&out).contains('\u{1b}'), "NO_COLOR wins");
 }
 
+/// JSON is written without the escape-code stripper (nothing in it to strip): an escape
+/// code a capture holds comes out escaped as JSON, never raw, even when colour is forced.
+#[test]
+fn json_output_never_holds_a_raw_escape_code() {
+    let dir = tempdir();
+    let line = serde_json::json!({
+        "request": {"method": "POST", "url": "https://api.moleapi.com/v1/chat/completions",
+                    "headers": {"User-Agent": "curl/8.5 \u{1b}[31mred\u{1b}[0m"}},
+        "response": {"status": 401, "body": {"error": {"message": "\u{1b}[1mInvalid token\u{1b}[0m"}}}
+    });
+    let path = dir.join("escape.jsonl");
+    std::fs::write(&path, format!("{line}\n{line}\n")).unwrap();
+    for format in ["json", "jsonl"] {
+        for color in ["auto", "always", "never"] {
+            let out = rulecheck(&[
+                "eval",
+                path.to_str().unwrap(),
+                "--format",
+                format,
+                "--color",
+                color,
+            ]);
+            let text = stdout(&out);
+            assert!(!text.contains('\u{1b}'), "{format} {color}: {text}");
+            assert!(text.contains("\\u001b"), "{format} {color}: {text}");
+        }
+    }
+}
+
 #[test]
 fn language_follows_flag_then_locale() {
     let path = fixture("captures/endpoint-twice-404.json");
