@@ -15,9 +15,7 @@ use serde::Serialize;
 use crate::capture::Capture;
 use crate::facts::{Fact, Facts};
 use crate::limits::Limits;
-use crate::rulebook::{
-    Condition, Lang, Op, Rule, RuleSet, Rulebook, Severity, StatusKey, Variant,
-};
+use crate::rulebook::{Condition, Lang, Op, Rule, RuleSet, Rulebook, Severity, StatusKey, Variant};
 
 /// The evidence value of a fact whose absence is the point (`key: {exists: false}`).
 pub const ABSENT: &str = "(absent)";

@@ -666,7 +666,10 @@ mod tests {
             let facts = Facts::derive(&capture);
             facts.request_body.type_at(&[key("messages")]);
             let parsed = facts.request_body.members().into_iter().flatten();
-            assert!(parsed.into_iter().all(|m| m.value.get().is_none()), "{body}");
+            assert!(
+                parsed.into_iter().all(|m| m.value.get().is_none()),
+                "{body}"
+            );
         }
     }
 }

@@ -193,7 +193,6 @@ impl Op {
     }
 }
 
-
 /// The value as text for string operators: strings as they are, other scalars as
 /// written in JSON.
 fn text<'v>(value: &'v FactValue<'_>) -> std::borrow::Cow<'v, str> {
@@ -275,13 +274,20 @@ mod tests {
         let mut ops = vec![Op::Exists(true), Op::Exists(false)];
         for (i, t) in types.iter().enumerate() {
             ops.push(Op::Type(vec![(*t).to_owned()]));
-            ops.push(Op::Type(vec![(*t).to_owned(), types[(i + 2) % 6].to_owned()]));
+            ops.push(Op::Type(vec![
+                (*t).to_owned(),
+                types[(i + 2) % 6].to_owned(),
+            ]));
         }
         for op in &ops {
             assert!(op.needs_only_type());
             for v in &values {
                 let json_type = v.as_ref().map(FactValue::json_type);
-                assert_eq!(op.holds_for_type(json_type), op.holds(v.as_ref(), false), "{op:?} {v:?}");
+                assert_eq!(
+                    op.holds_for_type(json_type),
+                    op.holds(v.as_ref(), false),
+                    "{op:?} {v:?}"
+                );
             }
         }
         assert!(!Op::Matches(Regex::new("x").unwrap()).needs_only_type());

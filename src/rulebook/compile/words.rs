@@ -228,7 +228,10 @@ mod tests {
     /// backslash and a `b`, left alone.
     #[test]
     fn a_boundary_inside_an_alternative_is_a_whole_word_boundary() {
-        assert_eq!(super::ascii_boundaries(r"no\b.{0,20}\b(x)"), r"no(?-u:\b).{0,20}(?-u:\b)(x)");
+        assert_eq!(
+            super::ascii_boundaries(r"no\b.{0,20}\b(x)"),
+            r"no(?-u:\b).{0,20}(?-u:\b)(x)"
+        );
         assert_eq!(super::ascii_boundaries(r"a\Bb"), r"a(?-u:\B)b");
         assert_eq!(super::ascii_boundaries(r"c:\\bin\.\d"), r"c:\\bin\.\d");
         let text = "format: rulecheck/v1\nname: t\nversion: 1.0.0\n\
