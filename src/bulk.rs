@@ -131,8 +131,8 @@ pub fn run_with<'s, R: BufRead, T: Send>(
     if options.threads <= 1 {
         loop {
             let batch = read_batch(&mut reader, &mut line_no, options)?;
-            if batch.lines.is_empty()
-                || hand_out(evaluate(&batch.text, &batch.lines, &work), &mut stats).is_break()
+            if batch.entries.is_empty()
+                || hand_out(evaluate(&batch.text, &batch.entries, &work), &mut stats).is_break()
             {
                 break;
             }
@@ -225,8 +225,8 @@ fn pipeline<T: Send>(
                         continue;
                     }
                     let lines = &batch.lines;
-                    let end = (start + LINES_PER_TAKE).min(lines.lines.len());
-                    let items = lines.lines.get(start..end).unwrap_or_default();
+                    let end = (start + LINES_PER_TAKE).min(lines.entries.len());
+                    let items = lines.entries.get(start..end).unwrap_or_default();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         evaluate(&lines.text, items, work)
                     }));
@@ -265,7 +265,7 @@ fn pipeline<T: Send>(
         drop(said);
         // Queues a batch's pieces.
         let submit = |number: usize, lines: Lines| -> Arc<Batch<T>> {
-            let count = lines.lines.len().div_ceil(LINES_PER_TAKE);
+            let count = lines.entries.len().div_ceil(LINES_PER_TAKE);
             let batch = Arc::new(Batch {
                 number,
                 lines,
@@ -308,8 +308,8 @@ fn pipeline<T: Send>(
             // Read and queue the next batch while the workers evaluate this one, then
             // hand this one out while they go on to the next.
             let next = next_batch()?;
-            let queued = (!next.lines.is_empty()).then(|| submit(number + 1, next));
-            let empty = batch.lines.lines.is_empty();
+            let queued = (!next.entries.is_empty()).then(|| submit(number + 1, next));
+            let empty = batch.lines.entries.is_empty();
             if !empty && !await_batch(number) {
                 return Err(std::io::Error::other(
                     "a worker thread stopped before its lines were evaluated",
@@ -350,7 +350,7 @@ type Line = (usize, Result<std::ops::Range<usize>, LineError>);
 #[derive(Default)]
 struct Lines {
     text: String,
-    lines: Vec<Line>,
+    entries: Vec<Line>,
 }
 
 /// Reads up to one batch of non-empty lines: `options.batch` lines, or the line that
@@ -362,11 +362,11 @@ fn read_batch<R: BufRead>(
 ) -> std::io::Result<Lines> {
     let mut batch = Lines {
         text: String::with_capacity(options.batch_bytes.min(1 << 20)),
-        lines: Vec::new(),
+        entries: Vec::new(),
     };
     let mut buf = Vec::new();
     let max_line = options.eval.limits.line_bytes;
-    while batch.lines.len() < options.batch && batch.text.len() < options.batch_bytes {
+    while batch.entries.len() < options.batch && batch.text.len() < options.batch_bytes {
         buf.clear();
         let n = read_line_limited(reader, &mut buf, max_line)?;
         if n == 0 {
@@ -394,7 +394,7 @@ fn read_batch<R: BufRead>(
                 }),
             }
         };
-        batch.lines.push((*line_no, entry));
+        batch.entries.push((*line_no, entry));
     }
     Ok(batch)
 }
@@ -739,12 +739,12 @@ mod tests {
         let mut read = Vec::new();
         loop {
             let batch = read_batch(&mut reader, &mut line_no, options).unwrap();
-            if batch.lines.is_empty() {
+            if batch.entries.is_empty() {
                 break;
             }
             assert!(batch.text.len() < 1000 + 99, "{}", batch.text.len());
-            sizes.push(batch.lines.len());
-            for (_, entry) in &batch.lines {
+            sizes.push(batch.entries.len());
+            for (_, entry) in &batch.entries {
                 if let Ok(range) = entry {
                     read.push(batch.text.get(range.clone()).unwrap().to_owned());
                 }
