@@ -280,9 +280,7 @@ fn per_capture<'s>(
         Output::Text(lang) => report::render_capture_text(&report, lang),
         Output::Markdown(lang) => report::render_capture_markdown(&report, lang),
         Output::Json => report::json_item(&report),
-        Output::Jsonl | Output::Summary { .. } => {
-            serde_json::to_string(&report).unwrap_or_default() + "\n"
-        }
+        Output::Jsonl | Output::Summary { .. } => report::jsonl_line(&report),
     })
 }
 

@@ -162,6 +162,25 @@ impl<'s> Report<'s> {
     }
 }
 
+/// One capture's report as a line of JSON Lines, its line break included (a line
+/// break alone if it cannot be serialised). Written into a buffer sized like the
+/// thread's last line: grown from empty by doubling, a 2 KB line took eight
+/// reallocations and cost about a twentieth of a bulk run.
+pub fn jsonl_line(report: &CaptureReport) -> String {
+    thread_local! {
+        static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let hint = LAST_LEN.get();
+    let mut line = Vec::with_capacity(hint + hint / 4 + 1);
+    if serde_json::to_writer(&mut line, report).is_err() {
+        line.clear();
+    }
+    line.push(b'\n');
+    LAST_LEN.set(line.len());
+    // serde_json writes UTF-8; the check is the one `String::from_utf8` always makes.
+    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// One capture's report as an element of [`Report::json_frame`]'s list: a line break
 /// and the pretty JSON indented to its depth; after the last, `\n  ` closes the list.
 pub fn json_item(report: &CaptureReport) -> String {
