@@ -658,7 +658,8 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
 }
 
 /// Whether a key pattern could match `text`. Every key shape (`sk-` and 12 more, a
-/// 32-character token, …) is 15 or more key characters (`[A-Za-z0-9_-]`) in a row; a
+/// 32-character token, …) is 15 or more key characters (`[A-Za-z0-9_-]`) in a row, but
+/// a dotted token (`eyJ…`) of short parts, which is 23 value characters and an `eyJ`; a
 /// labelled value (`api key: …`, `Bearer …`, `token=…`, `password: …`) is 8 or more
 /// value characters after a label word; a password in a URL has `://` and `@`; a
 /// value encoded whole has 12 or more `%` in a row of value characters. Text
@@ -695,11 +696,16 @@ fn could_hold_key(text: &str) -> bool {
     }
     let userinfo = memchr::memmem::find(text.as_bytes(), b"://").is_some()
         && memchr::memchr(b'@', text.as_bytes()).is_some();
-    userinfo || (longest_value >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes())))
+    // A dotted token's parts can each be shorter than 15: 23 characters and an `eyJ`.
+    let dotted = longest_value >= 23 && memchr::memmem::find(text.as_bytes(), b"eyJ").is_some();
+    userinfo
+        || dotted
+        || (longest_value >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes())))
 }
 
 /// Whether `text` holds a label word of a credential (`key`, `bearer`, `token`,
-/// `secret`, `pass`, `pwd`, `sig`, `header value`, `cookie`) in any ASCII case.
+/// `secret`, `pass`, `pwd`, `sig`, `header value`, `header field value`, `cookie`) in
+/// any ASCII case: every label of [`CONTEXT_KEYS`] holds one.
 fn has_label_word(text: &[u8]) -> bool {
     let at = |i: usize, word: &[u8]| {
         text.get(i..i + word.len())
@@ -716,7 +722,7 @@ fn has_label_word(text: &[u8]) -> bool {
             b'b' => at(i, b"bearer"),
             b's' => at(i, b"secret") || at(i, b"sig"),
             b'p' => at(i, b"pass") || at(i, b"pwd"),
-            b'h' => at(i, b"header value"),
+            b'h' => at(i, b"header value") || at(i, b"header field value"),
             b'c' => at(i, b"cookie"),
             _ => false,
         })
@@ -1436,6 +1442,21 @@ mod tests {
         );
         for chunk in [1, 2, 7, 64] {
             assert_eq!(written(chunk), whole, "writes of {chunk} bytes");
+        }
+    }
+
+    /// The quick check before the patterns lets through every text a pattern masks:
+    /// a dotted token whose parts are each under 15 characters, and a refused header
+    /// value whose message says `header field value` and names no other label.
+    #[test]
+    fn the_check_before_the_patterns_misses_no_shape_or_label() {
+        let r = Redactor::default();
+        for (text, secret) in [
+            ("got eyJhbGciO.eyJzdWIiO.SflKxwRJ ok", "eyJzdWIiO"),
+            ("invalid header field value \"sk-1a2b3c4d\\n\"", "1a2b3c4d"),
+        ] {
+            let shown = r.redact(text);
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 
