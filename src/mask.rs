@@ -1026,21 +1026,25 @@ mod tests {
         assert_eq!(Redactor::new([key]).redact_known(near), near);
     }
 
+    /// The label words of credentials, as `label_word_at` looks for them.
+    const LABEL_WORDS: [&str; 10] = [
+        "key",
+        "token",
+        "bearer",
+        "secret",
+        "sig",
+        "pass",
+        "pwd",
+        "header value",
+        "header field value",
+        "cookie",
+    ];
+
     /// The label words are found in any ASCII case, anywhere, as a plain search of the
     /// lower-cased text finds them.
     #[test]
     fn label_words_are_found_as_a_plain_search_finds_them() {
-        let words = [
-            "key",
-            "token",
-            "bearer",
-            "secret",
-            "sig",
-            "pass",
-            "pwd",
-            "header value",
-            "cookie",
-        ];
+        let words = LABEL_WORDS;
         let pieces = [
             "KeY",
             "tOkEn",
@@ -1568,67 +1572,24 @@ mod tests {
         assert!(yes > 5_000 && no > 5_000, "{yes} {no}");
     }
 
-    /// The quick check as it was, each thing looked for by a search of its own: the
+    /// The quick check said plainly, each thing looked for by a search of its own: the
     /// reference the one-pass check is held to.
     fn could_hold_key_by_searches(text: &str) -> bool {
-        let (mut run, mut value_run, mut longest_value) = (0usize, 0usize, 0usize);
-        // Percent signs in the current value run: a value encoded whole (`%73%6B%2D…`).
-        let mut escapes = 0usize;
-        for b in text.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {
-                run += 1;
-                if run >= 15 {
-                    return true;
-                }
-                value_run += 1;
-            } else if matches!(b, b'.' | b'%' | b'~' | b'+' | b'/') {
-                run = 0;
-                value_run += 1;
-                if b == b'%' {
-                    escapes += 1;
-                    if escapes >= 12 {
-                        return true;
-                    }
-                }
-            } else {
-                run = 0;
-                value_run = 0;
-                escapes = 0;
-            }
-            longest_value = longest_value.max(value_run);
-        }
-        let userinfo = memchr::memmem::find(text.as_bytes(), b"://").is_some()
-            && memchr::memchr(b'@', text.as_bytes()).is_some();
-        // A dotted token's parts can each be shorter than 15: 23 characters and an `eyJ`.
-        let dotted = longest_value >= 23 && memchr::memmem::find(text.as_bytes(), b"eyJ").is_some();
-        userinfo
+        let key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        let value_char = |c: char| key_char(c) || ".%~+/".contains(c);
+        let long_run = text.split(|c| !key_char(c)).any(|run| run.len() >= 15);
+        let values: Vec<&str> = text.split(|c| !value_char(c)).collect();
+        let encoded = values.iter().any(|v| v.matches('%').count() >= 12);
+        let longest_value = values.iter().map(|v| v.len()).max().unwrap_or(0);
+        let userinfo = text.contains("://") && text.contains('@');
+        let dotted = longest_value >= 23 && text.contains("eyJ");
+        let lower = text.to_ascii_lowercase();
+        let label = LABEL_WORDS.iter().any(|w| lower.contains(w));
+        long_run
+            || encoded
+            || userinfo
             || dotted
-            || (longest_value >= 8 && (!text.is_ascii() || has_label_word(text.as_bytes())))
-    }
-
-    /// Whether `text` holds a label word of a credential (`key`, `bearer`, `token`,
-    /// `secret`, `pass`, `pwd`, `sig`, `header value`, `header field value`, `cookie`) in
-    /// any ASCII case: every label of [`CONTEXT_KEYS`] holds one.
-    fn has_label_word(text: &[u8]) -> bool {
-        let at = |i: usize, word: &[u8]| {
-            text.get(i..i + word.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(word))
-        };
-        // One pass, a byte at a time: a SIMD search for each starting letter (seven of
-        // them, most common in URLs and user agents) took a call per occurrence, more than
-        // the rest of masking a URL.
-        text.iter()
-            .enumerate()
-            .any(|(i, b)| match b.to_ascii_lowercase() {
-                b'k' => at(i, b"key"),
-                b't' => at(i, b"token"),
-                b'b' => at(i, b"bearer"),
-                b's' => at(i, b"secret") || at(i, b"sig"),
-                b'p' => at(i, b"pass") || at(i, b"pwd"),
-                b'h' => at(i, b"header value") || at(i, b"header field value"),
-                b'c' => at(i, b"cookie"),
-                _ => false,
-            })
+            || (longest_value >= 8 && (!text.is_ascii() || label))
     }
 
     /// The quick check before the patterns lets through every text a pattern masks:
