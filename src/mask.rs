@@ -954,21 +954,26 @@ impl<W: std::io::Write> Drop for MaskingWriter<W> {
 mod tests {
     use super::*;
 
+    /// A deterministic stream of numbers below the bound asked (xorshift), for tests
+    /// that build varied text.
+    fn numbers_below(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |bound| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound as u64) as usize
+        }
+    }
+
     /// The window table answers as a plain search of every window would, on runs that
     /// share a window with the secrets at every offset and on runs that share none.
     #[test]
     fn window_set_finds_exactly_the_shared_windows() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = numbers_below(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
         let mut word = |len: u64| -> Vec<u8> {
             (0..len)
-                .map(|_| alphabet[next(64) as usize % alphabet.len()])
+                .map(|_| alphabet[next(64) % alphabet.len()])
                 .collect()
         };
         for _ in 0..200 {
@@ -1073,14 +1078,11 @@ mod tests {
             " ",
             "令牌",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = numbers_below(0x2545_f491_4f6c_dd1d);
         for _ in 0..5000 {
             let mut text = String::new();
             for _ in 0..4 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+                text.push_str(pieces[next(pieces.len())]);
             }
             let lower = text.to_ascii_lowercase();
             let plain = words.iter().any(|w| lower.contains(w));
@@ -1512,13 +1514,7 @@ mod tests {
     /// apart, `eyJ` tokens, percent signs, long runs, non-ASCII letters.
     #[test]
     fn the_quick_check_answers_as_separate_searches_do() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = numbers_below(0x9e37_79b9_7f4a_7c15);
         let pieces = [
             "KEY",
             "key",
