@@ -4,10 +4,10 @@
 //! A fact the capture does not hold makes every operator false except
 //! `exists: false`, which is true. Nothing here errors at run time.
 
-use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::facts::{Fact, FactValue};
+use crate::rulebook::Pattern;
 use crate::yaml::Pos;
 
 /// A condition tree.
@@ -70,7 +70,7 @@ pub enum Op {
     Between(f64, f64),
     /// A status class: `4` for `4xx`.
     Class(u16),
-    Matches(Regex),
+    Matches(Pattern),
     StartsWith(String),
     EndsWith(String),
     Contains(String),
@@ -95,7 +95,7 @@ pub enum Op {
 #[derive(Clone, Debug)]
 pub struct Word {
     pub name: String,
-    pub regex: std::sync::Arc<Regex>,
+    pub pattern: std::sync::Arc<Pattern>,
 }
 
 /// Where sentences end, in English and Chinese: `. `, `! `, `? `, `; `, `。`, `！`, `？`,
@@ -186,8 +186,8 @@ impl Op {
                 let t = text(value);
                 // Most messages lack one of the words anywhere: one search each says so
                 // before the text is cut into sentences.
-                words.iter().all(|w| w.regex.is_match(&t))
-                    && sentences(&t).any(|s| words.iter().all(|w| w.regex.is_match(s)))
+                words.iter().all(|w| w.pattern.is_match(&t))
+                    && sentences(&t).any(|s| words.iter().all(|w| w.pattern.is_match(s)))
             }
         }
     }
@@ -290,10 +290,14 @@ mod tests {
                 );
             }
         }
-        assert!(!Op::Matches(Regex::new("x").unwrap()).needs_only_type());
+        assert!(!Op::Matches(pattern("x")).needs_only_type());
     }
     use serde_json::json;
     use std::borrow::Cow;
+
+    fn pattern(source: &str) -> Pattern {
+        Pattern::new(source, false, 1 << 20).unwrap()
+    }
 
     fn s(v: &str) -> FactValue<'_> {
         FactValue::Str(Cow::Borrowed(v))
@@ -306,7 +310,7 @@ mod tests {
             Op::In(vec![json!(1)]),
             Op::Gt(0.0),
             Op::Class(4),
-            Op::Matches(Regex::new(".*").unwrap()),
+            Op::Matches(pattern(".*")),
             Op::StartsWith(String::new()),
             Op::Contains(String::new()),
             Op::Exists(true),
@@ -367,11 +371,9 @@ mod tests {
         assert!(Op::Contains("sk-".into()).holds(Some(&v), false));
         assert!(!Op::Contains("SK-".into()).holds(Some(&v), false));
         assert!(Op::Contains("sk-".into()).holds(Some(&v), true));
-        assert!(Op::Matches(Regex::new(r"^Bearer\s+sk-").unwrap()).holds(Some(&v), false));
-        assert!(!Op::Matches(Regex::new(r"^sk-").unwrap()).holds(Some(&v), false));
-        assert!(
-            Op::Matches(Regex::new(r"^4\d\d$").unwrap()).holds(Some(&FactValue::Int(404)), false)
-        );
+        assert!(Op::Matches(pattern(r"^Bearer\s+sk-")).holds(Some(&v), false));
+        assert!(!Op::Matches(pattern(r"^sk-")).holds(Some(&v), false));
+        assert!(Op::Matches(pattern(r"^4\d\d$")).holds(Some(&FactValue::Int(404)), false));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod compile;
 pub mod condition;
+pub mod pattern;
 pub mod schema;
 pub mod template;
 
@@ -15,6 +16,7 @@ use std::path::Path;
 
 pub use compile::compile;
 pub use condition::{Condition, Op, Test};
+pub use pattern::Pattern;
 pub use template::Template;
 
 use crate::capture::Capture;

@@ -182,8 +182,8 @@ pub(super) fn compile_derived_case(
 pub(super) fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedExtract> {
     let source = cx.string(node, "`extract`")?.to_owned();
     let pattern = compile_regex(cx, &source, node, false)?;
-    let groups = pattern.captures_len() - 1;
-    let named = pattern.capture_names().any(|n| n == Some("value"));
+    let groups = pattern.group_count();
+    let named = pattern.has_group("value");
     if !named && groups != 1 {
         cx.error(
             Code::NotAllowed,
@@ -196,12 +196,7 @@ pub(super) fn compile_extract(cx: &mut Ctx<'_>, node: &Node) -> Option<DerivedEx
         return None;
     }
     Some(Box::new(move |text: &str| {
-        let captures = pattern.captures(text)?;
-        let m = if named {
-            captures.name("value")
-        } else {
-            captures.get(1)
-        }?;
-        (!m.is_empty()).then(|| m.as_str().to_owned())
+        let value = pattern.group(text, named.then_some("value"))?;
+        (!value.is_empty()).then(|| value.to_owned())
     }))
 }

@@ -27,7 +27,6 @@ use words::*;
 
 use std::collections::{BTreeMap, HashMap};
 
-use regex::RegexBuilder;
 use serde_json::Value as Json;
 
 use super::condition::{Condition, OPERATORS, Op, TYPES, Test};

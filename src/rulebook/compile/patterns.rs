@@ -1,23 +1,21 @@
 //! Patterns: compiled with the limits of `rulecheck limits`, errors pointed at the spot.
 
 use super::*;
+use crate::rulebook::pattern::{Pattern, PatternError};
 
-/// A `matches:` or `extract:` pattern, compiled now so a bad one is reported at load,
-/// the same for every rulebook.
+/// A `matches:`, `words:` or `extract:` pattern, compiled now so a bad one is reported
+/// at load, the same for every rulebook.
 pub(super) fn compile_regex(
     cx: &mut Ctx<'_>,
     pattern: &str,
     node: &Node,
     ignore_case: bool,
-) -> Option<regex::Regex> {
+) -> Option<Pattern> {
     // Once the patterns' budget ran out (said once, at the first), no more are built.
     if cx.regex_budget_spent {
         return None;
     }
-    let built = RegexBuilder::new(pattern)
-        .case_insensitive(ignore_case)
-        .size_limit(cx.regex_bytes)
-        .build();
+    let built = Pattern::new(pattern, ignore_case, cx.regex_bytes);
     // Every pattern is charged to the budget of all the rulebook's patterns, one found
     // over `regex-bytes` included (finding out is work): a rulebook of thousands of
     // patterns each just under the limit is refused before it holds gigabytes.
@@ -34,45 +32,43 @@ pub(super) fn compile_regex(
         cx.regex_budget_spent = true;
         return None;
     }
-    match built {
-        Ok(re) => Some(re),
-        Err(e) => {
-            // regex-syntax knows where in the pattern the problem is.
-            let (offset, reason) = match regex_syntax::Parser::new().parse(pattern) {
-                Err(regex_syntax::Error::Parse(p)) => (p.span().start.offset, p.kind().to_string()),
-                Err(regex_syntax::Error::Translate(t)) => {
-                    (t.span().start.offset, t.kind().to_string())
-                }
-                _ => (
-                    0,
-                    e.to_string().lines().last().unwrap_or("").trim().to_owned(),
-                ),
-            };
-            let char_offset = pattern
-                .get(..offset)
-                .map(|p| p.chars().count())
-                .unwrap_or(0);
-            let mut help =
-                String::from("the regex crate's syntax has no look-around or back-references");
-            if reason.contains("look-around") || pattern.contains("(?=") || pattern.contains("(?!")
-            {
-                help = "look-ahead/look-behind are not supported: match the text itself, or use `not:` around a second test".into();
-            } else if pattern.contains("\\1") || reason.contains("backreference") {
-                help = "back-references are not supported: spell out the alternatives".into();
-            } else if reason.contains("size limit") || e.to_string().contains("size limit") {
-                help = "the pattern compiles too large: simplify it or split it into several tests"
-                    .into();
-            }
-            let pos = offset_pos(cx.source, node.pos, char_offset);
-            cx.error(
-                Code::BadRegex,
-                pos,
-                format!("the regex does not compile: {reason}"),
-                help,
-            );
-            None
-        }
+    let e = match built {
+        Ok(compiled) => return Some(compiled),
+        Err(e) => e,
+    };
+    // regex-syntax knows where in the pattern the problem is.
+    let (offset, reason) = match &e {
+        PatternError::Syntax(syntax) => match syntax.as_ref() {
+            regex_syntax::Error::Parse(p) => (p.span().start.offset, p.kind().to_string()),
+            regex_syntax::Error::Translate(t) => (t.span().start.offset, t.kind().to_string()),
+            other => (0, other.to_string()),
+        },
+        PatternError::TooBig(limit) => (
+            0,
+            format!("it compiles to more than {limit} bytes (regex-bytes)"),
+        ),
+        PatternError::Other(message) => (0, message.clone()),
+    };
+    let char_offset = pattern
+        .get(..offset)
+        .map(|p| p.chars().count())
+        .unwrap_or(0);
+    let mut help = String::from("the regex crate's syntax has no look-around or back-references");
+    if reason.contains("look-around") || pattern.contains("(?=") || pattern.contains("(?!") {
+        help = "look-ahead/look-behind are not supported: match the text itself, or use `not:` around a second test".into();
+    } else if pattern.contains("\\1") || reason.contains("backreference") {
+        help = "back-references are not supported: spell out the alternatives".into();
+    } else if matches!(e, PatternError::TooBig(_)) {
+        help = "the pattern compiles too large: simplify it, split it into several tests, or raise the limit with --limit regex-bytes=N".into();
     }
+    let pos = offset_pos(cx.source, node.pos, char_offset);
+    cx.error(
+        Code::BadRegex,
+        pos,
+        format!("the regex does not compile: {reason}"),
+        help,
+    );
+    None
 }
 
 /// Charges a built pattern (or one refused as over `regex-bytes`) to the budget;

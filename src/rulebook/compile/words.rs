@@ -56,10 +56,10 @@ pub(super) fn compile_words(cx: &mut Ctx<'_>, root: &Node) -> Vec<Word> {
             continue;
         }
         let pattern = alternatives.join("|");
-        if let Some(regex) = compile_regex(cx, &pattern, v, true) {
+        if let Some(pattern) = compile_regex(cx, &pattern, v, true) {
             out.push(Word {
                 name,
-                regex: Arc::new(regex),
+                pattern: Arc::new(pattern),
             });
         }
     }
