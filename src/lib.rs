@@ -48,3 +48,18 @@ pub mod spelling;
 pub mod summary;
 pub mod trace;
 pub mod yaml;
+
+/// What the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A deterministic stream of numbers below the bound asked (xorshift), for tests
+    /// that build varied text.
+    pub(crate) fn numbers_below(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |bound| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound as u64) as usize
+        }
+    }
+}

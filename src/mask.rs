@@ -953,17 +953,7 @@ impl<W: std::io::Write> Drop for MaskingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A deterministic stream of numbers below the bound asked (xorshift), for tests
-    /// that build varied text.
-    fn numbers_below(mut seed: u64) -> impl FnMut(usize) -> usize {
-        move |bound| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound as u64) as usize
-        }
-    }
+    use crate::test_support::numbers_below;
 
     /// The window table answers as a plain search of every window would, on runs that
     /// share a window with the secrets at every offset and on runs that share none.

@@ -125,6 +125,7 @@ impl Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::numbers_below;
 
     /// Patterns of the kinds rulebooks hold: words at ASCII boundaries in English and
     /// Chinese (as `words:` builds them), anchors, Unicode classes, counted repetition,
@@ -196,15 +197,6 @@ mod tests {
         "0",
         "9",
     ];
-
-    fn numbers_below(mut seed: u64) -> impl FnMut(usize) -> usize {
-        move |bound| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound as u64) as usize
-        }
-    }
 
     /// With engines left out, a pattern still matches exactly as the regex crate's
     /// `Regex` does: the same texts, the same capture groups, case folded or not.
