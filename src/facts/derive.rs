@@ -58,7 +58,7 @@ fn raw_json_type(raw: &str) -> Option<&'static str> {
 /// One top-level member of a JSON body: its text as read, and its value once asked for.
 struct Member<'c> {
     key: &'c str,
-    raw: &'c serde_json::value::RawValue,
+    raw: &'c str,
     value: OnceCell<Option<Json>>,
 }
 
@@ -80,11 +80,15 @@ impl<'c> BodyView<'c> {
         };
         self.members
             .get_or_init(|| {
+                let mut members = object_members(raw.get())?;
                 // A repeated key: the last wins, as in the tree (and as gateways read it).
-                let map: std::collections::BTreeMap<&'c str, &'c serde_json::value::RawValue> =
-                    serde_json::from_str(raw.get()).ok()?;
+                // Reversed, then sorted stably, the last of each key comes first.
+                members.reverse();
+                members.sort_by_key(|(key, _)| *key);
+                members.dedup_by_key(|(key, _)| *key);
                 Some(
-                    map.into_iter()
+                    members
+                        .into_iter()
                         .map(|(key, raw)| Member {
                             key,
                             raw,
@@ -118,7 +122,7 @@ impl<'c> BodyView<'c> {
             .and_then(|i| members.get(i))?;
         let value = at
             .value
-            .get_or_init(|| serde_json::from_str(at.raw.get()).ok())
+            .get_or_init(|| serde_json::from_str(at.raw).ok())
             .as_ref()?;
         walk(value, rest)
     }
@@ -140,7 +144,7 @@ impl<'c> BodyView<'c> {
             _ => None,
         };
         match member {
-            Some(Some(m)) if m.value.get().is_none() => raw_json_type(m.raw.get()),
+            Some(Some(m)) if m.value.get().is_none() => raw_json_type(m.raw),
             Some(None) => None,
             _ => self.at(path).map(super::json_type_name),
         }

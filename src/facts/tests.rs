@@ -453,3 +453,103 @@ fn the_key_an_error_quotes_is_compared_with_the_key_sent() {
         assert_eq!(with(m, Some(sent)).0, None, "{m}");
     }
 }
+
+/// The members of a body found by looking for where each value ends are the members
+/// serde_json reads, on objects of every kind of value, with strings that hold quotes,
+/// escapes, brackets and Chinese, spaces anywhere JSON allows them, keys repeated (the
+/// last wins) and keys with an escape (both refuse the body).
+#[test]
+fn object_members_are_the_members_serde_json_reads() {
+    let mut next = crate::test_support::numbers_below(0x51_7cc1_b727_220a);
+    let strings = [
+        r#""""#,
+        r#""plain""#,
+        r#""a \"quoted\" word""#,
+        r#""back\\slash\\""#,
+        r#""{[not]} a {structure""#,
+        r#""\u4e2d\u6587 中文 \n\t""#,
+        r#""ends with \\\"""#,
+    ];
+    let keys = [
+        "model",
+        "max_tokens",
+        "messages",
+        "stream",
+        "k\\\"ey",
+        "",
+        "中文",
+    ];
+    fn space(next: &mut impl FnMut(usize) -> usize) -> &'static str {
+        [" ", "", "\n  ", "\t", "", "\r\n"][next(6)]
+    }
+    fn value(next: &mut impl FnMut(usize) -> usize, strings: &[&str], depth: usize) -> String {
+        let atoms = ["0", "-12.5e3", "4096", "true", "false", "null"];
+        match next(if depth > 2 { 2 } else { 4 }) {
+            0 => strings[next(strings.len())].to_owned(),
+            1 => atoms[next(atoms.len())].to_owned(),
+            2 => {
+                let items: Vec<String> = (0..next(4))
+                    .map(|_| {
+                        format!(
+                            "{}{}{}",
+                            space(next),
+                            value(next, strings, depth + 1),
+                            space(next)
+                        )
+                    })
+                    .collect();
+                format!("[{}]", items.join(","))
+            }
+            _ => {
+                let members: Vec<String> = (0..next(4))
+                    .map(|_| {
+                        format!(
+                            "{}:{}",
+                            strings[next(strings.len())],
+                            value(next, strings, depth + 1)
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+        }
+    }
+    let mut objects = 0;
+    for _ in 0..5000 {
+        let members: Vec<String> = (0..next(6))
+            .map(|_| {
+                let key = keys[next(keys.len())];
+                let (a, b, c, d) = (
+                    space(&mut next),
+                    space(&mut next),
+                    space(&mut next),
+                    space(&mut next),
+                );
+                format!("{a}\"{key}\"{b}:{c}{}{d}", value(&mut next, &strings, 0))
+            })
+            .collect();
+        let text = format!(
+            "{}{{{}}}{}",
+            space(&mut next),
+            members.join(","),
+            space(&mut next)
+        );
+        let theirs: Option<std::collections::BTreeMap<&str, &serde_json::value::RawValue>> =
+            serde_json::from_str(&text).ok();
+        let theirs = theirs.map(|m| {
+            m.into_iter()
+                .map(|(k, v)| (k, v.get()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        });
+        let ours = object_members(&text)
+            .map(|m| m.into_iter().collect::<std::collections::BTreeMap<_, _>>());
+        assert_eq!(ours, theirs, "{text}");
+        objects += usize::from(theirs.is_some_and(|m| m.len() > 1));
+    }
+    // Most objects are read (a key with an escape refuses some) and hold several members.
+    assert!(objects > 1000, "{objects}");
+    // Not an object: nothing.
+    for text in ["[1, 2]", "\"text\"", "12", "null"] {
+        assert_eq!(object_members(text), None, "{text}");
+    }
+}
