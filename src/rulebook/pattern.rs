@@ -57,12 +57,14 @@ impl Pattern {
         let syntax = syntax::Config::new().case_insensitive(ignore_case);
         let hir =
             syntax::parse_with(source, &syntax).map_err(|e| PatternError::Syntax(Box::new(e)))?;
+        // What is left out, and why: the module's doc.
         let config = meta::Config::new()
             .match_kind(MatchKind::LeftmostFirst)
             .nfa_size_limit(Some(size_limit))
-            .onepass(false);
+            .onepass(false)
+            .auto_prefilter(!ignore_case);
         let regex = meta::Builder::new()
-            .configure(config.auto_prefilter(!ignore_case))
+            .configure(config)
             .build_from_hir(&hir)
             .map_err(|e| match e.size_limit() {
                 Some(limit) => PatternError::TooBig(limit),
@@ -77,6 +79,12 @@ impl Pattern {
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    /// The heap the compiled pattern holds, caches not counted: what leaving engines
+    /// out saves is measured by it.
+    pub fn memory_usage(&self) -> usize {
+        self.regex.memory_usage()
     }
 
     /// Whether the pattern matches anywhere in `text`.
@@ -111,14 +119,6 @@ impl Pattern {
             None => captures.get_group(1),
         }?;
         text.get(span.range())
-    }
-}
-
-impl Pattern {
-    /// The heap the compiled pattern holds, caches not counted (`rulecheck limits` and
-    /// the tests read it).
-    pub fn memory_usage(&self) -> usize {
-        self.regex.memory_usage()
     }
 }
 
