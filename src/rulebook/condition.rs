@@ -95,7 +95,7 @@ pub enum Op {
 #[derive(Clone, Debug)]
 pub struct Word {
     pub name: String,
-    pub pattern: std::sync::Arc<Pattern>,
+    pub pattern: Pattern,
 }
 
 /// Where sentences end, in English and Chinese: `. `, `! `, `? `, `; `, `。`, `！`, `？`,

@@ -28,7 +28,8 @@ use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{MatchKind, PatternID};
 
-/// A compiled pattern and its text.
+/// A compiled pattern and its text. A clone shares both (a rule's words are clones of
+/// the vocabulary's).
 #[derive(Clone, Debug)]
 pub struct Pattern {
     source: Arc<str>,

@@ -57,10 +57,7 @@ pub(super) fn compile_words(cx: &mut Ctx<'_>, root: &Node) -> Vec<Word> {
         }
         let pattern = alternatives.join("|");
         if let Some(pattern) = compile_regex(cx, &pattern, v, true) {
-            out.push(Word {
-                name,
-                pattern: Arc::new(pattern),
-            });
+            out.push(Word { name, pattern });
         }
     }
     out
