@@ -736,10 +736,8 @@ fn could_hold_key(text: &str) -> bool {
             BYTE_CLASSES
                 .get(usize::from(b))
                 .is_some_and(|class| class & LABEL_START != 0)
-                && label_word_at(bytes, i).is_some_and(|word| {
-                    long_value
-                        || matches!(word, b"cookie" | b"header value" | b"header field value")
-                })
+                && label_word_at(bytes, i)
+                    .is_some_and(|labels| long_value || labels == Labels::AnyValue)
         })
     };
     let has = |needle: &str| memchr::memmem::find(bytes, needle.as_bytes()).is_some();
@@ -787,23 +785,33 @@ static BYTE_CLASSES: [u8; 256] = {
     }
 };
 
-/// Whether a label word of a credential (`key`, `bearer`, `token`, `secret`, `pass`,
-/// `pwd`, `sig`, `header value`, `header field value`, `cookie`) starts at byte `i` of
-/// `text`, in any ASCII case: every label of [`CONTEXT_KEYS`] holds one.
-fn label_word_at(text: &[u8], i: usize) -> Option<&'static [u8]> {
-    let at = |word: &'static [u8]| {
+/// What a label of [`CONTEXT_KEYS`] masks after it: 8 or more value characters, or
+/// (a cookie's values, a refused header value) any six characters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Labels {
+    LongValue,
+    AnyValue,
+}
+
+/// The label word of a credential (`key`, `bearer`, `token`, `secret`, `pass`, `pwd`,
+/// `sig`, `header value`, `header field value`, `cookie`) that starts at byte `i` of
+/// `text`, in any ASCII case, by what it labels: every label of [`CONTEXT_KEYS`] holds
+/// one.
+fn label_word_at(text: &[u8], i: usize) -> Option<Labels> {
+    let at = |word: &[u8]| {
         text.get(i..i + word.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(word))
-            .then_some(word)
     };
+    let long = |found: bool| found.then_some(Labels::LongValue);
+    let any = |found: bool| found.then_some(Labels::AnyValue);
     match text.get(i).map(u8::to_ascii_lowercase) {
-        Some(b'k') => at(b"key"),
-        Some(b't') => at(b"token"),
-        Some(b'b') => at(b"bearer"),
-        Some(b's') => at(b"secret").or_else(|| at(b"sig")),
-        Some(b'p') => at(b"pass").or_else(|| at(b"pwd")),
-        Some(b'h') => at(b"header value").or_else(|| at(b"header field value")),
-        Some(b'c') => at(b"cookie"),
+        Some(b'k') => long(at(b"key")),
+        Some(b't') => long(at(b"token")),
+        Some(b'b') => long(at(b"bearer")),
+        Some(b's') => long(at(b"secret") || at(b"sig")),
+        Some(b'p') => long(at(b"pass") || at(b"pwd")),
+        Some(b'h') => any(at(b"header value") || at(b"header field value")),
+        Some(b'c') => any(at(b"cookie")),
         _ => None,
     }
 }
