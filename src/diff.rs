@@ -284,17 +284,26 @@ pub fn read_corpus(
     Ok(corpus)
 }
 
-/// Every file under `dir`, recursively.
+/// Every file under `dir`, recursively. Links are followed, each folder walked once
+/// (by its canonical path): a link back up the tree (`a -> .`) made the walk endless,
+/// two of them exponential.
 pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(&p, out);
-        } else {
-            out.push(p);
+    let mut walked = std::collections::HashSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        if !std::fs::canonicalize(&dir).is_ok_and(|c| walked.insert(c)) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                out.push(p);
+            }
         }
     }
 }

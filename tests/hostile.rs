@@ -744,3 +744,30 @@ fn a_utf16_file_is_read_and_the_largest_limit_does_not_wrap() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("address.openai-host"), "{}", text(&out));
 }
+
+/// A folder of captures with links back to itself is walked once: each link made the
+/// walk go round again (two of them, exponentially), and `diff` never ended.
+#[cfg(unix)]
+#[test]
+fn a_corpus_folder_that_links_back_to_itself_is_read_once() {
+    let folder = dir().join("linked-corpus");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/captures/endpoint-twice-404.json"),
+        folder.join("endpoint-twice-404.json"),
+    )
+    .unwrap();
+    for link in ["again", "once-more"] {
+        std::os::unix::fs::symlink(".", folder.join(link)).unwrap();
+    }
+    let out = rulecheck(&[
+        "diff",
+        "builtin",
+        "builtin",
+        folder.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v = common::json_ok(&out);
+    assert_eq!(v["captures"], 1, "{v}");
+}
