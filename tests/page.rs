@@ -43,26 +43,12 @@ struct Browser {
 
 impl Browser {
     fn start(profile: &Path) -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let at: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(at).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // A free port, asked of the system and handed to ChromeDriver: another process
+        // can take it in between. Then ChromeDriver exits, or another server answers
+        // on it; either way, a new port.
+        let (driver, at) = (0..5)
+            .find_map(|_| Browser::driver_on_a_free_port())
+            .expect("chromedriver did not start on any of five ports");
         // The flags this closed network needs: no background connections, a profile of
         // its own, no sandbox (CI runs as root).
         let capabilities = json!({"capabilities": {"alwaysMatch": {
@@ -84,6 +70,41 @@ impl Browser {
         let created = browser.call("POST", "/session", Some(capabilities));
         browser.session = created["sessionId"].as_str().unwrap().to_owned();
         browser
+    }
+
+    /// ChromeDriver listening on a port that was free a moment ago, if it answers
+    /// there as ChromeDriver does (`/status` ready).
+    fn driver_on_a_free_port() -> Option<(Child, SocketAddr)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let at: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(at).is_err() {
+            let exited = driver.try_wait().unwrap().is_some();
+            if exited || started.elapsed() > Duration::from_secs(20) {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = request(at, "GET", "/status", &[], b"");
+        if status.status == 200 && status.json()["value"]["ready"] == json!(true) {
+            Some((driver, at))
+        } else {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            None
+        }
     }
 
     /// One WebDriver command; its `value`.
