@@ -1285,7 +1285,11 @@ mod tests {
         for text in &texts {
             if !could_hold_key(text) {
                 held_back += 1;
-                assert_eq!(mask_patterns(Cow::Borrowed(text)), text.as_str());
+                assert_eq!(
+                    mask_patterns(Cow::Borrowed(text)),
+                    text.as_str(),
+                    "{text:?}"
+                );
                 assert_eq!(keys_by_patterns(text), Vec::<String>::new(), "{text:?}");
             }
         }

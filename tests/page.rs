@@ -88,23 +88,26 @@ impl Browser {
             .unwrap();
         let at: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let started = Instant::now();
-        while std::net::TcpStream::connect(at).is_err() {
+        let listening = loop {
+            if std::net::TcpStream::connect(at).is_ok() {
+                break true;
+            }
             let exited = driver.try_wait().unwrap().is_some();
             if exited || started.elapsed() > Duration::from_secs(20) {
-                let _ = driver.kill();
-                let _ = driver.wait();
-                return None;
+                break false;
             }
             std::thread::sleep(Duration::from_millis(50));
+        };
+        let ready = listening && {
+            let status = request(at, "GET", "/status", &[], b"");
+            status.status == 200 && status.json()["value"]["ready"] == json!(true)
+        };
+        if ready {
+            return Some((driver, at));
         }
-        let status = request(at, "GET", "/status", &[], b"");
-        if status.status == 200 && status.json()["value"]["ready"] == json!(true) {
-            Some((driver, at))
-        } else {
-            let _ = driver.kill();
-            let _ = driver.wait();
-            None
-        }
+        let _ = driver.kill();
+        let _ = driver.wait();
+        None
     }
 
     /// One WebDriver command; its `value`.
