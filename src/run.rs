@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use crate::capture::Capture;
 use crate::evaluate::{self, Classified, EvalOptions};
 use crate::input::{self, InputCapture, InputError, ReadOptions};
+use crate::mask::Boundary;
 use crate::report::{self, CaptureReport, Report};
 use crate::rulebook::{Lang, RuleSet};
 use crate::summary::Summary;
@@ -89,19 +90,22 @@ pub struct Outcome {
     pub write_error: Option<std::io::Error>,
 }
 
-/// What the per-capture work leaves for the sink: a rendered report, or a count.
+/// What the per-capture work leaves for the sink: a rendered report, a JSON Lines
+/// report whose every string is masked already, or a count.
 enum Item<'s> {
     Rendered(String),
+    MaskedLine(String),
     Classified(Classified<'s>),
 }
 
-/// Runs every input through `set` and writes the result to `out`; problems with the
-/// inputs (unreadable, skipped lines) go to `err` as `rulecheck: NAME: …`.
+/// Runs every input through `set` and writes the result to `out`, the masking
+/// boundary; problems with the inputs (unreadable, skipped lines) go to `err` as
+/// `rulecheck: NAME: …`.
 pub fn run(
     set: &RuleSet,
     inputs: &[Input],
     options: &RunOptions,
-    out: &mut dyn Write,
+    out: &mut dyn Boundary,
     err: &mut dyn Write,
 ) -> Outcome {
     let mut sink = Sink::new(set, options, out);
@@ -276,12 +280,12 @@ fn per_capture<'s>(
             options.eval.limits.trace_nodes,
         ));
     }
-    Item::Rendered(match options.output {
-        Output::Text(lang) => report::render_capture_text(&report, lang),
-        Output::Markdown(lang) => report::render_capture_markdown(&report, lang),
-        Output::Json => report::json_item(&report),
-        Output::Jsonl | Output::Summary { .. } => report::jsonl_line(&report),
-    })
+    match options.output {
+        Output::Text(lang) => Item::Rendered(report::render_capture_text(&report, lang)),
+        Output::Markdown(lang) => Item::Rendered(report::render_capture_markdown(&report, lang)),
+        Output::Json => Item::Rendered(report::json_item(&report)),
+        Output::Jsonl | Output::Summary { .. } => Item::MaskedLine(report::jsonl_line(&report)),
+    }
 }
 
 /// Reads the blank lines and the first line of an input, and the blank space after
@@ -338,7 +342,7 @@ fn is_json_lines(head: &[u8], reader: &mut dyn BufRead, format: Option<input::Fo
 struct Sink<'s, 'o> {
     set: &'s RuleSet,
     options: &'o RunOptions,
-    out: &'o mut dyn Write,
+    out: &'o mut dyn Boundary,
     summary: Summary,
     count: usize,
     /// The first write error; nothing more is written after it.
@@ -350,12 +354,15 @@ struct Sink<'s, 'o> {
     /// fragments, wherever the output repeats them.
     learned: Vec<String>,
     redactor: Option<crate::mask::Redactor<'static>>,
-    /// JSON Lines: the members that close each line (see [`Report::jsonl_provenance`]).
+    /// JSON Lines: the members that close each line (see [`Report::jsonl_provenance`]),
+    /// masked once.
     jsonl_provenance: String,
+    /// JSON Lines: the line being put together, its buffer reused.
+    jsonl_line: String,
 }
 
 impl<'s, 'o> Sink<'s, 'o> {
-    fn new(set: &'s RuleSet, options: &'o RunOptions, out: &'o mut dyn Write) -> Self {
+    fn new(set: &'s RuleSet, options: &'o RunOptions, out: &'o mut dyn Boundary) -> Self {
         let now = std::time::Instant::now();
         Sink {
             set,
@@ -370,9 +377,12 @@ impl<'s, 'o> Sink<'s, 'o> {
             learned: Vec::new(),
             redactor: None,
             jsonl_provenance: match options.output {
-                Output::Jsonl => Report::jsonl_provenance(set),
+                Output::Jsonl => {
+                    crate::mask::redact_patterns(&Report::jsonl_provenance(set)).into_owned()
+                }
                 _ => String::new(),
             },
+            jsonl_line: String::new(),
         }
     }
 
@@ -386,6 +396,21 @@ impl<'s, 'o> Sink<'s, 'o> {
     }
 
     fn write(&mut self, text: &str) -> ControlFlow<()> {
+        self.write_with(text, |out, text| out.write_all(text.as_bytes()))
+    }
+
+    /// Writes a line whose every string is masked (see [`Boundary`]).
+    fn write_masked_line(&mut self, line: &str) -> ControlFlow<()> {
+        self.write_with(line, |out, line| out.write_masked_line(line))
+    }
+
+    /// Writes `text` with the keys learned from the inputs masked in it, and keeps the
+    /// first error.
+    fn write_with(
+        &mut self,
+        text: &str,
+        write: impl FnOnce(&mut dyn Boundary, &str) -> std::io::Result<()>,
+    ) -> ControlFlow<()> {
         if self.failure.is_some() {
             return ControlFlow::Break(());
         }
@@ -393,7 +418,7 @@ impl<'s, 'o> Sink<'s, 'o> {
             Some(r) => r.redact_known(text),
             None => std::borrow::Cow::Borrowed(text),
         };
-        match self.out.write_all(text.as_bytes()) {
+        match write(&mut *self.out, &text) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
                 self.failure = Some(e);
@@ -431,17 +456,23 @@ impl<'s, 'o> Sink<'s, 'o> {
                     _ => "",
                 };
                 self.write(separator)?;
+                self.write(&text)
+            }
+            Item::MaskedLine(text) => {
+                // The run's provenance closes the line: `{…}` becomes `{…,"rulecheck":…}`.
+                let mut line = std::mem::take(&mut self.jsonl_line);
+                line.clear();
                 match text.strip_suffix("}\n") {
-                    Some(open) if !self.jsonl_provenance.is_empty() => {
-                        self.write(open)?;
-                        let provenance = std::mem::take(&mut self.jsonl_provenance);
-                        let written = self.write(&provenance);
-                        self.jsonl_provenance = provenance;
-                        written?;
-                        self.write("}\n")
+                    Some(open) => {
+                        line.push_str(open);
+                        line.push_str(&self.jsonl_provenance);
+                        line.push_str("}\n");
                     }
-                    _ => self.write(&text),
+                    None => line.push_str(&text),
                 }
+                let written = self.write_masked_line(&line);
+                self.jsonl_line = line;
+                written
             }
         }
     }

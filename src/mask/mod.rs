@@ -13,6 +13,9 @@ use std::ops::Range;
 
 use crate::fixed_regex::Fixed;
 
+mod json;
+pub use json::to_masked_line;
+
 /// Prefixes that say which platform a key is from. They are public, not secret.
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
 
@@ -395,6 +398,15 @@ impl<'a> Redactor<'a> {
     }
 }
 
+/// The text with what the key patterns find masked, as [`Redactor::redact`] masks it
+/// when it knows no secret; borrowed when there is none.
+pub fn redact_patterns(text: &str) -> Cow<'_, str> {
+    if !could_hold_key(text) {
+        return Cow::Borrowed(text);
+    }
+    mask_patterns(Cow::Borrowed(text))
+}
+
 /// Masks what the key patterns find: shapes, encoded keys, labelled values, random
 /// tokens, the rest of a wrapped key. [`could_hold_key`] says when it can be skipped.
 fn mask_patterns(mut out: Cow<'_, str>) -> Cow<'_, str> {
@@ -681,6 +693,9 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
 /// row, and whatever it holds when it has one of the two letters that match an ASCII
 /// label letter without case (the Kelvin sign for `k`, the long `ſ` for `s`).
 fn could_hold_key(text: &str) -> bool {
+    if short_word(text) {
+        return false;
+    }
     // One pass for all but the label words, by a table of byte classes: separate
     // searches (`://`, `@`, `eyJ`, each byte's letter case) cost a short value such as
     // a URL 2.9k instructions, for 43 bytes.
@@ -748,6 +763,17 @@ fn could_hold_key(text: &str) -> bool {
         || (percent && longest_value >= 17 && (has("%2D") || has("%2d")))
         || (!ascii && (longest_value >= 8 || text.contains(['\u{212A}', '\u{17F}'])))
         || label(longest_value >= 8)
+}
+
+/// Whether `text` is fewer than 15 letters, digits, `_`, `-` and `.` (a field name, a
+/// rule id, a host, a status): no key shape is that short, and every other pattern
+/// needs a character that is not one of these (a label's `:`, `=` or space, a URL's
+/// `/`, a run of 32). The cheapest of the checks, first.
+fn short_word(text: &str) -> bool {
+    text.len() < 15
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// [`could_hold_key`]'s classes of bytes, as bits: key characters, the other characters
@@ -894,20 +920,51 @@ impl<W: std::io::Write> MaskingWriter<W> {
         if self.line.is_empty() {
             return Ok(());
         }
+        let line = std::mem::take(&mut self.line);
         // Valid UTF-8 checked first: the fast path of what `from_utf8_lossy` does.
-        let text = match std::str::from_utf8(&self.line) {
+        let text = match std::str::from_utf8(&line) {
             Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&self.line),
+            Err(_) => String::from_utf8_lossy(&line),
         };
-        let mut masked = self.redactor.redact(&text);
+        let result = self.emit_masked(self.redactor.redact(&text));
+        self.line = line;
+        self.line.clear();
+        result
+    }
+
+    /// Writes a line the patterns have been through: the rest of a key the line
+    /// before ended with masked, the line cut to the limit.
+    fn emit_masked(&mut self, mut masked: Cow<'_, str>) -> std::io::Result<()> {
         if self.continues {
             masked = Cow::Owned(mask_dotted(mask_continued_line(&masked)).into_owned());
         }
         self.continues = masked.ends_with('\n') && ends_in_masked_key(&masked);
         let cut = cut_line(&masked, self.max_line);
-        let result = self.inner.write_all(cut.as_bytes());
-        self.line.clear();
-        result
+        self.inner.write_all(cut.as_bytes())
+    }
+}
+
+/// The output boundary a run writes its report through: a writer that masks every
+/// line written to it, and also takes lines whose every string was masked as it was
+/// made ([`to_masked_line`]), which it does not search again. Only [`MaskingWriter`]
+/// is one, so whatever embeds the run writes through the masking.
+pub trait Boundary: std::io::Write {
+    /// Writes one whole line (its line break included) whose every string was masked
+    /// when it was serialised; the known secrets are still masked in it.
+    fn write_masked_line(&mut self, line: &str) -> std::io::Result<()>;
+}
+
+impl<W: std::io::Write> Boundary for MaskingWriter<W> {
+    fn write_masked_line(&mut self, line: &str) -> std::io::Result<()> {
+        let one_line = line
+            .strip_suffix('\n')
+            .is_some_and(|body| memchr::memchr(b'\n', body.as_bytes()).is_none());
+        if !one_line || !self.line.is_empty() {
+            // Not a line on its own: through the line pass like any other text.
+            return std::io::Write::write_all(self, line.as_bytes());
+        }
+        let masked = self.redactor.redact_known(line);
+        self.emit_masked(masked)
     }
 }
 
@@ -1191,12 +1248,10 @@ mod tests {
             .any(|w| shown.contains(&w.iter().collect::<String>()))
     }
 
-    /// The gate in front of the key patterns may let through text they leave as it
-    /// is, never hold back text they would mask or take a key from: on every short
-    /// combination of pieces that make or nearly make each thing it looks for, on
-    /// longer random ones, and on every line of the fixtures.
-    #[test]
-    fn the_gate_never_holds_back_text_the_key_patterns_change() {
+    /// Texts that make or nearly make each thing the key patterns look for: pairs and
+    /// 40,000 random sequences of pieces of labels, shapes, runs, separators and
+    /// escapes, then every line of every fixture.
+    pub(in crate::mask) fn key_like_texts() -> Vec<String> {
         let fragments = [
             "key",
             "KEY",
@@ -1281,6 +1336,16 @@ mod tests {
                 }
             }
         }
+        texts
+    }
+
+    /// The gate in front of the key patterns may let through text they leave as it
+    /// is, never hold back text they would mask or take a key from: on every short
+    /// combination of pieces that make or nearly make each thing it looks for, on
+    /// longer random ones, and on every line of the fixtures.
+    #[test]
+    fn the_gate_never_holds_back_text_the_key_patterns_change() {
+        let texts = key_like_texts();
         let mut held_back = 0;
         for text in &texts {
             if !could_hold_key(text) {
@@ -1471,6 +1536,45 @@ mod tests {
         let out = String::from_utf8(w.get_mut().clone()).unwrap();
         assert!(!leaks(&out, KEY), "{out}");
         assert!(out.contains("… (60 more characters)\n"), "{out}");
+    }
+
+    /// A line masked string by string is not searched again, but the writer's known
+    /// secrets are still masked in it, and it is cut to the line limit. Text that is
+    /// not one whole line (a line break inside, none at the end, a line begun by an
+    /// earlier write) goes through the line pass like any other.
+    #[test]
+    fn a_masked_line_skips_the_patterns_but_not_the_rest_of_the_boundary() {
+        use std::io::Write as _;
+        let known = "Zq4Lm9Tr2Wx7Pb1Nc6Vd3Hy8Kj5";
+        let shape = "sk-Q7wErTy9UiOpAsDfGhJk";
+        let written = |write: &dyn Fn(&mut MaskingWriter<Vec<u8>>)| {
+            let mut w = MaskingWriter::new(Vec::new())
+                .with_secrets([known.to_owned()])
+                .with_line_limit(60);
+            write(&mut w);
+            w.flush().unwrap();
+            String::from_utf8(w.get_mut().clone()).unwrap()
+        };
+        // Whole lines: the key shape is left to whoever masked the line's strings.
+        let out = written(&|w| {
+            w.write_masked_line(&format!("{{\"a\":\"{shape} {known}\"}}\n"))
+                .unwrap()
+        });
+        assert!(out.contains(shape), "{out}");
+        assert!(!out.contains(known), "{out}");
+        let long = format!("{}\n", "x".repeat(100));
+        let out = written(&|w| w.write_masked_line(&long).unwrap());
+        assert!(out.ends_with("… (40 more characters)\n"), "{out}");
+        // Not whole lines: searched.
+        for text in [format!("{shape}\n{shape}\n"), shape.to_owned()] {
+            let out = written(&|w| w.write_masked_line(&text).unwrap());
+            assert!(!out.contains(shape), "{text:?}: {out}");
+        }
+        let out = written(&|w| {
+            w.write_all(b"begun: ").unwrap();
+            w.write_masked_line(&format!("{shape}\n")).unwrap();
+        });
+        assert!(!out.contains(shape), "{out}");
     }
 
     /// A key wrapped across a line break, with nothing else saying it is a key: the
@@ -1679,14 +1783,16 @@ mod tests {
         let short_value_label = ["cookie", "header value", "header field value"]
             .iter()
             .any(|w| lower.contains(w));
-        long_run
-            || encoded
-            || userinfo
-            || dotted
-            || encoded_dash
-            || folds
-            || short_value_label
-            || (longest_value >= 8 && (!text.is_ascii() || label))
+        let short_word = text.len() < 15 && text.chars().all(|c| key_char(c) || c == '.');
+        !short_word
+            && (long_run
+                || encoded
+                || userinfo
+                || dotted
+                || encoded_dash
+                || folds
+                || short_value_label
+                || (longest_value >= 8 && (!text.is_ascii() || label)))
     }
 
     /// The quick check before the patterns lets through every text a pattern masks:
@@ -1705,6 +1811,37 @@ mod tests {
             let shown = r.redact(text);
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    /// The shortest key shape is 15 characters (`sk-` and 12): a word of fewer key
+    /// characters, whatever prefix it starts with, is left as it is by the patterns,
+    /// and the first check says so; at 15 it no longer does.
+    #[test]
+    fn a_word_shorter_than_any_key_is_cleared_first() {
+        let prefixes = [
+            "", "sk-", "sk-proj-", "sk%2D", "AQ.", "eyJ", "hf_", "gsk_", "r8_", "AIza", "xai-",
+            "csk-", "nvapi-", "tgp_v1_", "key", "token", "pwd", "a.b.", "2026",
+        ];
+        let alphabet = b"abcdEFGHxyzXYZ0189_-.";
+        let mut next = numbers_below(0x2f1b_93a4_c6d7_e801);
+        for _ in 0..20_000 {
+            let prefix = prefixes[next(prefixes.len())];
+            let mut text = prefix.to_owned();
+            let room = 15usize.saturating_sub(prefix.len());
+            for _ in 0..next(room.max(1)) {
+                text.push(char::from(alphabet[next(alphabet.len())]));
+            }
+            if !short_word(&text) {
+                assert!(text.len() >= 15 || text.contains('%'), "{text}");
+                continue;
+            }
+            assert!(!could_hold_key(&text), "{text}");
+            assert_eq!(mask_patterns(Cow::Borrowed(&text)), text.as_str());
+            assert_eq!(keys_by_patterns(&text), Vec::<String>::new(), "{text}");
+        }
+        let fifteen = "sk-abcdEFGH0123";
+        assert!(!short_word(fifteen));
+        assert_ne!(Redactor::default().redact(fifteen), fifteen);
     }
 
     /// Cookies are credentials whatever their names; a JWT's next part after a masked

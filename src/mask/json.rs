@@ -1,0 +1,289 @@
+//! JSON written with every string masked as it is written.
+//!
+//! A bulk run writes one JSON line per capture. Masked at the boundary as a whole, each
+//! line was searched for keys twice: its values where they were shown, then the whole
+//! line, because each holds a request id and a digest the quick check cannot tell
+//! from a key. Masking each string of the line on its own, before it is escaped, is
+//! one search per value, and most values (rule ids, messages, paths) stop at the
+//! quick check.
+//!
+//! Per string, the patterns see the text the string holds, not its JSON escapes, so
+//! a match that the line pass made across a string's quotes (a label at the end of one
+//! value and something after `:` in the next) is not made: in serde_json's output that
+//! is the structure, not a secret. Every match inside one string is made as before.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io;
+
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+
+/// `value` as one line of compact JSON, with every string in it (object keys too)
+/// masked as [`super::Redactor::redact`] masks text; a line break ends it. The line
+/// is for [`super::Boundary::write_masked_line`].
+pub fn to_masked_line<T: serde::Serialize + ?Sized>(
+    value: &T,
+    buffer: Vec<u8>,
+) -> serde_json::Result<Vec<u8>> {
+    let mut serializer =
+        serde_json::Serializer::with_formatter(buffer, MaskingFormatter::default());
+    value.serialize(&mut serializer)?;
+    let mut line = serializer.into_inner();
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// Strings that hold nothing to mask, by their text: a report line repeats most of the
+/// last one's (field names, rule ids, titles, hosts, fact names), and a lookup costs
+/// a short string a few instructions where the check before the key patterns reads
+/// each byte. Bounded: at [`CLEAN_STRINGS`] strings the set starts anew, and a string
+/// longer than [`CLEAN_STRING_BYTES`] is not kept.
+type CleanSet = hashbrown::HashSet<Box<str>>;
+const CLEAN_STRINGS: usize = 1024;
+const CLEAN_STRING_BYTES: usize = 512;
+
+thread_local! {
+    static CLEAN: RefCell<CleanSet> = RefCell::new(CleanSet::default());
+}
+
+/// `text` masked as [`super::redact_patterns`] masks it, by way of the set of clean
+/// strings.
+fn redact_remembering(text: &str) -> Cow<'_, str> {
+    if super::short_word(text) {
+        return Cow::Borrowed(text);
+    }
+    let known = CLEAN.with_borrow(|clean| clean.contains(text));
+    if known {
+        return Cow::Borrowed(text);
+    }
+    let masked = super::redact_patterns(text);
+    if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_STRING_BYTES {
+        CLEAN.with_borrow_mut(|clean| {
+            if clean.len() >= CLEAN_STRINGS {
+                clean.clear();
+            }
+            clean.insert(text.into());
+        });
+    }
+    masked
+}
+
+/// A compact formatter that gathers each string, masks it and only then writes it.
+#[derive(Default)]
+struct MaskingFormatter {
+    /// Inside a string: its text as it is, for the key patterns…
+    text: String,
+    /// …and as serde_json escaped it, written as it is when nothing was masked.
+    escaped: Vec<u8>,
+    in_string: bool,
+}
+
+impl MaskingFormatter {
+    /// A number or `true`/`false` written as an object key (serde_json writes such
+    /// keys between string quotes): gathered with the string, else written out.
+    fn scalar<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        write(&mut bytes)?;
+        if self.in_string {
+            // Digits, signs, `.`, `e`, letters: the same escaped or not.
+            self.text.push_str(&String::from_utf8_lossy(&bytes));
+            self.escaped.extend_from_slice(&bytes);
+            Ok(())
+        } else {
+            writer.write_all(&bytes)
+        }
+    }
+}
+
+/// The character a JSON escape stands for.
+fn unescaped(escape: &CharEscape) -> char {
+    match escape {
+        CharEscape::Quote => '"',
+        CharEscape::ReverseSolidus => '\\',
+        CharEscape::Solidus => '/',
+        CharEscape::Backspace => '\u{8}',
+        CharEscape::FormFeed => '\u{c}',
+        CharEscape::LineFeed => '\n',
+        CharEscape::CarriageReturn => '\r',
+        CharEscape::Tab => '\t',
+        CharEscape::AsciiControl(byte) => char::from(*byte),
+    }
+}
+
+macro_rules! scalars {
+    ($($method:ident: $type:ty),* $(,)?) => {
+        $(
+            fn $method<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: $type) -> io::Result<()> {
+                self.scalar(writer, |bytes| CompactFormatter.$method(bytes, value))
+            }
+        )*
+    };
+}
+
+impl Formatter for MaskingFormatter {
+    scalars!(
+        write_bool: bool,
+        write_i8: i8,
+        write_i16: i16,
+        write_i32: i32,
+        write_i64: i64,
+        write_i128: i128,
+        write_u8: u8,
+        write_u16: u16,
+        write_u32: u32,
+        write_u64: u64,
+        write_u128: u128,
+        write_f32: f32,
+        write_f64: f64,
+    );
+
+    fn begin_string<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.in_string = true;
+        self.text.clear();
+        self.escaped.clear();
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        _writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        self.text.push_str(fragment);
+        self.escaped.extend_from_slice(fragment.as_bytes());
+        Ok(())
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        _writer: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        self.text.push(unescaped(&escape));
+        CompactFormatter.write_char_escape(&mut self.escaped, escape)
+    }
+
+    fn end_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.in_string = false;
+        match redact_remembering(&self.text) {
+            Cow::Borrowed(_) => {
+                writer.write_all(b"\"")?;
+                writer.write_all(&self.escaped)?;
+                writer.write_all(b"\"")
+            }
+            Cow::Owned(masked) => serde_json::to_writer(writer, &masked).map_err(io::Error::other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn line(value: &serde_json::Value) -> String {
+        String::from_utf8(to_masked_line(value, Vec::new()).unwrap()).unwrap()
+    }
+
+    /// Nothing to mask: the line is serde_json's own, byte for byte, escapes and
+    /// all, with a line break after it.
+    #[test]
+    fn text_without_keys_is_written_as_serde_json_writes_it() {
+        let value = serde_json::json!({
+            "message": "a \"quoted\" word, a tab\there, a line\nbreak, \\ and \u{1} and é",
+            "n": [1, -2, 3.5, true, null],
+            "nested": {"path": "C:\\rules\\main.yaml", "empty": ""},
+        });
+        assert_eq!(line(&value), serde_json::to_string(&value).unwrap() + "\n");
+    }
+
+    /// Each string is masked on its own, keys of objects too; the rest of the line
+    /// is untouched and the line stays valid JSON that reads back.
+    #[test]
+    fn every_string_is_masked_and_the_line_reads_back() {
+        let key = "sk-Zq4Lm9Tr2Wx7Pb1Nc6Vd3Hy8";
+        let value = serde_json::json!({
+            "shown": format!("Authorization: Bearer {key}"),
+            "list": ["plain", format!("\"{key}\"\n")],
+            key: "a key as an object key",
+            "cookie": "Cookie: sid=Qx7Pw2",
+        });
+        let written = line(&value);
+        assert!(!written.contains(key.get(3..).unwrap()), "{written}");
+        assert!(!written.contains("Qx7Pw2"), "{written}");
+        // Again, from the set of strings found clean the first time: the same.
+        assert_eq!(line(&value), written);
+        let back: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(back["list"][0], "plain");
+        // The escapes around a masked key are kept: its quotes and line break.
+        let quoted = back["list"][1].as_str().unwrap();
+        assert!(
+            quoted.starts_with("\"sk-") && quoted.ends_with("\"\n"),
+            "{quoted}"
+        );
+        assert!(quoted.contains('…'), "{quoted}");
+    }
+
+    /// Numbers and booleans as object keys are written inside the key's quotes.
+    #[test]
+    fn scalar_object_keys_stay_inside_their_quotes() {
+        let numbers: BTreeMap<i64, &str> = [(-7, "a"), (42, "b")].into();
+        let flags: BTreeMap<bool, u8> = [(true, 1)].into();
+        let written =
+            String::from_utf8(to_masked_line(&(numbers, flags), Vec::new()).unwrap()).unwrap();
+        assert_eq!(written, "[{\"-7\":\"a\",\"42\":\"b\"},{\"true\":1}]\n");
+    }
+
+    /// Each string is masked as the redactor masks it alone, object keys too, on
+    /// texts that make or nearly make each thing the key patterns look for; and no key
+    /// that the line pass masked in such a string written on its own survives. (The
+    /// line pass saw escapes, `\n` as a word's `n`, `\u001b` as five key characters;
+    /// and a label at the end of one string reached into the next, as in
+    /// `"Incorrect API key provided","https://…"`.)
+    #[test]
+    fn per_string_masking_misses_nothing_the_line_pass_finds_in_a_string() {
+        let texts = super::super::tests::key_like_texts();
+        let redacted = |t: &str| super::super::redact_patterns(t).into_owned();
+        for chunk in texts.chunks(3) {
+            let [a, b, c] = chunk else { continue };
+            let value = serde_json::json!({"message": a, b.as_str(): [c, 1]});
+            let expected =
+                serde_json::json!({"message": redacted(a), redacted(b): [redacted(c), 1]});
+            let back: serde_json::Value = serde_json::from_str(&line(&value)).unwrap();
+            assert_eq!(back, expected, "{value}");
+        }
+        let mut checked = 0;
+        for text in &texts {
+            let plain = serde_json::to_string(text).unwrap();
+            if plain.len() != text.len() + 2 {
+                continue; // JSON escapes some of it.
+            }
+            let line_pass = super::super::redact_patterns(&plain);
+            let written = line(&serde_json::Value::String(text.clone()));
+            for key in super::super::keys_in(&plain) {
+                if !line_pass.contains(&key) {
+                    checked += 1;
+                    assert!(!written.contains(&key), "{key:?} left in {written}");
+                }
+            }
+        }
+        assert!(checked > 1_000, "only {checked} keys");
+    }
+
+    /// The line pass masked a URL after a message that ends in a key's label; per
+    /// string, the URL is shown.
+    #[test]
+    fn a_label_at_the_end_of_one_string_does_not_mask_the_next() {
+        let value = serde_json::json!([
+            "Incorrect API key provided",
+            "https://api.moleapi.com/v1/chat/completions"
+        ]);
+        let plain = serde_json::to_string(&value).unwrap();
+        assert!(!super::super::redact_patterns(&plain).contains("/v1/chat/completions"));
+        assert_eq!(line(&value), plain + "\n");
+    }
+}
