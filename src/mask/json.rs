@@ -13,7 +13,6 @@
 //! is the structure, not a secret. Every match inside one string is made as before.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::io;
 
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -31,41 +30,6 @@ pub fn to_masked_line<T: serde::Serialize + ?Sized>(
     let mut line = serializer.into_inner();
     line.push(b'\n');
     Ok(line)
-}
-
-/// Strings that hold nothing to mask, by their text: a report line repeats most of the
-/// last one's (field names, rule ids, titles, hosts, fact names), and a lookup costs
-/// a short string a few instructions where the check before the key patterns reads
-/// each byte. Bounded: at [`CLEAN_STRINGS`] strings the set starts anew, and a string
-/// longer than [`CLEAN_STRING_BYTES`] is not kept.
-type CleanSet = hashbrown::HashSet<Box<str>>;
-const CLEAN_STRINGS: usize = 1024;
-const CLEAN_STRING_BYTES: usize = 512;
-
-thread_local! {
-    static CLEAN: RefCell<CleanSet> = RefCell::new(CleanSet::default());
-}
-
-/// `text` masked as [`super::redact_patterns`] masks it, by way of the set of clean
-/// strings.
-fn redact_remembering(text: &str) -> Cow<'_, str> {
-    if super::short_word(text) {
-        return Cow::Borrowed(text);
-    }
-    let known = CLEAN.with_borrow(|clean| clean.contains(text));
-    if known {
-        return Cow::Borrowed(text);
-    }
-    let masked = super::redact_patterns(text);
-    if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_STRING_BYTES {
-        CLEAN.with_borrow_mut(|clean| {
-            if clean.len() >= CLEAN_STRINGS {
-                clean.clear();
-            }
-            clean.insert(text.into());
-        });
-    }
-    masked
 }
 
 /// A compact formatter that gathers each string, masks it and only then writes it.
@@ -169,7 +133,7 @@ impl Formatter for MaskingFormatter {
 
     fn end_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.in_string = false;
-        match redact_remembering(&self.text) {
+        match super::redact_patterns(&self.text) {
             Cow::Borrowed(_) => {
                 writer.write_all(b"\"")?;
                 writer.write_all(&self.escaped)?;

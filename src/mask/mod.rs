@@ -9,6 +9,7 @@
 //! is known to hold, and anything else shaped like a key.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::ops::Range;
 
 use crate::fixed_regex::Fixed;
@@ -390,21 +391,54 @@ impl<'a> Redactor<'a> {
 
     /// The text with every secret masked; borrowed when there is none (the usual case).
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let out = self.redact_known(text);
-        if !could_hold_key(&out) {
-            return out;
+        match self.redact_known(text) {
+            Cow::Borrowed(text) => redact_patterns(text),
+            Cow::Owned(known) if could_hold_key(&known) => {
+                Cow::Owned(mask_patterns(Cow::Borrowed(&known)).into_owned())
+            }
+            known => known,
         }
-        mask_patterns(out)
     }
 }
 
+/// Strings that hold nothing to mask, by their text. A report line repeats most of the
+/// last one's strings (field names, rule ids, titles, hosts, fact names), a capture
+/// its URL and client most often the last capture's; a lookup costs a short string a
+/// few instructions where the check before the key patterns reads each byte. Bounded: at [`CLEAN_STRINGS`] strings the set starts anew, and a string
+/// longer than [`CLEAN_STRING_BYTES`] is not kept.
+type CleanSet = hashbrown::HashSet<Box<str>>;
+const CLEAN_STRINGS: usize = 1024;
+const CLEAN_STRING_BYTES: usize = 512;
+
+thread_local! {
+    static CLEAN: RefCell<CleanSet> = RefCell::new(CleanSet::default());
+}
+
 /// The text with what the key patterns find masked, as [`Redactor::redact`] masks it
-/// when it knows no secret; borrowed when there is none.
+/// when it knows no secret; borrowed when there is none. Short words first, then the
+/// strings found clean before, then the quick check and the patterns.
 pub fn redact_patterns(text: &str) -> Cow<'_, str> {
-    if !could_hold_key(text) {
+    if short_word(text) {
         return Cow::Borrowed(text);
     }
-    mask_patterns(Cow::Borrowed(text))
+    let known = CLEAN.with_borrow(|clean| clean.contains(text));
+    if known {
+        return Cow::Borrowed(text);
+    }
+    let masked = if could_hold_key(text) {
+        mask_patterns(Cow::Borrowed(text))
+    } else {
+        Cow::Borrowed(text)
+    };
+    if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_STRING_BYTES {
+        CLEAN.with_borrow_mut(|clean| {
+            if clean.len() >= CLEAN_STRINGS {
+                clean.clear();
+            }
+            clean.insert(text.into());
+        });
+    }
+    masked
 }
 
 /// Masks what the key patterns find: shapes, encoded keys, labelled values, random
