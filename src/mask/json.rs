@@ -4,8 +4,9 @@
 //! line was searched for keys twice: its values where they were shown, then the whole
 //! line, because each holds a request id and a digest the quick check cannot tell
 //! from a key. Masking each string of the line on its own, before it is escaped, is
-//! one search per value, and most values (rule ids, messages, paths) stop at the
-//! quick check.
+//! one search per value, and most values stop before the patterns: field names and
+//! rule ids are short words, and titles, hosts and paths were found clean on an
+//! earlier line ([`super::redact_patterns`]).
 //!
 //! Per string, the patterns see the text the string holds, not its JSON escapes, so
 //! a match that the line pass made across a string's quotes (a label at the end of one
