@@ -361,6 +361,12 @@ impl<'a> Redactor<'a> {
                 .get(from..)
                 .map_or(0, |b| b.iter().take_while(|&&b| is_key_byte(b)).count());
             let run = bytes.get(from..from + len).unwrap_or_default();
+            if len < FRAGMENT {
+                // Too short to share a window: most runs (a host's labels, a path's
+                // segments, words).
+                start = from + len.max(1);
+                continue;
+            }
             // A masked key (`sk-ant-api03-AbC…xYz`) is its public prefix and at most three
             // characters before the ellipsis: leave it alone. (Text cut short by a
             // quote window also ends in `…`, with more before it: that is masked.)
@@ -723,9 +729,11 @@ fn add_word<'a>(known: &mut Vec<Cow<'a, str>>, word: Cow<'a, str>) {
 /// characters after theirs; a password in a URL has `://` and `@`; a value encoded
 /// whole has 12 or more `%` in a row of value characters. Text with none of these (a
 /// method, a status, a URL's path, most header values) needs no regex at all.
-/// Conservative: non-ASCII text is searched whenever it holds 8 value characters in a
-/// row, and whatever it holds when it has one of the two letters that match an ASCII
-/// label letter without case (the Kelvin sign for `k`, the long `ſ` for `s`).
+/// Non-ASCII text is searched whenever a mask's ellipsis is followed by a dot or a line
+/// break and 8 value characters are in a row somewhere (the rest of a key a mask cut
+/// or a line wrapped: the patterns that begin at an ellipsis), and whatever it holds
+/// when it has one of the two letters that match an ASCII label letter without case
+/// (the Kelvin sign for `k`, the long `ſ` for `s`).
 fn could_hold_key(text: &str) -> bool {
     if short_word(text) {
         return false;
@@ -795,8 +803,24 @@ fn could_hold_key(text: &str) -> bool {
         || (dotted && longest_value >= 23)
         // An encoded `sk-` (`sk%2D`) and 12 more: 17 value characters.
         || (percent && longest_value >= 17 && (has("%2D") || has("%2d")))
-        || (!ascii && (longest_value >= 8 || text.contains(['\u{212A}', '\u{17F}'])))
+        || (!ascii && longest_value >= 8 && ellipsis_then_break(bytes))
+        || (!ascii && text.contains(['\u{212A}', '\u{17F}']))
         || label(longest_value >= 8)
+}
+
+/// Whether a mask's ellipsis is followed, within six bytes, by what the rest of a key
+/// cut by the mask would come after: a dot (the next part of a dotted token) or a line
+/// break, real or escaped (the rest of a wrapped key). A masked key on its own
+/// (`sk-AbC…xYz`) has neither.
+fn ellipsis_then_break(bytes: &[u8]) -> bool {
+    const ELLIPSIS: &[u8] = "…".as_bytes();
+    memchr::memmem::find_iter(bytes, ELLIPSIS).any(|at| {
+        bytes
+            .iter()
+            .skip(at + ELLIPSIS.len())
+            .take(6)
+            .any(|b| matches!(b, b'.' | b'\n' | b'\r' | b'\\'))
+    })
 }
 
 /// Whether `text` is fewer than 15 letters, digits, `_`, `-` and `.` (a field name, a
@@ -1812,6 +1836,12 @@ mod tests {
         let dotted = longest_value >= 23 && text.contains("eyJ");
         let encoded_dash = longest_value >= 17 && (text.contains("%2D") || text.contains("%2d"));
         let folds = text.contains(['\u{212A}', '\u{17F}']);
+        let ellipsis_then_break = text.split('…').skip(1).any(|after| {
+            after
+                .bytes()
+                .take(6)
+                .any(|b| matches!(b, b'.' | b'\n' | b'\r' | b'\\'))
+        });
         let lower = text.to_ascii_lowercase();
         let label = LABEL_WORDS.iter().any(|w| lower.contains(w));
         let short_value_label = ["cookie", "header value", "header field value"]
@@ -1826,7 +1856,7 @@ mod tests {
                 || encoded_dash
                 || folds
                 || short_value_label
-                || (longest_value >= 8 && (!text.is_ascii() || label)))
+                || (longest_value >= 8 && (ellipsis_then_break || label)))
     }
 
     /// The quick check before the patterns lets through every text a pattern masks:
