@@ -547,14 +547,18 @@ static KEY_ECHO: crate::fixed_regex::Fixed = crate::fixed_regex::Fixed::new(
     r"([A-Za-z0-9][A-Za-z0-9_-]{1,15}?)([*•.]*…[*•.…]*|[*•.]{3,})([A-Za-z0-9_-]{2,8})\b",
 );
 
+/// What a message quoting a masked key must hold, as searchers built once (building
+/// one for each search cost more than the search on a message of a hundred bytes).
+static MASK_MARKS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        ["***", "…", "...", "•••"].map(|mark| memchr::memmem::Finder::new(mark.as_bytes()))
+    });
+
 fn key_echo(message: &str) -> Option<KeyEcho<'_>> {
     // Most messages quote no key: a mask character must be there before the search
     // that takes groups (the slow engine) runs.
     let bytes = message.as_bytes();
-    let masked = memchr::memmem::find(bytes, b"***").is_some()
-        || memchr::memmem::find(bytes, "…".as_bytes()).is_some()
-        || memchr::memmem::find(bytes, b"...").is_some()
-        || memchr::memmem::find(bytes, "•••".as_bytes()).is_some();
+    let masked = MASK_MARKS.iter().any(|mark| mark.find(bytes).is_some());
     if !masked {
         return None;
     }
