@@ -410,14 +410,20 @@ impl<'a> Redactor<'a> {
 /// Strings that hold nothing to mask, by their text. A report line repeats most of the
 /// last one's strings (field names, rule ids, titles, hosts, fact names), a capture
 /// its URL and client most often the last capture's; a lookup costs a short string a
-/// few instructions where the check before the key patterns reads each byte. Bounded: at [`CLEAN_STRINGS`] strings the set starts anew, and a string
-/// longer than [`CLEAN_STRING_BYTES`] is not kept.
-type CleanSet = hashbrown::HashSet<Box<str>>;
-const CLEAN_STRINGS: usize = 1024;
-const CLEAN_STRING_BYTES: usize = 512;
+/// few instructions where the check before the key patterns reads each byte.
+#[derive(Default)]
+struct CleanStrings {
+    set: hashbrown::HashSet<Box<str>>,
+    /// The bytes of the strings kept: at [`CLEAN_BYTES`] the set starts anew, so a
+    /// stream of strings seen once (request ids) keeps each thread's share small.
+    bytes: usize,
+}
+
+/// Per thread; a string longer than a quarter of it is not kept.
+const CLEAN_BYTES: usize = 32 * 1024;
 
 thread_local! {
-    static CLEAN: RefCell<CleanSet> = RefCell::new(CleanSet::default());
+    static CLEAN: RefCell<CleanStrings> = RefCell::new(CleanStrings::default());
 }
 
 /// The text with what the key patterns find masked, as [`Redactor::redact`] masks it
@@ -427,7 +433,7 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
     if short_word(text) {
         return Cow::Borrowed(text);
     }
-    let known = CLEAN.with_borrow(|clean| clean.contains(text));
+    let known = CLEAN.with_borrow(|clean| clean.set.contains(text));
     if known {
         return Cow::Borrowed(text);
     }
@@ -436,12 +442,14 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     };
-    if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_STRING_BYTES {
+    if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_BYTES / 4 {
         CLEAN.with_borrow_mut(|clean| {
-            if clean.len() >= CLEAN_STRINGS {
-                clean.clear();
+            if clean.bytes + text.len() > CLEAN_BYTES {
+                clean.set.clear();
+                clean.bytes = 0;
             }
-            clean.insert(text.into());
+            clean.bytes += text.len();
+            clean.set.insert(text.into());
         });
     }
     masked
