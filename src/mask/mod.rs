@@ -400,7 +400,7 @@ impl<'a> Redactor<'a> {
         match self.redact_known(text) {
             Cow::Borrowed(text) => redact_patterns(text),
             Cow::Owned(known) if could_hold_key(&known) => {
-                Cow::Owned(mask_patterns(Cow::Borrowed(&known)).into_owned())
+                Cow::Owned(mask_patterns(Cow::Owned(known)).into_owned())
             }
             known => known,
         }
