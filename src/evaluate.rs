@@ -618,6 +618,96 @@ mod tests {
     use super::*;
     use crate::rulebook::{LoadOptions, load_str};
 
+    /// Every text a finding borrows from the rule set is among [`RuleSet::texts`], the
+    /// texts a JSON Lines run finds clean once, by address: on every fixture, in both
+    /// languages, with the built-in rulebook and an overlay that changes a rule.
+    #[test]
+    fn the_rule_sets_texts_are_all_a_finding_borrows() {
+        let overlay = "format: rulecheck/v1\nname: local\nversion: 1.0.0\n\
+            rules: []\noverrides:\n  - rule: key.whitespace\n    title: Our title\n";
+        let mut rulebooks = RuleSet::default_rulebook(&LoadOptions::default())
+            .unwrap()
+            .rulebooks;
+        rulebooks.push(load_str("local.yaml", overlay, &LoadOptions::default()).unwrap());
+        let set = RuleSet::new(rulebooks).unwrap();
+        let places: std::collections::HashSet<(usize, usize)> = set
+            .texts()
+            .iter()
+            .map(|t| (t.as_ptr() as usize, t.len()))
+            .collect();
+        let mut checked = std::collections::BTreeSet::new();
+        let mut check = |what: &str, text: &str, finding: &Finding| {
+            assert!(
+                places.contains(&(text.as_ptr() as usize, text.len())),
+                "{}: {what} {text:?} is not among the rule set's texts",
+                finding.id
+            );
+            checked.insert(what.to_owned());
+        };
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from("tests/fixtures/captures")];
+        while let Some(dir) = dirs.pop() {
+            for path in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 50);
+        for file in files {
+            let Ok(inputs) = crate::input::read(&std::fs::read(&file).unwrap()) else {
+                continue;
+            };
+            for input in inputs {
+                for lang in [Lang::En, Lang::Zh] {
+                    let options = EvalOptions {
+                        lang,
+                        ..Default::default()
+                    };
+                    for f in diagnose(&set, &input.capture, options).findings {
+                        let engine_own = f.id.starts_with("status.");
+                        let cows = [("id", Some(&f.id)), ("title", Some(&f.title))]
+                            .into_iter()
+                            .chain([("message", Some(&f.message))])
+                            .chain([("fix", f.fix.as_ref()), ("support", f.support.as_ref())])
+                            .chain(f.checks.iter().map(|c| ("checks", Some(c))));
+                        for (what, text) in cows {
+                            if let Some(Cow::Borrowed(text)) = text {
+                                check(what, text, &f);
+                            }
+                        }
+                        if !engine_own {
+                            check("category", f.category, &f);
+                            check("rulebook", f.rulebook, &f);
+                            f.evidence
+                                .iter()
+                                .for_each(|e| check("evidence", e.fact, &f));
+                        }
+                        f.docs.iter().for_each(|d| check("docs", d, &f));
+                        f.overridden_by
+                            .iter()
+                            .for_each(|o| check("overridden_by", o, &f));
+                    }
+                }
+            }
+        }
+        let all = [
+            "category",
+            "checks",
+            "docs",
+            "evidence",
+            "fix",
+            "id",
+            "message",
+            "overridden_by",
+            "rulebook",
+            "title",
+        ];
+        assert_eq!(checked.iter().map(String::as_str).collect::<Vec<_>>(), all);
+    }
+
     /// A one-rule rulebook with the given condition (YAML, indented under `when:`).
     fn set_with(when: &str) -> RuleSet {
         let text = format!(

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::capture::Capture;
 use crate::evaluate::{self, Classified, EvalOptions};
 use crate::input::{self, InputCapture, InputError, ReadOptions};
-use crate::mask::Boundary;
+use crate::mask::{Boundary, CleanTexts};
 use crate::report::{self, CaptureReport, Report};
 use crate::rulebook::{Lang, RuleSet};
 use crate::summary::Summary;
@@ -110,9 +110,15 @@ pub fn run(
 ) -> Outcome {
     let mut sink = Sink::new(set, options, out);
     let mut outcome = Outcome::default();
+    // JSON Lines shows the rule set's prose on every line: found clean once, here.
+    let clean = match options.output {
+        Output::Jsonl => CleanTexts::new(set.texts()),
+        _ => CleanTexts::default(),
+    };
     if sink.start().is_continue() {
         for input in inputs {
-            if read_one(set, input, options, &mut sink, err, &mut outcome).is_break() {
+            let read = read_one(set, &clean, input, options, &mut sink, err, &mut outcome);
+            if read.is_break() {
                 break;
             }
         }
@@ -133,6 +139,7 @@ pub fn run(
 /// Reads one input and hands its captures to the sink; `Break` when the output is gone.
 fn read_one(
     set: &RuleSet,
+    clean: &CleanTexts,
     input: &Input,
     options: &RunOptions,
     sink: &mut Sink<'_, '_>,
@@ -150,6 +157,7 @@ fn read_one(
         Input::Call(capture) => {
             let item = per_capture(
                 set,
+                clean,
                 &name,
                 options,
                 InputCapture::new((**capture).clone(), "flags", ""),
@@ -181,7 +189,7 @@ fn read_one(
         Err(e) => return fail(&format_args!("cannot read: {e}"), outcome, err),
     };
     if is_json_lines(&head, &mut reader, options.read.format) {
-        return stream(set, &name, head, reader, options, sink, err, outcome);
+        return stream(set, clean, &name, head, reader, options, sink, err, outcome);
     }
     // Anything else is read whole, up to the limit.
     let mut bytes = head;
@@ -205,7 +213,7 @@ fn read_one(
         Ok(captures) => {
             sink.learn(&bytes);
             for c in captures {
-                sink.take(per_capture(set, &name, options, c))?;
+                sink.take(per_capture(set, clean, &name, options, c))?;
             }
             ControlFlow::Continue(())
         }
@@ -217,6 +225,7 @@ fn read_one(
 #[allow(clippy::too_many_arguments)]
 fn stream<'s>(
     set: &'s RuleSet,
+    clean: &CleanTexts,
     name: &str,
     head: Vec<u8>,
     reader: Box<dyn BufRead + '_>,
@@ -234,6 +243,7 @@ fn stream<'s>(
     let work = |set: &'s RuleSet, line: usize, capture: Capture| {
         per_capture(
             set,
+            clean,
             name,
             options,
             InputCapture::new(capture, "jsonl", format!("line {line}")),
@@ -263,6 +273,7 @@ fn stream<'s>(
 /// workers for JSON Lines.
 fn per_capture<'s>(
     set: &'s RuleSet,
+    clean: &CleanTexts,
     source: &str,
     options: &RunOptions,
     input: InputCapture,
@@ -284,7 +295,9 @@ fn per_capture<'s>(
         Output::Text(lang) => Item::Rendered(report::render_capture_text(&report, lang)),
         Output::Markdown(lang) => Item::Rendered(report::render_capture_markdown(&report, lang)),
         Output::Json => Item::Rendered(report::json_item(&report)),
-        Output::Jsonl | Output::Summary { .. } => Item::MaskedLine(report::jsonl_line(&report)),
+        Output::Jsonl | Output::Summary { .. } => {
+            Item::MaskedLine(report::jsonl_line(&report, clean))
+        }
     }
 }
 

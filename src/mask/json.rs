@@ -12,21 +12,80 @@
 //! a match that the line pass made across a string's quotes (a label at the end of one
 //! value and something after `:` in the next) is not made: in serde_json's output that
 //! is the structure, not a secret. Every match inside one string is made as before.
+//!
+//! Most of a line's prose is the rulebook's own (titles, plain messages, fixes, the
+//! guide's checks), the same text at the same address on every line. [`CleanTexts`]
+//! finds which of those texts are clean once, when a run begins; a string that is one
+//! of them, at its address, is written without being looked at again, so the workers
+//! neither search that prose nor keep it among the strings found clean.
 
 use std::borrow::Cow;
 use std::io;
 
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
+/// Texts found clean once, found again by where they lie in memory: a string of a
+/// line that begins where one of them begins and holds the same text is written as it
+/// is. The address only finds the text to compare with (cheaper than hashing the
+/// text); the comparison decides, so a string elsewhere, or a stale address, is
+/// masked as any other.
+#[derive(Default)]
+pub struct CleanTexts<'a> {
+    by_place: hashbrown::HashMap<usize, &'a str>,
+}
+
+impl<'a> CleanTexts<'a> {
+    /// Keeps the texts in which the key patterns find nothing.
+    pub fn new(texts: impl IntoIterator<Item = &'a str>) -> CleanTexts<'a> {
+        let by_place = texts
+            .into_iter()
+            .filter(|text| !text.is_empty() && super::holds_no_key(text))
+            .map(|text| (text.as_ptr() as usize, text))
+            .collect();
+        CleanTexts { by_place }
+    }
+
+    /// The texts as they are, unchecked: for tests that must tell a string written
+    /// as a clean text from one masked.
+    #[cfg(test)]
+    fn trusting(texts: &[&'a str]) -> CleanTexts<'a> {
+        let by_place = texts.iter().map(|t| (t.as_ptr() as usize, *t)).collect();
+        CleanTexts { by_place }
+    }
+
+    /// How many texts were found clean.
+    pub fn len(&self) -> usize {
+        self.by_place.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_place.is_empty()
+    }
+
+    /// Whether `text`, which began at `place`, is one of the clean texts.
+    fn holds(&self, place: usize, text: &str) -> bool {
+        self.by_place
+            .get(&place)
+            .is_some_and(|clean| *clean == text)
+    }
+}
+
 /// `value` as one line of compact JSON, with every string in it (object keys too)
-/// masked as [`super::Redactor::redact`] masks text; a line break ends it. The line
-/// is for [`super::Boundary::write_masked_line`].
+/// masked as [`super::Redactor::redact`] masks text, except the texts `clean` holds;
+/// a line break ends it. The line is for [`super::Boundary::write_masked_line`].
 pub fn to_masked_line<T: serde::Serialize + ?Sized>(
     value: &T,
+    clean: &CleanTexts<'_>,
     buffer: Vec<u8>,
 ) -> serde_json::Result<Vec<u8>> {
-    let mut serializer =
-        serde_json::Serializer::with_formatter(buffer, MaskingFormatter::default());
+    let formatter = MaskingFormatter {
+        clean,
+        text: String::new(),
+        escaped: Vec::new(),
+        in_string: false,
+        start: None,
+    };
+    let mut serializer = serde_json::Serializer::with_formatter(buffer, formatter);
     value.serialize(&mut serializer)?;
     let mut line = serializer.into_inner();
     line.push(b'\n');
@@ -34,16 +93,19 @@ pub fn to_masked_line<T: serde::Serialize + ?Sized>(
 }
 
 /// A compact formatter that gathers each string, masks it and only then writes it.
-#[derive(Default)]
-struct MaskingFormatter {
+struct MaskingFormatter<'c> {
+    clean: &'c CleanTexts<'c>,
     /// Inside a string: its text as it is, for the key patterns…
     text: String,
     /// …and as serde_json escaped it, written as it is when nothing was masked.
     escaped: Vec<u8>,
     in_string: bool,
+    /// Where the string began in memory, as its last piece says: serde_json hands
+    /// over slices of the string it writes, and each escape stood for one byte.
+    start: Option<usize>,
 }
 
-impl MaskingFormatter {
+impl MaskingFormatter<'_> {
     /// A number or `true`/`false` written as an object key (serde_json writes such
     /// keys between string quotes): gathered with the string, else written out.
     fn scalar<W: ?Sized + io::Write>(
@@ -89,7 +151,7 @@ macro_rules! scalars {
     };
 }
 
-impl Formatter for MaskingFormatter {
+impl Formatter for MaskingFormatter<'_> {
     scalars!(
         write_bool: bool,
         write_i8: i8,
@@ -110,6 +172,7 @@ impl Formatter for MaskingFormatter {
         self.in_string = true;
         self.text.clear();
         self.escaped.clear();
+        self.start = None;
         Ok(())
     }
 
@@ -118,6 +181,7 @@ impl Formatter for MaskingFormatter {
         _writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        self.start = (fragment.as_ptr() as usize).checked_sub(self.text.len());
         self.text.push_str(fragment);
         self.escaped.extend_from_slice(fragment.as_bytes());
         Ok(())
@@ -134,6 +198,12 @@ impl Formatter for MaskingFormatter {
 
     fn end_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.in_string = false;
+        let start = self.start.take();
+        if start.is_some_and(|start| self.clean.holds(start, &self.text)) {
+            writer.write_all(b"\"")?;
+            writer.write_all(&self.escaped)?;
+            return writer.write_all(b"\"");
+        }
         match super::redact_patterns(&self.text) {
             Cow::Borrowed(_) => {
                 writer.write_all(b"\"")?;
@@ -151,7 +221,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn line(value: &serde_json::Value) -> String {
-        String::from_utf8(to_masked_line(value, Vec::new()).unwrap()).unwrap()
+        String::from_utf8(to_masked_line(value, &CleanTexts::default(), Vec::new()).unwrap())
+            .unwrap()
     }
 
     /// Nothing to mask: the line is serde_json's own, byte for byte, escapes and
@@ -198,8 +269,10 @@ mod tests {
     fn scalar_object_keys_stay_inside_their_quotes() {
         let numbers: BTreeMap<i64, &str> = [(-7, "a"), (42, "b")].into();
         let flags: BTreeMap<bool, u8> = [(true, 1)].into();
-        let written =
-            String::from_utf8(to_masked_line(&(numbers, flags), Vec::new()).unwrap()).unwrap();
+        let written = String::from_utf8(
+            to_masked_line(&(numbers, flags), &CleanTexts::default(), Vec::new()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(written, "[{\"-7\":\"a\",\"42\":\"b\"},{\"true\":1}]\n");
     }
 
@@ -250,5 +323,60 @@ mod tests {
         let plain = serde_json::to_string(&value).unwrap();
         assert!(!super::super::redact_patterns(&plain).contains("/v1/chat/completions"));
         assert_eq!(line(&value), plain + "\n");
+    }
+
+    /// Only texts the key patterns find nothing in are kept.
+    #[test]
+    fn only_texts_without_keys_are_kept_as_clean() {
+        let texts = [
+            "Set the Base URL to https://api.moleapi.com/v1",
+            "Copy the key again: sk-Zq4Lm9Tr2Wx7Pb1Nc6Vd3Hy8",
+            "Authorization: Bearer Qx7Pw2Lm9Tr2Wx7Pb1Nc6",
+            "",
+            "检查令牌分组",
+        ];
+        let clean = CleanTexts::new(texts);
+        assert_eq!(clean.len(), 2);
+        assert!(clean.holds(texts[0].as_ptr() as usize, texts[0]));
+        assert!(clean.holds(texts[4].as_ptr() as usize, texts[4]));
+        assert!(!clean.holds(texts[1].as_ptr() as usize, texts[1]));
+    }
+
+    /// A string is written as it is when it is a clean text at that text's place,
+    /// escapes before, inside or after its first piece included; the same text
+    /// anywhere else, or a string that only begins where a clean one does, is masked.
+    /// (The texts here hold keys and are kept unchecked, so that which road a string
+    /// took shows in the line.)
+    #[test]
+    fn a_clean_text_is_found_by_its_place_and_its_whole_text() {
+        let key = "sk-Zq4Lm9Tr2Wx7Pb1Nc6Vd3Hy8";
+        let texts = [
+            format!("Use {key} here"),
+            format!("\"{key}\" quoted"),
+            format!("\n\t{key}\u{1}"),
+            format!("«{key}» 引用\""),
+        ];
+        let borrowed: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let clean = CleanTexts::trusting(&borrowed);
+        let write = |value: &[&str]| {
+            String::from_utf8(to_masked_line(value, &clean, Vec::new()).unwrap()).unwrap()
+        };
+        for text in &texts {
+            let at_its_place = write(&[text.as_str()]);
+            assert_eq!(at_its_place, serde_json::to_string(&[text]).unwrap() + "\n");
+            let copy = text.clone();
+            assert!(!write(&[copy.as_str()]).contains(key), "{copy:?}");
+        }
+        // Begins where the first text does, ends inside its key.
+        let prefix = texts[0].get(..texts[0].len() - 8).unwrap();
+        assert!(
+            !write(&[prefix]).contains(prefix.get(4..).unwrap()),
+            "{prefix:?}"
+        );
+        // Begins where a clean text does, goes on past it.
+        let longer = format!("Use {key} here");
+        let clean = CleanTexts::trusting(&[longer.get(..4).unwrap()]);
+        let line = to_masked_line(&[&longer], &clean, Vec::new()).unwrap();
+        assert!(!String::from_utf8(line).unwrap().contains(key));
     }
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 use crate::fixed_regex::Fixed;
 
 mod json;
-pub use json::to_masked_line;
+pub use json::{CleanTexts, to_masked_line};
 
 /// Prefixes that say which platform a key is from. They are public, not secret.
 const PUBLIC_PREFIX: &str = r"^(?:sk-(?:proj|svcacct|admin|ant-api\d+|ant-admin\d+|or-v\d+|api)-|sk-|AIza|AQ\.|gsk_|xai-|pplx-|hf_|tgp_v1_|csk-|nvapi-|r8_)";
@@ -453,6 +453,12 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
         });
     }
     masked
+}
+
+/// Whether the key patterns find nothing in the text, asked without remembering it
+/// among the strings found clean.
+fn holds_no_key(text: &str) -> bool {
+    !could_hold_key(text) || matches!(mask_patterns(Cow::Borrowed(text)), Cow::Borrowed(_))
 }
 
 /// Masks what the key patterns find: shapes, encoded keys, labelled values, random

@@ -164,17 +164,19 @@ impl<'s> Report<'s> {
 
 /// One capture's report as a line of JSON Lines, its line break included (a line
 /// break alone if it cannot be serialised), every string in it masked as it was
-/// written ([`crate::mask::to_masked_line`]). Written into a buffer sized like the
+/// written ([`crate::mask::to_masked_line`]) but the rule set's texts that `clean`
+/// found clean when the run began ([`RuleSet::texts`]). Written into a buffer sized like the
 /// thread's last line (up to 64 KB, so that one huge report does not make the next
 /// line hold as much): grown from empty by doubling, a 2 KB line took eight
 /// reallocations.
-pub fn jsonl_line(report: &CaptureReport) -> String {
+pub fn jsonl_line(report: &CaptureReport, clean: &crate::mask::CleanTexts) -> String {
     thread_local! {
         static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
     let hint = LAST_LEN.get().min(64 * 1024);
     let buffer = Vec::with_capacity(hint + hint / 4 + 1);
-    let line = crate::mask::to_masked_line(report, buffer).unwrap_or_else(|_| b"\n".to_vec());
+    let line =
+        crate::mask::to_masked_line(report, clean, buffer).unwrap_or_else(|_| b"\n".to_vec());
     LAST_LEN.set(line.len());
     // serde_json writes UTF-8; the check is the one `String::from_utf8` always makes.
     String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())

@@ -871,6 +871,70 @@ impl RuleSet {
             .collect()
     }
 
+    /// Every text of the rule set that a finding shows as it is, borrowed: rule ids,
+    /// categories, titles, plain messages, fixes and support notes, the guide's
+    /// meanings and checks, docs links, rulebook names and overlays, and the fact
+    /// names evidence is shown under. A report line's prose is mostly these
+    /// ([`crate::mask::CleanTexts`] finds them clean once for a whole run).
+    pub fn texts(&self) -> Vec<&str> {
+        fn localized<'a>(text: &'a Localized<String>, out: &mut Vec<&'a str>) {
+            out.extend(
+                std::iter::once(&text.en)
+                    .chain(&text.zh)
+                    .map(String::as_str),
+            );
+        }
+        fn template<'a>(text: &'a Localized<Template>, out: &mut Vec<&'a str>) {
+            let plain = std::iter::once(&text.en).chain(&text.zh);
+            out.extend(plain.filter_map(Template::plain));
+        }
+        fn condition<'a>(when: &'a Condition, out: &mut Vec<&'a str>) {
+            match when {
+                Condition::All(all) | Condition::Any(all) => {
+                    all.iter().for_each(|c| condition(c, out))
+                }
+                Condition::Not(inner) => condition(inner, out),
+                Condition::Named(..) => {}
+                Condition::Test(test) => out.push(&test.fact_name),
+            }
+        }
+        let mut out = Vec::new();
+        for rb in &self.rulebooks {
+            out.push(rb.name.as_str());
+            for guide in &rb.statuses {
+                localized(&guide.meaning, &mut out);
+                guide.checks.iter().for_each(|c| localized(c, &mut out));
+            }
+            rb.named
+                .iter()
+                .for_each(|n| condition(&n.condition, &mut out));
+            for derived in &rb.derived {
+                out.extend(derived.cases.iter().map(|c| c.source_name.as_str()));
+            }
+            for rule in &rb.rules {
+                out.extend([rule.id.as_str(), rule.category.as_str()]);
+                out.extend(rule.docs.as_deref());
+                out.extend(rule.overridden_by.iter().map(String::as_str));
+                localized(&rule.title, &mut out);
+                template(&rule.message, &mut out);
+                rule.fix
+                    .iter()
+                    .chain(&rule.support)
+                    .for_each(|t| template(t, &mut out));
+                condition(&rule.when, &mut out);
+                for variant in &rule.variants {
+                    variant
+                        .message
+                        .iter()
+                        .chain(&variant.fix)
+                        .for_each(|t| template(t, &mut out));
+                    condition(&variant.when, &mut out);
+                }
+            }
+        }
+        out
+    }
+
     /// Every rule with its rulebook, in rulebook order.
     pub fn rules(&self) -> impl Iterator<Item = (&Rulebook, &Rule)> {
         self.rulebooks

@@ -262,6 +262,15 @@ impl Template {
         }
     }
 
+    /// The template's text, when it is plain text with nothing to render: what
+    /// [`Template::render`] then shows as it is, borrowed.
+    pub fn plain(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Text(text)] => Some(text),
+            _ => None,
+        }
+    }
+
     /// The facts the template names.
     pub fn facts(&self) -> Vec<&str> {
         fn walk<'a>(segments: &'a [Segment], out: &mut Vec<&'a str>) {
