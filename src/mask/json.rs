@@ -81,7 +81,7 @@ pub fn to_masked_line<T: serde::Serialize + ?Sized>(
     let formatter = MaskingFormatter {
         clean,
         text: String::new(),
-        escaped: Vec::new(),
+        escapes: false,
         in_string: false,
         start: None,
     };
@@ -95,10 +95,11 @@ pub fn to_masked_line<T: serde::Serialize + ?Sized>(
 /// A compact formatter that gathers each string, masks it and only then writes it.
 struct MaskingFormatter<'c> {
     clean: &'c CleanTexts<'c>,
-    /// Inside a string: its text as it is, for the key patterns…
+    /// Inside a string: its text as it is, for the key patterns, and written as it is
+    /// when nothing was masked and nothing in it is escaped (most strings)…
     text: String,
-    /// …and as serde_json escaped it, written as it is when nothing was masked.
-    escaped: Vec<u8>,
+    /// …else escaped again as serde_json escapes it.
+    escapes: bool,
     in_string: bool,
     /// Where the string began in memory, as its last piece says: serde_json hands
     /// over slices of the string it writes, and each escape stood for one byte.
@@ -118,7 +119,6 @@ impl MaskingFormatter<'_> {
         if self.in_string {
             // Digits, signs, `.`, `e`, letters: the same escaped or not.
             self.text.push_str(&String::from_utf8_lossy(&bytes));
-            self.escaped.extend_from_slice(&bytes);
             Ok(())
         } else {
             writer.write_all(&bytes)
@@ -171,7 +171,7 @@ impl Formatter for MaskingFormatter<'_> {
     fn begin_string<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
         self.in_string = true;
         self.text.clear();
-        self.escaped.clear();
+        self.escapes = false;
         self.start = None;
         Ok(())
     }
@@ -183,7 +183,6 @@ impl Formatter for MaskingFormatter<'_> {
     ) -> io::Result<()> {
         self.start = (fragment.as_ptr() as usize).checked_sub(self.text.len());
         self.text.push_str(fragment);
-        self.escaped.extend_from_slice(fragment.as_bytes());
         Ok(())
     }
 
@@ -193,24 +192,26 @@ impl Formatter for MaskingFormatter<'_> {
         escape: CharEscape,
     ) -> io::Result<()> {
         self.text.push(unescaped(&escape));
-        CompactFormatter.write_char_escape(&mut self.escaped, escape)
+        self.escapes = true;
+        Ok(())
     }
 
     fn end_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.in_string = false;
         let start = self.start.take();
-        if start.is_some_and(|start| self.clean.holds(start, &self.text)) {
-            writer.write_all(b"\"")?;
-            writer.write_all(&self.escaped)?;
-            return writer.write_all(b"\"");
-        }
-        match super::redact_patterns(&self.text) {
-            Cow::Borrowed(_) => {
+        let shown = if start.is_some_and(|start| self.clean.holds(start, &self.text)) {
+            Cow::Borrowed(self.text.as_str())
+        } else {
+            super::redact_patterns(&self.text)
+        };
+        match shown {
+            Cow::Borrowed(text) if !self.escapes => {
                 writer.write_all(b"\"")?;
-                writer.write_all(&self.escaped)?;
+                writer.write_all(text.as_bytes())?;
                 writer.write_all(b"\"")
             }
-            Cow::Owned(masked) => serde_json::to_writer(writer, &masked).map_err(io::Error::other),
+            // Escaped as serde_json escaped it the first time.
+            shown => serde_json::to_writer(writer, shown.as_ref()).map_err(io::Error::other),
         }
     }
 }
