@@ -202,12 +202,13 @@ fn mask_known(facts: &Facts<'_>, text: &mut Cow<'_, str>) {
     }
 }
 
+/// The findings of the rules that fired, with room for the status's own (a vector
+/// grown by one reallocates it).
 fn run_rules<'s>(set: &'s RuleSet, facts: &Facts<'_>, options: EvalOptions) -> Vec<Finding<'s>> {
-    outcome(set, facts)
-        .fired
-        .into_iter()
-        .map(|f| finding(&f, facts, options))
-        .collect()
+    let fired = outcome(set, facts).fired;
+    let mut findings = Vec::with_capacity(fired.len() + 1);
+    findings.extend(fired.into_iter().map(|f| finding(&f, facts, options)));
+    findings
 }
 
 /// A rule that held but is not reported: another finding makes it moot.

@@ -80,7 +80,9 @@ pub fn to_masked_line<T: serde::Serialize + ?Sized>(
 ) -> serde_json::Result<Vec<u8>> {
     let formatter = MaskingFormatter {
         clean,
-        text: String::new(),
+        // Most strings of a report are shorter: grown from empty, a long message
+        // reallocated it six times on every line.
+        text: String::with_capacity(256),
         escapes: false,
         in_string: false,
         start: None,
