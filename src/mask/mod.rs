@@ -63,21 +63,30 @@ static PUBLIC_PREFIX_PATTERN: Fixed = Fixed::new(PUBLIC_PREFIX);
 
 /// Whether `needle` is in `haystack`. `str::contains` prepares a two-way search for
 /// each call, which costs more than the search itself for one key in a short text;
-/// this looks for the needle's first byte (SIMD) and compares from there. Comparing
-/// at every occurrence of the first byte could cost the text's length times the
-/// needle's (a body a hostile capture fills with it): past a few times the text's
-/// length in comparisons, memchr's linear-time search takes over.
+/// this looks for one byte of the needle (SIMD) and compares from there: its first
+/// capital letter or digit, rarer in text than its first byte (a key's `s` is in
+/// every other English word of a message), else its first byte. Comparing at every
+/// occurrence could cost the text's length times the needle's (a body a hostile
+/// capture fills with it): past a few times the text's length in comparisons,
+/// memchr's linear-time search takes over.
 fn holds(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+    let anchor = needle
+        .iter()
+        .position(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        .unwrap_or(0);
+    let Some(&byte) = needle.get(anchor) else {
         return true;
     };
     let mut budget = haystack.len().saturating_mul(4).max(1024);
-    for at in memchr::memchr_iter(first, haystack) {
-        let after = haystack.get(at + 1..).unwrap_or_default();
-        if after.starts_with(rest) {
+    for at in memchr::memchr_iter(byte, haystack) {
+        let Some(start) = at.checked_sub(anchor) else {
+            continue;
+        };
+        let from = haystack.get(start..).unwrap_or_default();
+        if from.starts_with(needle) {
             return true;
         }
-        budget = budget.saturating_sub(rest.len().min(after.len()) + 1);
+        budget = budget.saturating_sub(needle.len().min(from.len()) + 1);
         if budget == 0 {
             return memchr::memmem::find(haystack, needle).is_some();
         }
@@ -1335,9 +1344,14 @@ mod tests {
             "ssk-abc",
             "中sk-abc文",
             "abc sk-",
+            "A sk-A",
+            "AkAsk-Ak-1",
+            "k-1 sk-1",
         ];
         for text in texts {
-            for needle in ["", "s", "sk-abc", "abc", "文", "sk-abcd", "c"] {
+            for needle in [
+                "", "s", "sk-abc", "abc", "文", "sk-abcd", "c", "sk-A", "A", "kA", "k-1",
+            ] {
                 assert_eq!(
                     holds(text.as_bytes(), needle.as_bytes()),
                     text.contains(needle),
