@@ -588,9 +588,9 @@ fn url_secrets<'c>(url: &'c str, out: &mut Vec<Cow<'c, str>>) {
             }
         }
     }
-    let authority = url.split_once("://").map_or("", |(_, rest)| {
-        rest.split(['/', '?', '#']).next().unwrap_or("")
-    });
+    let authority = scheme_separator(url)
+        .and_then(|i| url.get(i + 3..))
+        .map_or("", |rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
     if let Some((userinfo, _)) = authority.rsplit_once('@')
         && let Some((_, password)) = userinfo.split_once(':')
         && !password.is_empty()

@@ -553,3 +553,27 @@ fn object_members_are_the_members_serde_json_reads() {
         assert_eq!(object_members(text), None, "{text}");
     }
 }
+
+/// The first `://` is found where `str::find` finds it: after colons without slashes,
+/// after one slash, at the very start and end, after non-ASCII text, and nowhere.
+#[test]
+fn the_scheme_separator_is_found_where_str_find_finds_it() {
+    let texts = [
+        "https://h/p",
+        "://",
+        "a:",
+        "a:/",
+        "a:/b://c",
+        "a::/://",
+        "ftp:x:y//z://w",
+        "中文://x",
+        "host:8080/path",
+        ":",
+        "",
+        "x://",
+        "https:/\u{2044}/h",
+    ];
+    for text in texts {
+        assert_eq!(scheme_separator(text), text.find("://"), "{text:?}");
+    }
+}
