@@ -446,11 +446,7 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
     if known {
         return Cow::Borrowed(text);
     }
-    let masked = if could_hold_key(text) {
-        mask_patterns(Cow::Borrowed(text))
-    } else {
-        Cow::Borrowed(text)
-    };
+    let masked = search_patterns(text);
     if matches!(masked, Cow::Borrowed(_)) && text.len() <= CLEAN_BYTES / 4 {
         CLEAN.with_borrow_mut(|clean| {
             if clean.bytes + text.len() > CLEAN_BYTES {
@@ -464,10 +460,19 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
     masked
 }
 
+/// The quick check, then the key patterns, with nothing remembered.
+fn search_patterns(text: &str) -> Cow<'_, str> {
+    if could_hold_key(text) {
+        mask_patterns(Cow::Borrowed(text))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Whether the key patterns find nothing in the text, asked without remembering it
 /// among the strings found clean.
 fn holds_no_key(text: &str) -> bool {
-    !could_hold_key(text) || matches!(mask_patterns(Cow::Borrowed(text)), Cow::Borrowed(_))
+    matches!(search_patterns(text), Cow::Borrowed(_))
 }
 
 /// Masks what the key patterns find: shapes, encoded keys, labelled values, random

@@ -243,10 +243,12 @@ impl Template {
     /// A fact's value is quoted up to `max_quote` bytes (then `…`): a fact can be a
     /// whole body.
     pub fn render(&self, facts: &Facts<'_>, lang: Lang, max_quote: usize) -> Cow<'_, str> {
+        // Plain text (most fixes, many messages): nothing to render.
+        if let Some(text) = self.plain() {
+            return Cow::Borrowed(text);
+        }
         match self.segments.as_slice() {
-            // Plain text (most fixes, many messages): nothing to render.
             [] => Cow::Borrowed(""),
-            [Segment::Text(text)] => Cow::Borrowed(text),
             segments => {
                 let literal: usize = segments
                     .iter()
